@@ -1,0 +1,134 @@
+//! `RepoError`: every way a repository call can fail, typed.
+
+use sea_orm::{DbErr, SqlErr};
+
+/// Whether a write that failed may nevertheless have been committed.
+///
+/// A timeout that fires after a request has been handed to the database (or has left the
+/// node) cannot tell whether the commit happened. Callers that retry must use the same
+/// request id so that the primary can deduplicate (see the forwarding crate's ledger).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitState {
+    /// The write certainly did not commit (it was refused before it started).
+    NotCommitted,
+    /// The write may or may not have committed.
+    Unknown,
+    /// The write committed; only what followed it (such as waiting for replication) failed.
+    Committed,
+}
+
+/// The error of every repository call.
+///
+/// Database errors keep sea-orm's own [`DbErr`], so [`RepoError::sql_err`] classifies unique
+/// and foreign-key violations exactly as `DbErr::sql_err` does. Layers added by other crates
+/// report their failures through the variants marked as theirs.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RepoError {
+    /// The database refused or failed the statement.
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+
+    /// A named transaction was called that is not registered on this repository.
+    #[error(
+        "unknown named transaction `{0}`: register it on every node with RepoBuilder::transaction::<T>()"
+    )]
+    UnknownTransaction(String),
+
+    /// A named transaction returned an error of its own; everything it wrote was rolled back.
+    #[error("named transaction `{name}` failed and was rolled back: {source}")]
+    TransactionFailed {
+        /// The transaction's registered name.
+        name: String,
+        /// What the transaction returned.
+        #[source]
+        source: DbErr,
+    },
+
+    /// A step of a `Multi` failed; every step was rolled back.
+    #[error("multi step `{step}` failed and every step was rolled back: {source}")]
+    MultiStep {
+        /// Name of the step that failed.
+        step: String,
+        /// Why it failed.
+        #[source]
+        source: Box<RepoError>,
+    },
+
+    /// Transaction arguments, outputs or a request could not be encoded or decoded.
+    #[error("encoding error: {0}")]
+    Codec(String),
+
+    /// The request is malformed (for example a `Multi` with two steps of the same name).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+
+    /// `get_by` found more than one row.
+    #[error("expected at most one row, found several")]
+    MultipleResults,
+
+    /// The call's deadline passed.
+    #[error("deadline exceeded ({})", commit_hint(*.commit))]
+    Timeout {
+        /// Whether the write may have committed anyway.
+        commit: CommitState,
+    },
+}
+
+fn commit_hint(state: CommitState) -> &'static str {
+    match state {
+        CommitState::NotCommitted => "the write did not start",
+        CommitState::Unknown => "the write may have committed; retry with the same request id",
+        CommitState::Committed => "the write committed",
+    }
+}
+
+/// sea-orm's classification of a SQL error, as data that can cross a network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SqlErrorKind {
+    /// A UNIQUE or PRIMARY KEY constraint failed.
+    UniqueConstraintViolation,
+    /// A FOREIGN KEY constraint failed.
+    ForeignKeyConstraintViolation,
+}
+
+impl SqlErrorKind {
+    /// Classifies a sea-orm error, as `DbErr::sql_err` does.
+    pub fn of(err: &DbErr) -> Option<Self> {
+        match err.sql_err()? {
+            SqlErr::UniqueConstraintViolation(_) => Some(Self::UniqueConstraintViolation),
+            SqlErr::ForeignKeyConstraintViolation(_) => Some(Self::ForeignKeyConstraintViolation),
+            _ => None,
+        }
+    }
+}
+
+impl RepoError {
+    /// The SQL classification of this error (unique / foreign-key violation), wherever it
+    /// happened: locally, inside a `Multi` step, or on another node.
+    pub fn sql_err(&self) -> Option<SqlErr> {
+        match self {
+            RepoError::Database(e) | RepoError::TransactionFailed { source: e, .. } => e.sql_err(),
+            RepoError::MultiStep { source, .. } => source.sql_err(),
+            _ => None,
+        }
+    }
+
+    /// Whether the failed write may have committed despite the error.
+    pub fn commit_state(&self) -> CommitState {
+        match self {
+            RepoError::Timeout { commit } => *commit,
+            _ => CommitState::NotCommitted,
+        }
+    }
+
+    /// Turns this error into the `DbErr` that sea-orm's own API must return (the
+    /// `ConnectionTrait` path). Database errors pass through unchanged so `sql_err()` keeps
+    /// working; the others become `DbErr::Custom` with this error's message.
+    pub fn into_db_err(self) -> DbErr {
+        match self {
+            RepoError::Database(e) => e,
+            other => DbErr::Custom(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! Per-call options: extra layers, a timeout, a consistency wish.
+
+use std::time::Duration;
+
+use crate::request::Consistency;
+use crate::stack::BoxedLayer;
+
+/// What one call adds on top of the repository's defaults.
+#[derive(Debug, Clone, Default)]
+pub struct CallOptions {
+    /// Layers wrapped around the repository's stack for this call only, outermost first.
+    pub layers: Vec<BoxedLayer>,
+    /// How long the call may take; overrides the repository's default timeout.
+    pub timeout: Option<Duration>,
+    /// The consistency this call asks for.
+    pub consistency: Consistency,
+}

@@ -1,0 +1,183 @@
+//! `Repo` and its builder.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::{DatabaseConnection, EntityTrait};
+use tokio::time::Instant;
+use tower::ServiceExt;
+
+use crate::error::{CommitState, RepoError};
+use crate::executor::Executor;
+use crate::options::CallOptions;
+use crate::request::Request;
+use crate::response::Response;
+use crate::row::RowShape;
+use crate::shape::{shape_of, table_of};
+use crate::stack::{BoxedLayer, RepoService, wrap_all};
+use crate::transaction::{NamedTransaction, TransactionRegistry};
+
+/// An Ecto-like repository over a sea-orm connection.
+///
+/// Reads run on the local database. Writes become [`Request`]s that pass through the
+/// repository's middleware stack and end in the [`Executor`], unless a layer answers first
+/// (the forwarding layer on a replica sends them to the primary instead). `Repo` is cheap
+/// to clone: clones share the connection and the stack.
+///
+/// ```no_run
+/// # async fn demo(db: sea_orm::DatabaseConnection) -> Result<(), repo_core::RepoError> {
+/// use repo_core::Repo;
+/// let repo = Repo::builder(db).build();
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Repo {
+    inner: Arc<RepoInner>,
+}
+
+#[derive(Debug)]
+struct RepoInner {
+    /// The local database: reads run here, and the executor writes here.
+    db: DatabaseConnection,
+    /// The default stack with the executor at its end, built once and cloned per call.
+    stack: RepoService,
+    /// Named transactions, shared with the executor.
+    transactions: Arc<TransactionRegistry>,
+    /// Row shapes of registered entities by table, for writes through `ConnectionTrait`.
+    shapes: HashMap<String, Arc<RowShape>>,
+    /// Timeout of calls that set none.
+    default_timeout: Option<Duration>,
+}
+
+/// Builds a [`Repo`]: its default layers, named transactions and entities.
+#[must_use]
+pub struct RepoBuilder {
+    db: DatabaseConnection,
+    layers: Vec<BoxedLayer>,
+    transactions: TransactionRegistry,
+    shapes: HashMap<String, Arc<RowShape>>,
+    default_timeout: Option<Duration>,
+}
+
+impl RepoBuilder {
+    /// Adds a layer to the default stack. The first layer added is the outermost.
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: tower::Layer<RepoService> + Send + Sync + 'static,
+        L::Service: tower::Service<Request, Response = Response, Error = RepoError>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower::Service<Request>>::Future: Send + 'static,
+    {
+        self.layers.push(BoxedLayer::new(layer));
+        self
+    }
+
+    /// Adds an already boxed layer to the default stack.
+    pub fn boxed_layer(mut self, layer: BoxedLayer) -> Self {
+        self.layers.push(layer);
+        self
+    }
+
+    /// Registers a named transaction. Register the same ones on every node.
+    pub fn transaction<T: NamedTransaction>(mut self) -> Self {
+        self.transactions.register::<T>();
+        self
+    }
+
+    /// Registers an entity so that rows returned by writes on its table through the
+    /// `ConnectionTrait` path (`am.insert(&repo)`) decode with its exact column types.
+    /// The typed API does not need this.
+    pub fn entity<E: EntityTrait>(mut self) -> Self {
+        self.shapes.insert(table_of::<E>(), shape_of::<E>());
+        self
+    }
+
+    /// The timeout of calls that set none (default: none).
+    pub fn default_timeout(mut self, timeout: Duration) -> Self {
+        self.default_timeout = Some(timeout);
+        self
+    }
+
+    /// Builds the repository.
+    pub fn build(self) -> Repo {
+        let transactions = Arc::new(self.transactions);
+        let executor = Executor::new(self.db.clone(), transactions.clone());
+        let stack = wrap_all(RepoService::new(executor), &self.layers);
+        Repo {
+            inner: Arc::new(RepoInner {
+                db: self.db,
+                stack,
+                transactions,
+                shapes: self.shapes,
+                default_timeout: self.default_timeout,
+            }),
+        }
+    }
+}
+
+impl Repo {
+    /// A repository over `db` with an empty stack (writes go straight to the executor).
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self::builder(db).build()
+    }
+
+    /// Starts building a repository over `db`.
+    pub fn builder(db: DatabaseConnection) -> RepoBuilder {
+        RepoBuilder {
+            db,
+            layers: Vec::new(),
+            transactions: TransactionRegistry::default(),
+            shapes: HashMap::new(),
+            default_timeout: None,
+        }
+    }
+
+    /// The local database connection (reads use it directly).
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.inner.db
+    }
+
+    /// The named transactions registered on this repository.
+    pub fn transactions(&self) -> &TransactionRegistry {
+        &self.inner.transactions
+    }
+
+    /// An executor for this repository's database and transactions, e.g. to serve
+    /// requests forwarded from other nodes.
+    pub fn executor(&self) -> Executor {
+        Executor::new(self.inner.db.clone(), self.inner.transactions.clone())
+    }
+
+    pub(crate) fn shape_for_table(&self, table: &str) -> Option<Arc<RowShape>> {
+        self.inner.shapes.get(table).cloned()
+    }
+
+    /// Sends `request` through the default stack, wrapped in the call's extra layers.
+    ///
+    /// The call's timeout (or the default one) becomes the request's deadline, and the
+    /// call stops waiting when it passes: the error then says the write may have committed.
+    pub async fn call(
+        &self,
+        mut request: Request,
+        options: &CallOptions,
+    ) -> Result<Response, RepoError> {
+        if let Some(timeout) = options.timeout.or(self.inner.default_timeout) {
+            let deadline = Instant::now() + timeout;
+            request.deadline = Some(request.deadline.map_or(deadline, |d| d.min(deadline)));
+        }
+        request.consistency = options.consistency;
+        let service = wrap_all(self.inner.stack.clone(), &options.layers);
+        let deadline = request.deadline;
+        let response = service.oneshot(request);
+        match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, response)
+                .await
+                .unwrap_or(Err(RepoError::Timeout { commit: CommitState::Unknown })),
+            None => response.await,
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! Routing sea-orm statements: reads to the local database, writes through the stack.
+//!
+//! [`Route`] implements sea-orm's `ConnectionTrait`, so sea-orm's own code (an
+//! `ActiveModel::insert`, an `UpdateMany::exec`) runs against it unchanged: every statement
+//! it issues is classified, reads run locally, and each write becomes one [`Request`].
+
+use std::sync::{Arc, Mutex};
+
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, ExecResult, QueryResult, Statement};
+
+use crate::error::RepoError;
+use crate::options::CallOptions;
+use crate::repo::Repo;
+use crate::request::{Action, Operation, Request};
+use crate::response::Outcome;
+use crate::row::{RowShape, into_exec_result, into_query_results};
+use crate::statement::{StatementKind, classify, describe};
+
+/// A connection for one repository call.
+pub(crate) struct Route<'a> {
+    /// The repository whose connection and stack are used.
+    repo: &'a Repo,
+    /// The call's layers, timeout and consistency.
+    options: &'a CallOptions,
+    /// What the typed call is (`None` on the plain `ConnectionTrait` path: derived from SQL).
+    action: Option<(Action, String)>,
+    /// The row shape of the entity a typed call is about.
+    shape: Option<Arc<RowShape>>,
+    /// The typed error (timeout, circuit open, …) of the last failed write, kept because
+    /// sea-orm's API only carries `DbErr`; the typed call returns it instead.
+    failure: Mutex<Option<RepoError>>,
+}
+
+impl<'a> Route<'a> {
+    /// A route for a typed call about `target` (a table or a transaction name).
+    pub(crate) fn typed(
+        repo: &'a Repo,
+        options: &'a CallOptions,
+        action: Action,
+        target: String,
+        shape: Option<Arc<RowShape>>,
+    ) -> Self {
+        Self { repo, options, action: Some((action, target)), shape, failure: Mutex::new(None) }
+    }
+
+    /// A route for plain sea-orm code using the repository as its connection.
+    pub(crate) fn plain(repo: &'a Repo, options: &'a CallOptions) -> Self {
+        Self { repo, options, action: None, shape: None, failure: Mutex::new(None) }
+    }
+
+    /// Turns the result of sea-orm's code into the typed call's result, restoring the
+    /// typed error that a failed write flattened into a `DbErr`.
+    pub(crate) fn finish<T>(&self, result: Result<T, DbErr>) -> Result<T, RepoError> {
+        result.map_err(|db| {
+            self.failure.lock().ok().and_then(|mut f| f.take()).unwrap_or(RepoError::Database(db))
+        })
+    }
+
+    fn describe(&self, sql: &str) -> (Action, String) {
+        match &self.action {
+            Some((action, target)) => (action.clone(), target.clone()),
+            None => describe(sql),
+        }
+    }
+
+    async fn send(&self, request: Request) -> Result<Outcome, DbErr> {
+        match self.repo.call(request, self.options).await {
+            Ok(response) => Ok(response.outcome),
+            // A database error goes back to sea-orm as it is, so `sql_err()` still works;
+            // any other error is kept aside for the typed call and described to sea-orm.
+            Err(RepoError::Database(db)) => Err(db),
+            Err(error) => {
+                let described = DbErr::Custom(error.to_string());
+                if let Ok(mut slot) = self.failure.lock() {
+                    *slot = Some(error);
+                }
+                Err(described)
+            }
+        }
+    }
+
+    async fn write_exec(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        let (action, target) = self.describe(&stmt.sql);
+        let request = Request::new(action, target, Operation::Execute(stmt));
+        match self.send(request).await? {
+            Outcome::Executed(summary) => into_exec_result(summary).await,
+            other => Err(unexpected("a statement", &other)),
+        }
+    }
+
+    async fn write_query(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        let shape = self.shape.clone().or_else(|| {
+            let (_, table) = describe(&stmt.sql);
+            self.repo.shape_for_table(&table)
+        });
+        let (action, target) = self.describe(&stmt.sql);
+        let request = Request::new(action, target, Operation::Query { statement: stmt, shape });
+        match self.send(request).await? {
+            Outcome::Rows(rows) => into_query_results(rows).await,
+            other => Err(unexpected("rows", &other)),
+        }
+    }
+}
+
+fn unexpected(wanted: &str, got: &Outcome) -> DbErr {
+    DbErr::Custom(format!("expected {wanted} in the response, got {got:?}"))
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Route<'_> {
+    fn get_database_backend(&self) -> DbBackend {
+        self.repo.connection().get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        match classify(&stmt.sql) {
+            StatementKind::Read => self.repo.connection().execute_raw(stmt).await,
+            StatementKind::Write => self.write_exec(stmt).await,
+        }
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        match classify(sql) {
+            StatementKind::Read => self.repo.connection().execute_unprepared(sql).await,
+            StatementKind::Write => {
+                self.write_exec(Statement::from_string(self.get_database_backend(), sql)).await
+            }
+        }
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        match classify(&stmt.sql) {
+            StatementKind::Read => self.repo.connection().query_one_raw(stmt).await,
+            StatementKind::Write => Ok(self.write_query(stmt).await?.into_iter().next()),
+        }
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        match classify(&stmt.sql) {
+            StatementKind::Read => self.repo.connection().query_all_raw(stmt).await,
+            StatementKind::Write => self.write_query(stmt).await,
+        }
+    }
+
+    fn support_returning(&self) -> bool {
+        self.repo.connection().support_returning()
+    }
+}

@@ -1,0 +1,167 @@
+//! Classifying SQL statements: is it a read, and which table does a write touch?
+//!
+//! This is a fast keyword scan for routing, not a validator: anything that is not clearly
+//! a read is treated as a write, so a misclassification sends a read through the write
+//! path (safe) rather than a write to the local database (wrong on a replica). The
+//! forwarding server validates forwarded statements with a real SQL parser.
+
+use crate::request::Action;
+
+/// How a statement is routed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatementKind {
+    /// Runs on the local database.
+    Read,
+    /// Goes through the middleware stack.
+    Write,
+}
+
+/// Classifies `sql` as a read or a write.
+pub fn classify(sql: &str) -> StatementKind {
+    let words = Words::new(sql);
+    let mut words = words.peekable();
+    match words.next().map(|w| w.to_ascii_uppercase()).as_deref() {
+        Some("SELECT" | "VALUES" | "EXPLAIN") => StatementKind::Read,
+        Some("WITH") => {
+            if words.any(|w| is_write_keyword(&w)) {
+                StatementKind::Write
+            } else {
+                StatementKind::Read
+            }
+        }
+        Some("PRAGMA") if !sql.contains('=') => StatementKind::Read,
+        _ => StatementKind::Write,
+    }
+}
+
+/// The action and table of a write statement: `INSERT INTO "posts" …` is
+/// `(Action::Insert, "posts")`.
+pub fn describe(sql: &str) -> (Action, String) {
+    let mut words = Words::new(sql);
+    let first = words.next().map(|w| w.to_ascii_uppercase()).unwrap_or_default();
+    let action = match first.as_str() {
+        "INSERT" | "REPLACE" => Action::Insert,
+        "UPDATE" => Action::Update,
+        "DELETE" => Action::Delete,
+        _ => return (Action::Execute, String::new()),
+    };
+    // Skip `OR <conflict>`, `INTO`, `FROM` to reach the table name.
+    let table = words
+        .find(|w| {
+            !matches!(
+                w.to_ascii_uppercase().as_str(),
+                "OR" | "ROLLBACK" | "ABORT" | "REPLACE" | "FAIL" | "IGNORE" | "INTO" | "FROM"
+            )
+        })
+        .unwrap_or_default();
+    (action, table)
+}
+
+fn is_write_keyword(word: &str) -> bool {
+    matches!(word.to_ascii_uppercase().as_str(), "INSERT" | "UPDATE" | "DELETE" | "REPLACE")
+}
+
+/// Bare words and identifiers of a statement, skipping comments, string literals and
+/// punctuation; quoted identifiers come back without their quotes.
+struct Words<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Words<'a> {
+    fn new(sql: &'a str) -> Self {
+        Self { rest: sql }
+    }
+}
+
+impl Iterator for Words<'_> {
+    type Item = String;
+
+    fn next(&mut self) -> Option<String> {
+        loop {
+            let s = self.rest.trim_start();
+            let mut chars = s.chars();
+            let c = chars.next()?;
+            if s.starts_with("--") {
+                self.rest = s.find('\n').map_or("", |i| &s[i..]);
+            } else if s.starts_with("/*") {
+                self.rest = s.find("*/").map_or("", |i| &s[i + 2..]);
+            } else if c == '\'' {
+                self.rest = skip_quoted(s, '\'').1;
+            } else if matches!(c, '"' | '`' | '[') {
+                let close = if c == '[' { ']' } else { c };
+                let (inner, rest) = skip_quoted(s, close);
+                self.rest = rest;
+                return Some(inner.to_owned());
+            } else if c.is_alphanumeric() || c == '_' {
+                let end = s.find(|ch: char| !(ch.is_alphanumeric() || ch == '_')).unwrap_or(s.len());
+                self.rest = &s[end..];
+                return Some(s[..end].to_owned());
+            } else {
+                self.rest = &s[c.len_utf8()..];
+            }
+        }
+    }
+}
+
+/// Splits `s` (starting with an opening quote) into the quoted text and what follows the
+/// closing quote. A doubled closing quote is part of the text.
+fn skip_quoted(s: &str, close: char) -> (&str, &str) {
+    let body = &s[1..];
+    let mut i = 0;
+    let bytes = body.as_bytes();
+    while let Some(pos) = body[i..].find(close) {
+        let at = i + pos;
+        let next = at + close.len_utf8();
+        if close != ']' && bytes.get(next) == Some(&(close as u8)) {
+            i = next + 1;
+            continue;
+        }
+        return (&body[..at], &body[next..]);
+    }
+    (body, "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_are_reads() {
+        for sql in [
+            "SELECT * FROM posts",
+            "  -- comment\n select 1",
+            "/* x */ SELECT 'INSERT'",
+            "WITH t AS (SELECT 1) SELECT * FROM t",
+            "PRAGMA table_info(posts)",
+            "EXPLAIN QUERY PLAN SELECT 1",
+        ] {
+            assert_eq!(classify(sql), StatementKind::Read, "{sql}");
+        }
+    }
+
+    #[test]
+    fn writes_and_unknowns_are_writes() {
+        for sql in [
+            "INSERT INTO posts VALUES (1)",
+            "update posts set x = 1",
+            "DELETE FROM posts",
+            "REPLACE INTO posts VALUES (1)",
+            "WITH t AS (SELECT 1) INSERT INTO posts SELECT * FROM t",
+            "CREATE TABLE x (id INTEGER)",
+            "PRAGMA foreign_keys = ON",
+            "VACUUM",
+            "",
+        ] {
+            assert_eq!(classify(sql), StatementKind::Write, "{sql}");
+        }
+    }
+
+    #[test]
+    fn describes_action_and_table() {
+        assert_eq!(describe(r#"INSERT INTO "posts" ("a") VALUES (?)"#), (Action::Insert, "posts".into()));
+        assert_eq!(describe("INSERT OR IGNORE INTO tags VALUES (1)"), (Action::Insert, "tags".into()));
+        assert_eq!(describe(r#"UPDATE "po""sts" SET a = 1"#), (Action::Update, r#"po""sts"#.into()));
+        assert_eq!(describe("DELETE FROM `comments` WHERE id = 1"), (Action::Delete, "comments".into()));
+        assert_eq!(describe("CREATE TABLE x (id INTEGER)"), (Action::Execute, String::new()));
+    }
+}

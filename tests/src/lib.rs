@@ -1,0 +1,6 @@
+//! Shared fixtures for the integration tests: real SQLite databases in temporary
+//! directories, an entity with every column type, and test layers.
+
+pub mod db;
+pub mod gadget;
+pub mod layers;
