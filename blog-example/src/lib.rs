@@ -29,3 +29,4 @@
 //! ```
 
 pub mod entities;
+pub mod transactions;

@@ -22,11 +22,7 @@ impl MigrationTrait for Migration {
                     .if_not_exists()
                     .col(integer(PostTags::PostId))
                     .col(integer(PostTags::TagId))
-                    .primary_key(
-                        Index::create()
-                            .col(PostTags::PostId)
-                            .col(PostTags::TagId),
-                    )
+                    .primary_key(Index::create().col(PostTags::PostId).col(PostTags::TagId))
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk-post_tags-post_id")

@@ -45,7 +45,11 @@ pub struct WriteCall<Op> {
 
 impl<Op> WriteCall<Op> {
     pub(crate) fn new(repo: &Repo, op: Op) -> Self {
-        Self { repo: repo.clone(), op, options: CallOptions::default() }
+        Self {
+            repo: repo.clone(),
+            op,
+            options: CallOptions::default(),
+        }
     }
 
     /// Fails the call with [`RepoError::Timeout`] if it takes longer than `timeout`; the
@@ -79,7 +83,11 @@ impl<Op> WriteCall<Op> {
 
     /// The operation, to change its own options.
     pub(crate) fn map_op<Next>(self, f: impl FnOnce(Op) -> Next) -> WriteCall<Next> {
-        WriteCall { repo: self.repo, op: f(self.op), options: self.options }
+        WriteCall {
+            repo: self.repo,
+            op: f(self.op),
+            options: self.options,
+        }
     }
 }
 
@@ -88,6 +96,9 @@ impl<Op: WriteOp> IntoFuture for WriteCall<Op> {
     type IntoFuture = BoxFuture<'static, Self::Output>;
 
     fn into_future(self) -> Self::IntoFuture {
-        self.op.run(CallContext { repo: self.repo, options: self.options })
+        self.op.run(CallContext {
+            repo: self.repo,
+            options: self.options,
+        })
     }
 }

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::error::RepoError;
-use crate::request::{Action, BatchStep, Consistency, Operation, Request, RequestId, StepOperation};
+use crate::request::{
+    Action, BatchStep, Consistency, Fetch, Operation, Request, RequestId, StepOperation,
+};
 use crate::response::{ExecSummary, Outcome, Response};
 use crate::row::{Row, RowShape, ValueKind};
 use crate::value::WireValue;
@@ -40,8 +42,15 @@ pub struct WireRequest {
 #[allow(missing_docs)] // mirrors `Operation`
 pub enum WireOperation {
     Execute(WireStatement),
-    Query { statement: WireStatement, shape: Option<Vec<(String, ValueKind)>> },
-    Transaction { name: String, args: Vec<u8> },
+    Query {
+        statement: WireStatement,
+        shape: Option<Vec<(String, ValueKind)>>,
+        fetch: Fetch,
+    },
+    Transaction {
+        name: String,
+        args: Vec<u8>,
+    },
     Batch(Vec<WireStep>),
 }
 
@@ -116,10 +125,19 @@ impl TryFrom<&Statement> for WireStatement {
 
     fn try_from(stmt: &Statement) -> Result<Self, RepoError> {
         let values = match &stmt.values {
-            Some(values) => Some(values.0.iter().map(WireValue::try_from).collect::<Result<_, _>>()?),
+            Some(values) => Some(
+                values
+                    .0
+                    .iter()
+                    .map(WireValue::try_from)
+                    .collect::<Result<_, _>>()?,
+            ),
             None => None,
         };
-        Ok(Self { sql: stmt.sql.clone(), values })
+        Ok(Self {
+            sql: stmt.sql.clone(),
+            values,
+        })
     }
 }
 
@@ -129,11 +147,18 @@ impl TryFrom<WireStatement> for Statement {
     fn try_from(wire: WireStatement) -> Result<Self, RepoError> {
         let values = match wire.values {
             Some(values) => Some(Values(
-                values.into_iter().map(sea_orm::Value::try_from).collect::<Result<_, _>>()?,
+                values
+                    .into_iter()
+                    .map(sea_orm::Value::try_from)
+                    .collect::<Result<_, _>>()?,
             )),
             None => None,
         };
-        Ok(Statement { sql: wire.sql, values, db_backend: DbBackend::Sqlite })
+        Ok(Statement {
+            sql: wire.sql,
+            values,
+            db_backend: DbBackend::Sqlite,
+        })
     }
 }
 
@@ -155,15 +180,24 @@ impl TryFrom<&Request> for WireRequest {
     fn try_from(request: &Request) -> Result<Self, RepoError> {
         let operation = match &request.operation {
             Operation::Execute(stmt) => WireOperation::Execute(stmt.try_into()?),
-            Operation::Query { statement, shape } => WireOperation::Query {
+            Operation::Query {
+                statement,
+                shape,
+                fetch,
+            } => WireOperation::Query {
                 statement: statement.try_into()?,
                 shape: wire_shape(shape),
+                fetch: *fetch,
             },
-            Operation::Transaction { name, args } => {
-                WireOperation::Transaction { name: name.clone(), args: args.clone() }
-            }
+            Operation::Transaction { name, args } => WireOperation::Transaction {
+                name: name.clone(),
+                args: args.clone(),
+            },
             Operation::Batch(steps) => WireOperation::Batch(
-                steps.iter().map(WireStep::try_from).collect::<Result<_, _>>()?,
+                steps
+                    .iter()
+                    .map(WireStep::try_from)
+                    .collect::<Result<_, _>>()?,
             ),
         };
         let remaining_ms = request.deadline.map(|d| {
@@ -191,7 +225,13 @@ impl TryFrom<&BatchStep> for WireStep {
                 (statement.try_into()?, wire_shape(shape), true)
             }
         };
-        Ok(Self { name: step.name.clone(), statement, shape, returns_rows, require_row: step.require_row })
+        Ok(Self {
+            name: step.name.clone(),
+            statement,
+            shape,
+            returns_rows,
+            require_row: step.require_row,
+        })
     }
 }
 
@@ -201,12 +241,21 @@ impl TryFrom<WireRequest> for Request {
     fn try_from(wire: WireRequest) -> Result<Self, RepoError> {
         let operation = match wire.operation {
             WireOperation::Execute(stmt) => Operation::Execute(stmt.try_into()?),
-            WireOperation::Query { statement, shape: s } => {
-                Operation::Query { statement: statement.try_into()?, shape: shape(s) }
-            }
+            WireOperation::Query {
+                statement,
+                shape: s,
+                fetch,
+            } => Operation::Query {
+                statement: statement.try_into()?,
+                shape: shape(s),
+                fetch,
+            },
             WireOperation::Transaction { name, args } => Operation::Transaction { name, args },
             WireOperation::Batch(steps) => Operation::Batch(
-                steps.into_iter().map(BatchStep::try_from).collect::<Result<_, _>>()?,
+                steps
+                    .into_iter()
+                    .map(BatchStep::try_from)
+                    .collect::<Result<_, _>>()?,
             ),
         };
         Ok(Request {
@@ -214,7 +263,9 @@ impl TryFrom<WireRequest> for Request {
             action: parse_action(&wire.action)?,
             target: wire.target,
             operation,
-            deadline: wire.remaining_ms.map(|ms| Instant::now() + Duration::from_millis(ms)),
+            deadline: wire
+                .remaining_ms
+                .map(|ms| Instant::now() + Duration::from_millis(ms)),
             consistency: wire.consistency,
         })
     }
@@ -226,11 +277,18 @@ impl TryFrom<WireStep> for BatchStep {
     fn try_from(wire: WireStep) -> Result<Self, RepoError> {
         let statement = wire.statement.try_into()?;
         let operation = if wire.returns_rows {
-            StepOperation::Query { statement, shape: shape(wire.shape) }
+            StepOperation::Query {
+                statement,
+                shape: shape(wire.shape),
+            }
         } else {
             StepOperation::Execute(statement)
         };
-        Ok(Self { name: wire.name, operation, require_row: wire.require_row })
+        Ok(Self {
+            name: wire.name,
+            operation,
+            require_row: wire.require_row,
+        })
     }
 }
 
@@ -259,12 +317,17 @@ impl TryFrom<&Outcome> for WireOutcome {
     fn try_from(outcome: &Outcome) -> Result<Self, RepoError> {
         Ok(match outcome {
             Outcome::Executed(summary) => WireOutcome::Executed(*summary),
-            Outcome::Rows(rows) => {
-                WireOutcome::Rows(rows.iter().map(WireRow::try_from).collect::<Result<_, _>>()?)
-            }
+            Outcome::Rows(rows) => WireOutcome::Rows(
+                rows.iter()
+                    .map(WireRow::try_from)
+                    .collect::<Result<_, _>>()?,
+            ),
             Outcome::Transaction(output) => WireOutcome::Transaction(output.clone()),
             Outcome::Batch(outcomes) => WireOutcome::Batch(
-                outcomes.iter().map(WireOutcome::try_from).collect::<Result<_, _>>()?,
+                outcomes
+                    .iter()
+                    .map(WireOutcome::try_from)
+                    .collect::<Result<_, _>>()?,
             ),
         })
     }
@@ -276,12 +339,17 @@ impl TryFrom<WireOutcome> for Outcome {
     fn try_from(wire: WireOutcome) -> Result<Self, RepoError> {
         Ok(match wire {
             WireOutcome::Executed(summary) => Outcome::Executed(summary),
-            WireOutcome::Rows(rows) => {
-                Outcome::Rows(rows.into_iter().map(Row::try_from).collect::<Result<_, _>>()?)
-            }
+            WireOutcome::Rows(rows) => Outcome::Rows(
+                rows.into_iter()
+                    .map(Row::try_from)
+                    .collect::<Result<_, _>>()?,
+            ),
             WireOutcome::Transaction(output) => Outcome::Transaction(output),
             WireOutcome::Batch(outcomes) => Outcome::Batch(
-                outcomes.into_iter().map(Outcome::try_from).collect::<Result<_, _>>()?,
+                outcomes
+                    .into_iter()
+                    .map(Outcome::try_from)
+                    .collect::<Result<_, _>>()?,
             ),
         })
     }
@@ -293,7 +361,11 @@ impl TryFrom<&Row> for WireRow {
     fn try_from(row: &Row) -> Result<Self, RepoError> {
         Ok(Self {
             columns: row.columns.clone(),
-            values: row.values.iter().map(WireValue::try_from).collect::<Result<_, _>>()?,
+            values: row
+                .values
+                .iter()
+                .map(WireValue::try_from)
+                .collect::<Result<_, _>>()?,
         })
     }
 }
@@ -311,7 +383,11 @@ impl TryFrom<WireRow> for Row {
         }
         Ok(Self {
             columns: wire.columns,
-            values: wire.values.into_iter().map(sea_orm::Value::try_from).collect::<Result<_, _>>()?,
+            values: wire
+                .values
+                .into_iter()
+                .map(sea_orm::Value::try_from)
+                .collect::<Result<_, _>>()?,
         })
     }
 }

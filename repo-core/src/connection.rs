@@ -4,8 +4,13 @@
 //! behave as on a `DatabaseConnection`, except that writes take the same path as the typed
 //! API (through the middleware stack). Failures that are not database errors (a timeout, an
 //! open circuit) arrive as `DbErr::Custom` with the typed error's message; use the typed
-//! API to match on them. Register entities with [`crate::RepoBuilder::entity`] so that rows
-//! returned by writes decode with their exact types.
+//! API to match on them.
+//!
+//! By default `Repo` tells sea-orm it does not support `RETURNING`, so an
+//! `ActiveModel::insert` is a write followed by a local read of the row: that decodes into
+//! any model. Rows that a write returns can only be typed for registered entities
+//! ([`crate::RepoBuilder::entity`]); once every entity written through `&repo` is
+//! registered, [`crate::RepoBuilder::sea_orm_returning`] saves the read.
 //!
 //! `Repo` does not implement `TransactionTrait`: a closure cannot be forwarded to the
 //! primary. Use a [`crate::NamedTransaction`] instead.
@@ -47,6 +52,6 @@ impl ConnectionTrait for Repo {
     }
 
     fn support_returning(&self) -> bool {
-        self.connection().support_returning()
+        self.plain_returning()
     }
 }

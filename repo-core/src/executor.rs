@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
 use tokio::time::Instant;
 
 use crate::error::{CommitState, RepoError};
-use crate::request::{BatchStep, Operation, Request, StepOperation};
+use crate::request::{BatchStep, Fetch, Operation, Request, StepOperation};
 use crate::response::{ExecSummary, Outcome, Response};
 use crate::row::{Row, RowShape};
 use crate::transaction::TransactionRegistry;
@@ -46,13 +46,19 @@ impl Executor {
     /// Runs `request` to completion.
     pub async fn execute(&self, request: Request) -> Result<Response, RepoError> {
         if request.deadline.is_some_and(|d| d <= Instant::now()) {
-            return Err(RepoError::Timeout { commit: CommitState::NotCommitted });
+            return Err(RepoError::Timeout {
+                commit: CommitState::NotCommitted,
+            });
         }
         let outcome = match request.operation {
-            Operation::Execute(stmt) => Outcome::Executed(summary(&self.db.execute_raw(stmt).await?)),
-            Operation::Query { statement, shape } => {
-                Outcome::Rows(query(&self.db, statement, shape.as_deref()).await?)
+            Operation::Execute(stmt) => {
+                Outcome::Executed(summary(&self.db.execute_raw(stmt).await?))
             }
+            Operation::Query {
+                statement,
+                shape,
+                fetch,
+            } => Outcome::Rows(query(&self.db, statement, shape.as_deref(), fetch).await?),
             Operation::Transaction { name, args } => {
                 Outcome::Transaction(self.run_transaction(&name, &args).await?)
             }
@@ -86,7 +92,10 @@ impl Executor {
                 Ok(outcome) => outcomes.push(outcome),
                 Err(source) => {
                     txn.rollback().await?;
-                    return Err(RepoError::MultiStep { step: step.name, source: Box::new(source) });
+                    return Err(RepoError::MultiStep {
+                        step: step.name,
+                        source: Box::new(source),
+                    });
                 }
             }
         }
@@ -106,7 +115,7 @@ async fn run_step<C: ConnectionTrait>(
             (Outcome::Executed(s), s.rows_affected > 0)
         }
         StepOperation::Query { statement, shape } => {
-            let rows = query(conn, statement, shape.as_deref()).await?;
+            let rows = query(conn, statement, shape.as_deref(), Fetch::All).await?;
             let touched = !rows.is_empty();
             (Outcome::Rows(rows), touched)
         }
@@ -123,13 +132,23 @@ async fn query<C: ConnectionTrait>(
     conn: &C,
     statement: sea_orm::Statement,
     shape: Option<&RowShape>,
+    fetch: Fetch,
 ) -> Result<Vec<Row>, RepoError> {
-    let results = conn.query_all_raw(statement).await?;
-    results.iter().map(|r| Row::read(r, shape).map_err(RepoError::from)).collect()
+    let results = match fetch {
+        Fetch::One => conn.query_one_raw(statement).await?.into_iter().collect(),
+        Fetch::All => conn.query_all_raw(statement).await?,
+    };
+    results
+        .iter()
+        .map(|r| Row::read(r, shape).map_err(RepoError::from))
+        .collect()
 }
 
 fn summary(result: &sea_orm::ExecResult) -> ExecSummary {
-    ExecSummary { rows_affected: result.rows_affected(), last_insert_id: result.last_insert_id() }
+    ExecSummary {
+        rows_affected: result.rows_affected(),
+        last_insert_id: result.last_insert_id(),
+    }
 }
 
 impl tower::Service<Request> for Executor {

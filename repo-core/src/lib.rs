@@ -49,7 +49,9 @@ pub use multi::{Multi, MultiResult, RunMulti};
 pub use named::RunTransaction;
 pub use options::CallOptions;
 pub use repo::{Repo, RepoBuilder};
-pub use request::{Action, BatchStep, Consistency, Operation, Request, RequestId, StepOperation};
+pub use request::{
+    Action, BatchStep, Consistency, Fetch, Operation, Request, RequestId, StepOperation,
+};
 pub use response::{ExecSummary, Outcome, Response};
 pub use row::{Row, RowShape, ValueKind, into_exec_result, into_query_results};
 pub use shape::{shape_of, table_of};

@@ -9,8 +9,8 @@ use std::collections::HashSet;
 
 use futures::future::BoxFuture;
 use sea_orm::{
-    ActiveModelTrait, DbBackend, DeleteMany, EntityTrait, FromQueryResult, InsertMany,
-    QueryTrait, UpdateMany,
+    ActiveModelTrait, DbBackend, DeleteMany, EntityTrait, FromQueryResult, InsertMany, QueryTrait,
+    UpdateMany,
 };
 
 use crate::call::{CallContext, WriteCall, WriteOp};
@@ -105,19 +105,31 @@ impl Multi {
         statement: sea_orm::Statement,
         require_row: bool,
     ) -> Self {
-        let operation = StepOperation::Query { statement, shape: Some(shape_of::<E>()) };
-        self.steps.push(BatchStep { name: name.to_owned(), operation, require_row });
+        let operation = StepOperation::Query {
+            statement,
+            shape: Some(shape_of::<E>()),
+        };
+        self.steps.push(BatchStep {
+            name: name.to_owned(),
+            operation,
+            require_row,
+        });
         self
     }
 
     fn exec_step(mut self, name: &str, statement: sea_orm::Statement, require_row: bool) -> Self {
         let operation = StepOperation::Execute(statement);
-        self.steps.push(BatchStep { name: name.to_owned(), operation, require_row });
+        self.steps.push(BatchStep {
+            name: name.to_owned(),
+            operation,
+            require_row,
+        });
         self
     }
 
     fn invalid(mut self, name: &str, error: sea_orm::DbErr) -> Self {
-        self.invalid.get_or_insert_with(|| format!("step `{name}`: {error}"));
+        self.invalid
+            .get_or_insert_with(|| format!("step `{name}`: {error}"));
         self
     }
 
@@ -126,7 +138,9 @@ impl Multi {
             return Err(RepoError::InvalidRequest(reason.clone()));
         }
         if self.steps.is_empty() {
-            return Err(RepoError::InvalidRequest("a Multi needs at least one step".into()));
+            return Err(RepoError::InvalidRequest(
+                "a Multi needs at least one step".into(),
+            ));
         }
         let mut seen = HashSet::new();
         for step in &self.steps {
@@ -163,9 +177,11 @@ impl MultiResult {
 
     /// The row an `insert` or `update` step wrote, as `E`'s model.
     pub async fn model<E: EntityTrait>(&self, name: &str) -> Result<E::Model, RepoError> {
-        self.models::<E>(name).await?.into_iter().next().ok_or_else(|| {
-            RepoError::InvalidRequest(format!("step `{name}` returned no row"))
-        })
+        self.models::<E>(name)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| RepoError::InvalidRequest(format!("step `{name}` returned no row")))
     }
 
     /// The rows a step returned, as `E`'s models.
@@ -210,10 +226,12 @@ impl WriteOp for RunMulti {
             let names: Vec<String> = self.0.steps.iter().map(|s| s.name.clone()).collect();
             let request = Request::new(Action::Multi, "multi", Operation::Batch(self.0.steps));
             match call.repo.call(request, &call.options).await?.outcome {
-                Outcome::Batch(outcomes) if outcomes.len() == names.len() => {
-                    Ok(MultiResult { steps: names.into_iter().zip(outcomes).collect() })
-                }
-                other => Err(RepoError::Codec(format!("expected one outcome per step, got {other:?}"))),
+                Outcome::Batch(outcomes) if outcomes.len() == names.len() => Ok(MultiResult {
+                    steps: names.into_iter().zip(outcomes).collect(),
+                }),
+                other => Err(RepoError::Codec(format!(
+                    "expected one outcome per step, got {other:?}"
+                ))),
             }
         })
     }
@@ -225,4 +243,3 @@ impl Repo {
         WriteCall::new(self, RunMulti(multi))
     }
 }
-

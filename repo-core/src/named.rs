@@ -30,7 +30,10 @@ where
                 return Err(RepoError::UnknownTransaction(T::NAME.to_owned()));
             }
             let args = encode(T::NAME, "arguments", &self.args)?;
-            let operation = Operation::Transaction { name: T::NAME.to_owned(), args };
+            let operation = Operation::Transaction {
+                name: T::NAME.to_owned(),
+                args,
+            };
             let request = Request::new(Action::Transaction(T::NAME.to_owned()), T::NAME, operation);
             match call.repo.call(request, &call.options).await?.outcome {
                 Outcome::Transaction(output) => decode(T::NAME, "output", &output),
@@ -51,6 +54,12 @@ impl Repo {
     where
         T::Args: Sync,
     {
-        WriteCall::new(self, RunTransaction { args, _transaction: PhantomData })
+        WriteCall::new(
+            self,
+            RunTransaction {
+                args,
+                _transaction: PhantomData,
+            },
+        )
     }
 }

@@ -14,7 +14,10 @@ impl Repo {
     }
 
     /// The first row `query` selects, if any.
-    pub async fn one<E: EntityTrait>(&self, query: Select<E>) -> Result<Option<E::Model>, RepoError> {
+    pub async fn one<E: EntityTrait>(
+        &self,
+        query: Select<E>,
+    ) -> Result<Option<E::Model>, RepoError> {
         Ok(query.one(self.connection()).await?)
     }
 
@@ -32,7 +35,11 @@ impl Repo {
         &self,
         condition: impl IntoCondition,
     ) -> Result<Option<E::Model>, RepoError> {
-        let mut rows = E::find().filter(condition).limit(2).all(self.connection()).await?;
+        let mut rows = E::find()
+            .filter(condition)
+            .limit(2)
+            .all(self.connection())
+            .await?;
         if rows.len() > 1 {
             return Err(RepoError::MultipleResults);
         }

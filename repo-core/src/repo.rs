@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
@@ -48,6 +48,8 @@ struct RepoInner {
     shapes: HashMap<String, Arc<RowShape>>,
     /// Timeout of calls that set none.
     default_timeout: Option<Duration>,
+    /// Whether sea-orm code using `&repo` may use `RETURNING` (see `sea_orm_returning`).
+    plain_returning: bool,
 }
 
 /// Builds a [`Repo`]: its default layers, named transactions and entities.
@@ -58,6 +60,7 @@ pub struct RepoBuilder {
     transactions: TransactionRegistry,
     shapes: HashMap<String, Arc<RowShape>>,
     default_timeout: Option<Duration>,
+    plain_returning: bool,
 }
 
 impl RepoBuilder {
@@ -96,6 +99,16 @@ impl RepoBuilder {
         self
     }
 
+    /// Lets sea-orm code that uses `&repo` as its connection write with `RETURNING` (one
+    /// statement per `insert`/`update` instead of a write and a local read). Off by
+    /// default, because a row returned by a write can only be decoded into a model whose
+    /// entity is registered with [`RepoBuilder::entity`]: turn it on when every entity
+    /// written through `&repo` is. The typed API always uses `RETURNING`.
+    pub fn sea_orm_returning(mut self, enabled: bool) -> Self {
+        self.plain_returning = enabled;
+        self
+    }
+
     /// The timeout of calls that set none (default: none).
     pub fn default_timeout(mut self, timeout: Duration) -> Self {
         self.default_timeout = Some(timeout);
@@ -114,6 +127,7 @@ impl RepoBuilder {
                 transactions,
                 shapes: self.shapes,
                 default_timeout: self.default_timeout,
+                plain_returning: self.plain_returning,
             }),
         }
     }
@@ -133,6 +147,7 @@ impl Repo {
             transactions: TransactionRegistry::default(),
             shapes: HashMap::new(),
             default_timeout: None,
+            plain_returning: false,
         }
     }
 
@@ -150,6 +165,11 @@ impl Repo {
     /// requests forwarded from other nodes.
     pub fn executor(&self) -> Executor {
         Executor::new(self.inner.db.clone(), self.inner.transactions.clone())
+    }
+
+    /// Whether sea-orm code through `&repo` writes with `RETURNING`.
+    pub(crate) fn plain_returning(&self) -> bool {
+        self.inner.plain_returning && self.inner.db.support_returning()
     }
 
     pub(crate) fn shape_for_table(&self, table: &str) -> Option<Arc<RowShape>> {
@@ -176,7 +196,9 @@ impl Repo {
         match deadline {
             Some(deadline) => tokio::time::timeout_at(deadline, response)
                 .await
-                .unwrap_or(Err(RepoError::Timeout { commit: CommitState::Unknown })),
+                .unwrap_or(Err(RepoError::Timeout {
+                    commit: CommitState::Unknown,
+                })),
             None => response.await,
         }
     }

@@ -105,6 +105,8 @@ pub enum Operation {
         statement: Statement,
         /// How to type the returned columns; `None` keeps SQLite's storage classes.
         shape: Option<Arc<RowShape>>,
+        /// Whether the caller wants the first row only or all of them.
+        fetch: Fetch,
     },
     /// Run a registered named transaction; answers [`crate::Outcome::Transaction`].
     Transaction {
@@ -116,6 +118,15 @@ pub enum Operation {
     /// Run every step in one database transaction, all or nothing; answers
     /// [`crate::Outcome::Batch`].
     Batch(Vec<BatchStep>),
+}
+
+/// How many returned rows a query wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Fetch {
+    /// The first row only (sea-orm's `query_one`; cheaper in sqlx than collecting all).
+    One,
+    /// Every row.
+    All,
 }
 
 /// One step of a batch.

@@ -11,7 +11,7 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, ExecResult, QueryResult, Statem
 use crate::error::RepoError;
 use crate::options::CallOptions;
 use crate::repo::Repo;
-use crate::request::{Action, Operation, Request};
+use crate::request::{Action, Fetch, Operation, Request};
 use crate::response::Outcome;
 use crate::row::{RowShape, into_exec_result, into_query_results};
 use crate::statement::{StatementKind, classify, describe};
@@ -40,19 +40,35 @@ impl<'a> Route<'a> {
         target: String,
         shape: Option<Arc<RowShape>>,
     ) -> Self {
-        Self { repo, options, action: Some((action, target)), shape, failure: Mutex::new(None) }
+        Self {
+            repo,
+            options,
+            action: Some((action, target)),
+            shape,
+            failure: Mutex::new(None),
+        }
     }
 
     /// A route for plain sea-orm code using the repository as its connection.
     pub(crate) fn plain(repo: &'a Repo, options: &'a CallOptions) -> Self {
-        Self { repo, options, action: None, shape: None, failure: Mutex::new(None) }
+        Self {
+            repo,
+            options,
+            action: None,
+            shape: None,
+            failure: Mutex::new(None),
+        }
     }
 
     /// Turns the result of sea-orm's code into the typed call's result, restoring the
     /// typed error that a failed write flattened into a `DbErr`.
     pub(crate) fn finish<T>(&self, result: Result<T, DbErr>) -> Result<T, RepoError> {
         result.map_err(|db| {
-            self.failure.lock().ok().and_then(|mut f| f.take()).unwrap_or(RepoError::Database(db))
+            self.failure
+                .lock()
+                .ok()
+                .and_then(|mut f| f.take())
+                .unwrap_or(RepoError::Database(db))
         })
     }
 
@@ -88,13 +104,21 @@ impl<'a> Route<'a> {
         }
     }
 
-    async fn write_query(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+    async fn write_query(&self, stmt: Statement, fetch: Fetch) -> Result<Vec<QueryResult>, DbErr> {
         let shape = self.shape.clone().or_else(|| {
             let (_, table) = describe(&stmt.sql);
             self.repo.shape_for_table(&table)
         });
         let (action, target) = self.describe(&stmt.sql);
-        let request = Request::new(action, target, Operation::Query { statement: stmt, shape });
+        let request = Request::new(
+            action,
+            target,
+            Operation::Query {
+                statement: stmt,
+                shape,
+                fetch,
+            },
+        );
         match self.send(request).await? {
             Outcome::Rows(rows) => into_query_results(rows).await,
             other => Err(unexpected("rows", &other)),
@@ -123,7 +147,8 @@ impl ConnectionTrait for Route<'_> {
         match classify(sql) {
             StatementKind::Read => self.repo.connection().execute_unprepared(sql).await,
             StatementKind::Write => {
-                self.write_exec(Statement::from_string(self.get_database_backend(), sql)).await
+                self.write_exec(Statement::from_string(self.get_database_backend(), sql))
+                    .await
             }
         }
     }
@@ -131,18 +156,24 @@ impl ConnectionTrait for Route<'_> {
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
         match classify(&stmt.sql) {
             StatementKind::Read => self.repo.connection().query_one_raw(stmt).await,
-            StatementKind::Write => Ok(self.write_query(stmt).await?.into_iter().next()),
+            StatementKind::Write => {
+                Ok(self.write_query(stmt, Fetch::One).await?.into_iter().next())
+            }
         }
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         match classify(&stmt.sql) {
             StatementKind::Read => self.repo.connection().query_all_raw(stmt).await,
-            StatementKind::Write => self.write_query(stmt).await,
+            StatementKind::Write => self.write_query(stmt, Fetch::All).await,
         }
     }
 
     fn support_returning(&self) -> bool {
-        self.repo.connection().support_returning()
+        match self.action {
+            // Typed calls know their entity's row shape.
+            Some(_) => self.repo.connection().support_returning(),
+            None => self.repo.plain_returning(),
+        }
     }
 }

@@ -35,7 +35,9 @@ pub struct RowShape {
 impl RowShape {
     /// A shape from `(column, kind)` pairs.
     pub fn new(columns: impl IntoIterator<Item = (String, ValueKind)>) -> Self {
-        Self { kinds: columns.into_iter().collect() }
+        Self {
+            kinds: columns.into_iter().collect(),
+        }
     }
 
     /// The kind of `column`, if the shape knows it.
@@ -177,7 +179,9 @@ impl Row {
 /// A column's value typed by SQLite's storage class.
 fn storage_value(result: &QueryResult, idx: usize) -> Result<Value, DbErr> {
     let Some(row) = result.try_as_sqlite_row() else {
-        return Err(DbErr::Type("a row without a shape must come from SQLite".into()));
+        return Err(DbErr::Type(
+            "a row without a shape must come from SQLite".into(),
+        ));
     };
     let class = storage_class(row, idx)?;
     Ok(match class.as_str() {
@@ -190,7 +194,9 @@ fn storage_value(result: &QueryResult, idx: usize) -> Result<Value, DbErr> {
 }
 
 fn storage_class(row: &SqliteRow, idx: usize) -> Result<String, DbErr> {
-    let raw = row.try_get_raw(idx).map_err(|e| DbErr::Type(e.to_string()))?;
+    let raw = row
+        .try_get_raw(idx)
+        .map_err(|e| DbErr::Type(e.to_string()))?;
     if raw.is_null() {
         return Ok("NULL".into());
     }
@@ -199,9 +205,11 @@ fn storage_class(row: &SqliteRow, idx: usize) -> Result<String, DbErr> {
 
 fn row_get<T>(row: &SqliteRow, idx: usize) -> Result<Option<T>, DbErr>
 where
-    T: for<'r> sea_orm::sqlx::Decode<'r, sea_orm::sqlx::Sqlite> + sea_orm::sqlx::Type<sea_orm::sqlx::Sqlite>,
+    T: for<'r> sea_orm::sqlx::Decode<'r, sea_orm::sqlx::Sqlite>
+        + sea_orm::sqlx::Type<sea_orm::sqlx::Sqlite>,
 {
-    row.try_get_unchecked::<Option<T>, _>(idx).map_err(|e| DbErr::Type(e.to_string()))
+    row.try_get_unchecked::<Option<T>, _>(idx)
+        .map_err(|e| DbErr::Type(e.to_string()))
 }
 
 /// Rebuilds sea-orm `QueryResult`s from rows (through a `MockDatabase`: the only public way
@@ -214,10 +222,12 @@ pub async fn into_query_results(rows: Vec<Row>) -> Result<Vec<QueryResult>, DbEr
         .into_iter()
         .map(|row| row.columns.into_iter().zip(row.values).collect())
         .collect();
-    let db: DatabaseConnection =
-        MockDatabase::new(DbBackend::Sqlite).append_query_results([maps]).into_connection();
+    let db: DatabaseConnection = MockDatabase::new(DbBackend::Sqlite)
+        .append_query_results([maps])
+        .into_connection();
     use sea_orm::ConnectionTrait;
-    db.query_all_raw(Statement::from_string(DbBackend::Sqlite, "")).await
+    db.query_all_raw(Statement::from_string(DbBackend::Sqlite, ""))
+        .await
 }
 
 /// Rebuilds a sea-orm `ExecResult` from its data.
@@ -229,5 +239,6 @@ pub async fn into_exec_result(summary: ExecSummary) -> Result<ExecResult, DbErr>
         }])
         .into_connection();
     use sea_orm::ConnectionTrait;
-    db.execute_raw(Statement::from_string(DbBackend::Sqlite, "")).await
+    db.execute_raw(Statement::from_string(DbBackend::Sqlite, ""))
+        .await
 }

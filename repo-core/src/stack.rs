@@ -46,5 +46,8 @@ impl std::fmt::Debug for BoxedLayer {
 
 /// Wraps `inner` in `layers`, the first layer outermost (as `tower::ServiceBuilder` does).
 pub fn wrap_all(inner: RepoService, layers: &[BoxedLayer]) -> RepoService {
-    layers.iter().rev().fold(inner, |svc, layer| layer.wrap(svc))
+    layers
+        .iter()
+        .rev()
+        .fold(inner, |svc, layer| layer.wrap(svc))
 }

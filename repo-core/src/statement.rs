@@ -38,7 +38,10 @@ pub fn classify(sql: &str) -> StatementKind {
 /// `(Action::Insert, "posts")`.
 pub fn describe(sql: &str) -> (Action, String) {
     let mut words = Words::new(sql);
-    let first = words.next().map(|w| w.to_ascii_uppercase()).unwrap_or_default();
+    let first = words
+        .next()
+        .map(|w| w.to_ascii_uppercase())
+        .unwrap_or_default();
     let action = match first.as_str() {
         "INSERT" | "REPLACE" => Action::Insert,
         "UPDATE" => Action::Update,
@@ -58,7 +61,10 @@ pub fn describe(sql: &str) -> (Action, String) {
 }
 
 fn is_write_keyword(word: &str) -> bool {
-    matches!(word.to_ascii_uppercase().as_str(), "INSERT" | "UPDATE" | "DELETE" | "REPLACE")
+    matches!(
+        word.to_ascii_uppercase().as_str(),
+        "INSERT" | "UPDATE" | "DELETE" | "REPLACE"
+    )
 }
 
 /// Bare words and identifiers of a statement, skipping comments, string literals and
@@ -93,7 +99,9 @@ impl Iterator for Words<'_> {
                 self.rest = rest;
                 return Some(inner.to_owned());
             } else if c.is_alphanumeric() || c == '_' {
-                let end = s.find(|ch: char| !(ch.is_alphanumeric() || ch == '_')).unwrap_or(s.len());
+                let end = s
+                    .find(|ch: char| !(ch.is_alphanumeric() || ch == '_'))
+                    .unwrap_or(s.len());
                 self.rest = &s[end..];
                 return Some(s[..end].to_owned());
             } else {
@@ -158,10 +166,25 @@ mod tests {
 
     #[test]
     fn describes_action_and_table() {
-        assert_eq!(describe(r#"INSERT INTO "posts" ("a") VALUES (?)"#), (Action::Insert, "posts".into()));
-        assert_eq!(describe("INSERT OR IGNORE INTO tags VALUES (1)"), (Action::Insert, "tags".into()));
-        assert_eq!(describe(r#"UPDATE "po""sts" SET a = 1"#), (Action::Update, r#"po""sts"#.into()));
-        assert_eq!(describe("DELETE FROM `comments` WHERE id = 1"), (Action::Delete, "comments".into()));
-        assert_eq!(describe("CREATE TABLE x (id INTEGER)"), (Action::Execute, String::new()));
+        assert_eq!(
+            describe(r#"INSERT INTO "posts" ("a") VALUES (?)"#),
+            (Action::Insert, "posts".into())
+        );
+        assert_eq!(
+            describe("INSERT OR IGNORE INTO tags VALUES (1)"),
+            (Action::Insert, "tags".into())
+        );
+        assert_eq!(
+            describe(r#"UPDATE "po""sts" SET a = 1"#),
+            (Action::Update, r#"po""sts"#.into())
+        );
+        assert_eq!(
+            describe("DELETE FROM `comments` WHERE id = 1"),
+            (Action::Delete, "comments".into())
+        );
+        assert_eq!(
+            describe("CREATE TABLE x (id INTEGER)"),
+            (Action::Execute, String::new())
+        );
     }
 }

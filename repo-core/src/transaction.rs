@@ -74,9 +74,13 @@ impl<T: NamedTransaction> ErasedTransaction for Registered<T> {
     ) -> BoxFuture<'a, Result<Vec<u8>, RepoError>> {
         Box::pin(async move {
             let args: T::Args = decode(T::NAME, "arguments", args)?;
-            let output = T::run(txn, args)
-                .await
-                .map_err(|source| RepoError::TransactionFailed { name: T::NAME.into(), source })?;
+            let output =
+                T::run(txn, args)
+                    .await
+                    .map_err(|source| RepoError::TransactionFailed {
+                        name: T::NAME.into(),
+                        source,
+                    })?;
             encode(T::NAME, "output", &output)
         })
     }
@@ -98,7 +102,8 @@ impl std::fmt::Debug for TransactionRegistry {
 impl TransactionRegistry {
     /// Registers `T` under `T::NAME`, replacing any transaction of the same name.
     pub fn register<T: NamedTransaction>(&mut self) {
-        self.by_name.insert(T::NAME, Arc::new(Registered::<T>(PhantomData)));
+        self.by_name
+            .insert(T::NAME, Arc::new(Registered::<T>(PhantomData)));
     }
 
     /// Whether a transaction is registered under `name`.
@@ -127,7 +132,11 @@ impl TransactionRegistry {
 }
 
 /// JSON-encodes a transaction's arguments or output.
-pub(crate) fn encode<V: Serialize>(name: &str, what: &str, value: &V) -> Result<Vec<u8>, RepoError> {
+pub(crate) fn encode<V: Serialize>(
+    name: &str,
+    what: &str,
+    value: &V,
+) -> Result<Vec<u8>, RepoError> {
     serde_json::to_vec(value)
         .map_err(|e| RepoError::Codec(format!("cannot encode the {what} of `{name}`: {e}")))
 }

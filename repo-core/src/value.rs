@@ -6,7 +6,9 @@
 //! locally: sea-orm matches value variants strictly. Dates and times are kept as integers
 //! and decimals as their 16-byte form, so no text format can lose precision.
 
-use chrono::{DateTime, Datelike, FixedOffset, Local, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
+use chrono::{
+    DateTime, Datelike, FixedOffset, Local, NaiveDate, NaiveTime, TimeZone, Timelike, Utc,
+};
 use sea_orm::Value;
 use sea_orm::sea_query::{Enum, OptionEnum};
 use serde::{Deserialize, Serialize};
@@ -32,7 +34,10 @@ pub enum WireValue {
     Double(Option<f64>),
     String(Option<String>),
     /// A database enum: its type name and value.
-    Enum { type_name: String, value: Option<String> },
+    Enum {
+        type_name: String,
+        value: Option<String>,
+    },
     Char(Option<char>),
     Bytes(Option<Vec<u8>>),
     /// JSON as its text.
@@ -76,7 +81,10 @@ pub struct WireInstant {
 
 impl WireInstant {
     fn of<Tz: TimeZone>(t: &DateTime<Tz>) -> Self {
-        Self { secs: t.timestamp(), nanos: t.timestamp_subsec_nanos() }
+        Self {
+            secs: t.timestamp(),
+            nanos: t.timestamp_subsec_nanos(),
+        }
     }
 
     fn utc(self) -> Result<DateTime<Utc>, RepoError> {
@@ -86,7 +94,10 @@ impl WireInstant {
 
 impl WireTime {
     fn of(t: &NaiveTime) -> Self {
-        Self { secs: t.num_seconds_from_midnight(), nanos: t.nanosecond() }
+        Self {
+            secs: t.num_seconds_from_midnight(),
+            nanos: t.nanosecond(),
+        }
     }
 
     fn chrono(self) -> Result<NaiveTime, RepoError> {
@@ -103,7 +114,10 @@ impl WireTime {
 
     fn of_time(t: &time::Time) -> Self {
         let (h, m, s, n) = t.as_hms_nano();
-        Self { secs: u32::from(h) * 3600 + u32::from(m) * 60 + u32::from(s), nanos: n }
+        Self {
+            secs: u32::from(h) * 3600 + u32::from(m) * 60 + u32::from(s),
+            nanos: n,
+        }
     }
 }
 
@@ -133,29 +147,29 @@ impl TryFrom<&Value> for WireValue {
                 type_name: e.type_name.to_string(),
                 value: Some(e.value.to_string()),
             },
-            Value::Enum(OptionEnum::None(name)) => {
-                W::Enum { type_name: name.to_string(), value: None }
-            }
+            Value::Enum(OptionEnum::None(name)) => W::Enum {
+                type_name: name.to_string(),
+                value: None,
+            },
             Value::Char(v) => W::Char(*v),
             Value::Bytes(v) => W::Bytes(v.clone()),
             Value::Json(v) => W::Json(v.as_ref().map(|j| j.to_string())),
             Value::ChronoDate(v) => W::ChronoDate(v.map(|d| d.num_days_from_ce())),
             Value::ChronoTime(v) => W::ChronoTime(v.as_ref().map(WireTime::of)),
-            Value::ChronoDateTime(v) => {
-                W::ChronoDateTime(v.map(|d| WireInstant::of(&d.and_utc())))
-            }
+            Value::ChronoDateTime(v) => W::ChronoDateTime(v.map(|d| WireInstant::of(&d.and_utc()))),
             Value::ChronoDateTimeUtc(v) => W::ChronoDateTimeUtc(v.as_ref().map(WireInstant::of)),
             Value::ChronoDateTimeLocal(v) => {
                 W::ChronoDateTimeLocal(v.as_ref().map(WireInstant::of))
             }
             Value::ChronoDateTimeWithTimeZone(v) => W::ChronoDateTimeWithTimeZone(
-                v.as_ref().map(|d| (WireInstant::of(d), d.offset().local_minus_utc())),
+                v.as_ref()
+                    .map(|d| (WireInstant::of(d), d.offset().local_minus_utc())),
             ),
             Value::TimeDate(v) => W::TimeDate(v.map(|d| d.to_julian_day())),
             Value::TimeTime(v) => W::TimeTime(v.as_ref().map(WireTime::of_time)),
-            Value::TimeDateTime(v) => W::TimeDateTime(
-                v.map(|d| (d.date().to_julian_day(), WireTime::of_time(&d.time()))),
-            ),
+            Value::TimeDateTime(v) => {
+                W::TimeDateTime(v.map(|d| (d.date().to_julian_day(), WireTime::of_time(&d.time()))))
+            }
             Value::TimeDateTimeWithTimeZone(v) => W::TimeDateTimeWithTimeZone(
                 v.map(|d| (d.unix_timestamp_nanos(), d.offset().whole_seconds())),
             ),
@@ -191,12 +205,17 @@ impl TryFrom<WireValue> for Value {
             W::Float(v) => Value::Float(v),
             W::Double(v) => Value::Double(v),
             W::String(v) => Value::String(v),
-            W::Enum { type_name, value: Some(value) } => Value::Enum(OptionEnum::Some(Box::new(
-                Enum { type_name: type_name.as_str().into(), value: value.into() },
-            ))),
-            W::Enum { type_name, value: None } => {
-                Value::Enum(OptionEnum::None(type_name.as_str().into()))
-            }
+            W::Enum {
+                type_name,
+                value: Some(value),
+            } => Value::Enum(OptionEnum::Some(Box::new(Enum {
+                type_name: type_name.as_str().into(),
+                value: value.into(),
+            }))),
+            W::Enum {
+                type_name,
+                value: None,
+            } => Value::Enum(OptionEnum::None(type_name.as_str().into())),
             W::Char(v) => Value::Char(v),
             W::Bytes(v) => Value::Bytes(v),
             W::Json(v) => Value::Json(
@@ -212,9 +231,12 @@ impl TryFrom<WireValue> for Value {
             W::ChronoDateTime(v) => {
                 Value::ChronoDateTime(v.map(|i| i.utc().map(|d| d.naive_utc())).transpose()?)
             }
-            W::ChronoDateTimeUtc(v) => Value::ChronoDateTimeUtc(v.map(WireInstant::utc).transpose()?),
+            W::ChronoDateTimeUtc(v) => {
+                Value::ChronoDateTimeUtc(v.map(WireInstant::utc).transpose()?)
+            }
             W::ChronoDateTimeLocal(v) => Value::ChronoDateTimeLocal(
-                v.map(|i| i.utc().map(|d| d.with_timezone(&Local))).transpose()?,
+                v.map(|i| i.utc().map(|d| d.with_timezone(&Local)))
+                    .transpose()?,
             ),
             W::ChronoDateTimeWithTimeZone(v) => Value::ChronoDateTimeWithTimeZone(
                 v.map(|(i, offset)| {
@@ -226,8 +248,10 @@ impl TryFrom<WireValue> for Value {
             W::TimeDate(v) => Value::TimeDate(v.map(julian).transpose()?),
             W::TimeTime(v) => Value::TimeTime(v.map(WireTime::time).transpose()?),
             W::TimeDateTime(v) => Value::TimeDateTime(
-                v.map(|(d, t)| Ok::<_, RepoError>(time::PrimitiveDateTime::new(julian(d)?, t.time()?)))
-                    .transpose()?,
+                v.map(|(d, t)| {
+                    Ok::<_, RepoError>(time::PrimitiveDateTime::new(julian(d)?, t.time()?))
+                })
+                .transpose()?,
             ),
             W::TimeDateTimeWithTimeZone(v) => Value::TimeDateTimeWithTimeZone(
                 v.map(|(nanos, offset)| {
@@ -240,9 +264,19 @@ impl TryFrom<WireValue> for Value {
                 .transpose()?,
             ),
             W::Uuid(v) => Value::Uuid(v.map(uuid::Uuid::from_bytes)),
-            W::Decimal(v) => Value::Decimal(v.map(rust_decimal::Decimal::deserialize)),
+            W::Decimal(v) => Value::Decimal(v.map(decimal).transpose()?),
         })
     }
+}
+
+/// Rebuilds a decimal from its 16-byte form, refusing flag bits no decimal has.
+fn decimal(bytes: [u8; 16]) -> Result<rust_decimal::Decimal, RepoError> {
+    let flags = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    let scale = (flags >> 16) & 0xFF;
+    if scale > rust_decimal::Decimal::MAX_SCALE || flags & 0x7F00_FFFF != 0 {
+        return Err(bad("decimal"));
+    }
+    Ok(rust_decimal::Decimal::deserialize(bytes))
 }
 
 fn julian(day: i32) -> Result<time::Date, RepoError> {

@@ -8,8 +8,8 @@
 use futures::future::BoxFuture;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    TryIntoModel, ActiveModelBehavior, ActiveModelTrait, DeleteMany, DeleteResult, EntityTrait, InsertMany,
-    InsertManyResult, IntoActiveModel, UpdateMany, UpdateResult,
+    ActiveModelBehavior, ActiveModelTrait, DeleteMany, DeleteResult, EntityTrait, InsertMany,
+    InsertManyResult, IntoActiveModel, TryIntoModel, UpdateMany, UpdateResult,
 };
 
 use crate::call::{CallContext, WriteCall, WriteOp};
@@ -20,8 +20,7 @@ use crate::route::Route;
 use crate::shape::{shape_of, table_of};
 
 /// The bounds every typed single-model write needs.
-pub trait WritableModel:
-    ActiveModelTrait + ActiveModelBehavior + Send + Sync + 'static
+pub trait WritableModel: ActiveModelTrait + ActiveModelBehavior + Send + Sync + 'static
 where
     <Self::Entity as EntityTrait>::Model: IntoActiveModel<Self> + Send + Sync,
 {
@@ -37,7 +36,13 @@ where
 type Model<A> = <<A as ActiveModelTrait>::Entity as EntityTrait>::Model;
 
 fn route<E: EntityTrait>(call: &CallContext, action: Action) -> Route<'_> {
-    Route::typed(&call.repo, &call.options, action, table_of::<E>(), Some(shape_of::<E>()))
+    Route::typed(
+        &call.repo,
+        &call.options,
+        action,
+        table_of::<E>(),
+        Some(shape_of::<E>()),
+    )
 }
 
 /// `Repo::insert`: inserts one model and returns it as stored.
@@ -53,7 +58,10 @@ where
 {
     /// What to do when the row conflicts with an existing one (`ON CONFLICT …`).
     pub fn on_conflict(self, on_conflict: OnConflict) -> Self {
-        self.map_op(|op| Insert { on_conflict: Some(on_conflict), ..op })
+        self.map_op(|op| Insert {
+            on_conflict: Some(on_conflict),
+            ..op
+        })
     }
 }
 
@@ -69,15 +77,17 @@ where
             let result = match self.on_conflict {
                 None => self.model.insert(&conn).await,
                 // What `ActiveModelTrait::insert` does, with the conflict clause added.
-                Some(on_conflict) => async {
-                    let am = A::before_save(self.model, &conn, true).await?;
-                    let model = A::Entity::insert(am)
-                        .on_conflict(on_conflict)
-                        .exec_with_returning(&conn)
-                        .await?;
-                    A::after_save(model, &conn, true).await
+                Some(on_conflict) => {
+                    async {
+                        let am = A::before_save(self.model, &conn, true).await?;
+                        let model = A::Entity::insert(am)
+                            .on_conflict(on_conflict)
+                            .exec_with_returning(&conn)
+                            .await?;
+                        A::after_save(model, &conn, true).await
+                    }
+                    .await
                 }
-                .await,
             };
             conn.finish(result)
         })
@@ -292,7 +302,13 @@ impl Repo {
     where
         Model<A>: IntoActiveModel<A> + Send + Sync,
     {
-        WriteCall::new(self, Insert { model, on_conflict: None })
+        WriteCall::new(
+            self,
+            Insert {
+                model,
+                on_conflict: None,
+            },
+        )
     }
 
     /// Updates `model` by primary key and returns it as stored (`ActiveModel::update`).

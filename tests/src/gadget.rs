@@ -1,7 +1,7 @@
 //! `gadgets`: a test entity with a column of every type the repository must carry.
 
-use sea_orm::entity::prelude::*;
 use sea_orm::Set;
+use sea_orm::entity::prelude::*;
 
 /// A string-valued enum column.
 #[derive(Clone, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
@@ -63,8 +63,11 @@ impl ActiveModelBehavior for ActiveModel {}
 pub fn sample(n: i32) -> ActiveModel {
     use chrono::{FixedOffset, NaiveDate, TimeZone, Utc};
     let date = NaiveDate::from_ymd_opt(2024, 2, 29).unwrap_or_default();
-    let datetime = date.and_hms_micro_opt(23, 59, 58, 123_456).unwrap_or_default();
-    let offset = FixedOffset::east_opt(5 * 3600 + 1800).unwrap_or(FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()));
+    let datetime = date
+        .and_hms_micro_opt(23, 59, 58, 123_456)
+        .unwrap_or_default();
+    let offset = FixedOffset::east_opt(5 * 3600 + 1800)
+        .unwrap_or(FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()));
     ActiveModel {
         id: sea_orm::NotSet,
         flag: Set(n % 2 == 0),
@@ -87,7 +90,9 @@ pub fn sample(n: i32) -> ActiveModel {
         datetime: Set(datetime),
         utc: Set(Utc.from_utc_datetime(&datetime)),
         fixed: Set(offset.from_utc_datetime(&datetime)),
-        uuid: Set(Uuid::from_u128(0x1234_5678_9abc_def0_1234_5678_9abc_def0 + n as u128)),
+        uuid: Set(Uuid::from_u128(
+            0x1234_5678_9abc_def0_1234_5678_9abc_def0 + n as u128,
+        )),
         decimal: Set(Decimal::new(12_345, 2)),
         tdate: Set(time::macros::date!(2024 - 02 - 29)),
         ttime: Set(time::macros::time!(12:34:56.789)),

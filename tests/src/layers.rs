@@ -26,7 +26,10 @@ impl Layer<RepoService> for CountingLayer {
     type Service = Counting;
 
     fn layer(&self, inner: RepoService) -> Counting {
-        Counting { inner, calls: self.calls.clone() }
+        Counting {
+            inner,
+            calls: self.calls.clone(),
+        }
     }
 }
 
@@ -63,7 +66,9 @@ impl Layer<RepoService> for AnswerLayer {
     type Service = Answer;
 
     fn layer(&self, _inner: RepoService) -> Answer {
-        Answer { response: self.response.clone() }
+        Answer {
+            response: self.response.clone(),
+        }
     }
 }
 

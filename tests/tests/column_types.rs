@@ -9,7 +9,10 @@ async fn insert_returns_every_column_type_as_raw_sea_orm_does() {
     let (raw, wrapped) = db::twins().await;
     let repo = Repo::new(wrapped.conn.clone());
     for n in 0..4 {
-        let expected = gadget::sample(n).insert(&raw.conn).await.expect("raw insert");
+        let expected = gadget::sample(n)
+            .insert(&raw.conn)
+            .await
+            .expect("raw insert");
         let got = repo.insert(gadget::sample(n)).await.expect("repo insert");
         assert_eq!(got, expected);
         let read_back = repo.get::<gadget::Entity>(got.id).await.expect("get");
@@ -27,29 +30,59 @@ async fn returning_rows_of_every_type_match_for_bulk_writes() {
     assert_eq!(got, expected);
 
     let update = || {
-        gadget::Entity::update_many()
-            .col_expr(gadget::Column::MaybeText, sea_orm::sea_query::Expr::value("changed"))
+        gadget::Entity::update_many().col_expr(
+            gadget::Column::MaybeText,
+            sea_orm::sea_query::Expr::value("changed"),
+        )
     };
     let expected = update().exec_with_returning(&raw.conn).await.expect("raw");
     let got = repo.update_all(update()).returning().await.expect("repo");
     assert_eq!(got, expected);
 
-    let expected = gadget::Entity::delete_many().exec_with_returning(&raw.conn).await.expect("raw");
-    let got = repo.delete_all(gadget::Entity::delete_many()).returning().await.expect("repo");
+    let expected = gadget::Entity::delete_many()
+        .exec_with_returning(&raw.conn)
+        .await
+        .expect("raw");
+    let got = repo
+        .delete_all(gadget::Entity::delete_many())
+        .returning()
+        .await
+        .expect("repo");
     assert_eq!(got, expected);
 }
 
 #[tokio::test]
 async fn drop_in_path_decodes_every_type_for_registered_entities() {
     let (raw, wrapped) = db::twins().await;
-    let repo = Repo::builder(wrapped.conn.clone()).entity::<gadget::Entity>().build();
+    let repo = Repo::builder(wrapped.conn.clone())
+        .entity::<gadget::Entity>()
+        .sea_orm_returning(true)
+        .build();
     let expected = gadget::sample(1).insert(&raw.conn).await.expect("raw");
-    let got = gadget::sample(1).insert(&repo).await.expect("through &repo");
+    let got = gadget::sample(1)
+        .insert(&repo)
+        .await
+        .expect("through &repo");
     assert_eq!(got, expected);
 
     let mut am = got.into_active_model();
     am.maybe_int = Set(None);
     let mut raw_am = expected.into_active_model();
     raw_am.maybe_int = Set(None);
-    assert_eq!(am.update(&repo).await.expect("repo"), raw_am.update(&raw.conn).await.expect("raw"));
+    assert_eq!(
+        am.update(&repo).await.expect("repo"),
+        raw_am.update(&raw.conn).await.expect("raw")
+    );
+}
+
+#[tokio::test]
+async fn drop_in_path_without_returning_decodes_any_entity() {
+    let (raw, wrapped) = db::twins().await;
+    let repo = Repo::new(wrapped.conn.clone());
+    let expected = gadget::sample(2).insert(&raw.conn).await.expect("raw");
+    let got = gadget::sample(2)
+        .insert(&repo)
+        .await
+        .expect("through &repo, unregistered");
+    assert_eq!(got, expected);
 }

@@ -1,0 +1,70 @@
+//! `repo.insert(am)` against `am.insert(&db)` on the same SQLite file, in one run.
+//!
+//! Three variants: raw sea-orm, the repository with an empty stack, and the repository with
+//! one pass-through layer. The ratios of their medians are in `docs/BENCHMARKS.md`
+//! (`benches/insert_ratio.rs` measures them interleaved, which is what the doc records).
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use repo_core::Repo;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, Schema, Set};
+
+#[path = "support/note.rs"]
+mod note;
+#[path = "support/pass_through.rs"]
+mod pass_through;
+
+fn new_note() -> note::ActiveModel {
+    note::ActiveModel {
+        title: Set("A title".into()),
+        body: Set("Some body text for the benchmark".into()),
+        stars: Set(5),
+        ..Default::default()
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("bench.db").display()
+    );
+    let db = rt.block_on(async {
+        let db = Database::connect(&url).await.expect("open");
+        // LiteFS deployments run WAL with synchronous=NORMAL; it also keeps fsync noise
+        // from drowning the overhead being measured.
+        db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+            .await
+            .expect("pragmas");
+        let schema = Schema::new(db.get_database_backend());
+        db.execute(&schema.create_table_from_entity(note::Entity))
+            .await
+            .expect("table");
+        db
+    });
+    let empty = Repo::new(db.clone());
+    let layered = Repo::builder(db.clone())
+        .layer(pass_through::PassThrough)
+        .build();
+
+    let mut group = c.benchmark_group("insert");
+    group.bench_function("raw_sea_orm", |b| {
+        b.to_async(&rt)
+            .iter(|| async { new_note().insert(&db).await.expect("insert") })
+    });
+    group.bench_function("repo_empty_stack", |b| {
+        b.to_async(&rt)
+            .iter(|| async { empty.insert(new_note()).await.expect("insert") })
+    });
+    group.bench_function("repo_pass_through_layer", |b| {
+        b.to_async(&rt)
+            .iter(|| async { layered.insert(new_note()).await.expect("insert") })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,138 @@
+//! Interleaved p50/p99 of `am.insert(&db)` and `repo.insert(am)` on one SQLite file.
+//!
+//! Criterion (`benches/insert.rs`) measures each variant in its own block of time, so
+//! drift on a shared machine lands on one variant only. This bench alternates the variants
+//! call by call and reports each one's percentiles and their ratio to raw sea-orm, which
+//! is the figure `docs/BENCHMARKS.md` records. Run: `cargo bench -p repo-core --bench
+//! insert_ratio` (`ROUNDS=…` to change the number of calls per variant).
+
+use std::time::{Duration, Instant};
+
+use repo_core::Repo;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, Schema, Set};
+
+#[path = "support/note.rs"]
+mod note;
+#[path = "support/pass_through.rs"]
+mod pass_through;
+
+fn new_note() -> note::ActiveModel {
+    note::ActiveModel {
+        title: Set("A title".into()),
+        body: Set("Some body text for the benchmark".into()),
+        stars: Set(5),
+        ..Default::default()
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+#[tokio::main]
+async fn main() {
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(20_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("bench.db").display()
+    );
+    let db = Database::connect(&url).await.expect("open");
+    db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+        .await
+        .expect("pragmas");
+    let schema = Schema::new(db.get_database_backend());
+    db.execute(&schema.create_table_from_entity(note::Entity))
+        .await
+        .expect("table");
+    let empty = Repo::new(db.clone());
+    let layered = Repo::builder(db.clone())
+        .layer(pass_through::PassThrough)
+        .build();
+
+    let mut samples: [Vec<Duration>; 3] = Default::default();
+    for i in 0..rounds + 1_000 {
+        let t = Instant::now();
+        new_note().insert(&db).await.expect("raw");
+        let raw = t.elapsed();
+        let t = Instant::now();
+        empty.insert(new_note()).await.expect("empty stack");
+        let bare = t.elapsed();
+        let t = Instant::now();
+        layered.insert(new_note()).await.expect("layered");
+        let layer = t.elapsed();
+        if i >= 1_000 {
+            samples[0].push(raw);
+            samples[1].push(bare);
+            samples[2].push(layer);
+        }
+    }
+    for s in &mut samples {
+        s.sort();
+    }
+    // Tight loops too: blocks of 200 calls of one variant, alternating, so each variant
+    // runs back to back (as an application's loop does) yet drift hits all of them alike.
+    let mut blocks: [Vec<Duration>; 3] = Default::default();
+    for _ in 0..(rounds / 200).max(5) {
+        let t = Instant::now();
+        for _ in 0..200 {
+            new_note().insert(&db).await.expect("raw");
+        }
+        blocks[0].push(t.elapsed() / 200);
+        let t = Instant::now();
+        for _ in 0..200 {
+            empty.insert(new_note()).await.expect("empty stack");
+        }
+        blocks[1].push(t.elapsed() / 200);
+        let t = Instant::now();
+        for _ in 0..200 {
+            layered.insert(new_note()).await.expect("layered");
+        }
+        blocks[2].push(t.elapsed() / 200);
+    }
+    for b in &mut blocks {
+        b.sort();
+    }
+    let base = percentile(&samples[0], 0.5).as_secs_f64();
+    println!("insert, {rounds} interleaved calls per variant");
+    for (name, s) in [
+        "raw am.insert(&db)",
+        "repo.insert (empty stack)",
+        "repo.insert (pass-through layer)",
+    ]
+    .iter()
+    .zip(&samples)
+    {
+        let p50 = percentile(s, 0.5);
+        println!(
+            "{name:<34} p50 {:>7.1} µs  p99 {:>7.1} µs  p50 ratio {:.3}",
+            p50.as_secs_f64() * 1e6,
+            percentile(s, 0.99).as_secs_f64() * 1e6,
+            p50.as_secs_f64() / base
+        );
+    }
+    let block_base = percentile(&blocks[0], 0.5).as_secs_f64();
+    println!(
+        "tight loops, median of {} alternating blocks of 200 calls",
+        blocks[0].len()
+    );
+    for (name, b) in [
+        "raw am.insert(&db)",
+        "repo.insert (empty stack)",
+        "repo.insert (pass-through layer)",
+    ]
+    .iter()
+    .zip(&blocks)
+    {
+        let mean = percentile(b, 0.5);
+        println!(
+            "{name:<34} mean {:>7.1} µs  ratio {:.3}",
+            mean.as_secs_f64() * 1e6,
+            mean.as_secs_f64() / block_base
+        );
+    }
+}

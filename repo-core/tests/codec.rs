@@ -1,0 +1,262 @@
+//! Property tests: every `Value` variant SQLite can store, and whole requests and responses,
+//! survive encoding with their exact types; arbitrary bytes never make decoding panic.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
+use proptest::prelude::*;
+use repo_core::codec::{decode_request, decode_response, encode_request, encode_response};
+use repo_core::{
+    Action, BatchStep, ExecSummary, Operation, Outcome, Request, Response, Row, RowShape,
+    StepOperation, ValueKind, WireValue,
+};
+use sea_orm::sea_query::{Enum, OptionEnum};
+use sea_orm::{DbBackend, Statement, Value, Values};
+
+fn opt<T: std::fmt::Debug + Clone + 'static>(
+    s: impl Strategy<Value = T> + 'static,
+) -> BoxedStrategy<Option<T>> {
+    prop::option::of(s).boxed()
+}
+
+fn chrono_instant() -> impl Strategy<Value = DateTime<Utc>> {
+    // Years 1..9999, nanosecond precision.
+    (-62_135_596_800i64..253_402_300_799, 0u32..1_000_000_000)
+        .prop_map(|(s, n)| Utc.timestamp_opt(s, n).single().unwrap_or_default())
+}
+
+fn offset() -> impl Strategy<Value = FixedOffset> {
+    (-86_399i32..86_399).prop_map(|s| {
+        FixedOffset::east_opt(s)
+            .unwrap_or(FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()))
+    })
+}
+
+fn time_date() -> impl Strategy<Value = time::Date> {
+    (time::Date::MIN.to_julian_day()..=time::Date::MAX.to_julian_day())
+        .prop_map(|d| time::Date::from_julian_day(d).unwrap_or(time::Date::MIN))
+}
+
+fn time_time() -> impl Strategy<Value = time::Time> {
+    (0u8..24, 0u8..60, 0u8..60, 0u32..1_000_000_000).prop_map(|(h, m, s, n)| {
+        time::Time::from_hms_nano(h, m, s, n).unwrap_or(time::Time::MIDNIGHT)
+    })
+}
+
+fn json() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        (-1e300f64..1e300).prop_map(serde_json::Value::from),
+        ".*".prop_map(serde_json::Value::from),
+    ];
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+            prop::collection::btree_map(".{0,8}", inner, 0..4)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// Every `Value` variant that SQLite can store, with NULLs.
+fn value() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        opt(any::<bool>()).prop_map(Value::Bool),
+        opt(any::<i8>()).prop_map(Value::TinyInt),
+        opt(any::<i16>()).prop_map(Value::SmallInt),
+        opt(any::<i32>()).prop_map(Value::Int),
+        opt(any::<i64>()).prop_map(Value::BigInt),
+        opt(any::<u8>()).prop_map(Value::TinyUnsigned),
+        opt(any::<u16>()).prop_map(Value::SmallUnsigned),
+        opt(any::<u32>()).prop_map(Value::Unsigned),
+        opt(any::<u64>()).prop_map(Value::BigUnsigned),
+        opt(any::<f32>()).prop_map(Value::Float),
+        opt(any::<f64>()).prop_map(Value::Double),
+        opt(".*").prop_map(Value::String),
+        (".{1,12}", opt(".*")).prop_map(|(t, v)| Value::Enum(match v {
+            Some(v) => OptionEnum::Some(Box::new(Enum {
+                type_name: t.as_str().into(),
+                value: v.into()
+            })),
+            None => OptionEnum::None(t.as_str().into()),
+        })),
+        opt(any::<char>()).prop_map(Value::Char),
+        opt(prop::collection::vec(any::<u8>(), 0..64)).prop_map(Value::Bytes),
+        opt(json()).prop_map(|j| Value::Json(j.map(Box::new))),
+        opt((1i32..3_652_059)
+            .prop_map(|d| NaiveDate::from_num_days_from_ce_opt(d).unwrap_or_default()))
+        .prop_map(Value::ChronoDate),
+        opt((0u32..86_400, 0u32..1_000_000_000).prop_map(|(s, n)| {
+            NaiveTime::from_num_seconds_from_midnight_opt(s, n).unwrap_or_default()
+        }))
+        .prop_map(Value::ChronoTime),
+        opt(chrono_instant().prop_map(|d| d.naive_utc())).prop_map(Value::ChronoDateTime),
+        opt(chrono_instant()).prop_map(Value::ChronoDateTimeUtc),
+        opt(chrono_instant().prop_map(|d| d.with_timezone(&chrono::Local)))
+            .prop_map(Value::ChronoDateTimeLocal),
+        opt((chrono_instant(), offset()).prop_map(|(d, o)| d.with_timezone(&o)))
+            .prop_map(Value::ChronoDateTimeWithTimeZone),
+        opt(time_date()).prop_map(Value::TimeDate),
+        opt(time_time()).prop_map(Value::TimeTime),
+        opt((time_date(), time_time()).prop_map(|(d, t)| time::PrimitiveDateTime::new(d, t)))
+            .prop_map(Value::TimeDateTime),
+        opt(
+            (-377_705_116_800i64..253_402_300_799, -86_399i32..86_399).prop_map(|(s, o)| {
+                let tz = time::UtcOffset::from_whole_seconds(o).unwrap_or(time::UtcOffset::UTC);
+                time::OffsetDateTime::from_unix_timestamp(s)
+                    .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+                    .to_offset(tz)
+            })
+        )
+        .prop_map(Value::TimeDateTimeWithTimeZone),
+        opt(any::<u128>().prop_map(uuid::Uuid::from_u128)).prop_map(Value::Uuid),
+        opt((any::<i64>(), 0u32..=28).prop_map(|(m, s)| rust_decimal::Decimal::new(m, s)))
+            .prop_map(Value::Decimal),
+    ]
+}
+
+/// Equality that also holds for NaN floats and compares instants with their offsets.
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Float(Some(x)), Value::Float(Some(y))) => x.to_bits() == y.to_bits(),
+        (Value::Double(Some(x)), Value::Double(Some(y))) => x.to_bits() == y.to_bits(),
+        (
+            Value::ChronoDateTimeWithTimeZone(Some(x)),
+            Value::ChronoDateTimeWithTimeZone(Some(y)),
+        ) => x == y && x.offset() == y.offset(),
+        (Value::TimeDateTimeWithTimeZone(Some(x)), Value::TimeDateTimeWithTimeZone(Some(y))) => {
+            x == y && x.offset() == y.offset()
+        }
+        _ => a == b,
+    }
+}
+
+fn statement() -> impl Strategy<Value = Statement> {
+    (".*", opt(prop::collection::vec(value(), 0..6))).prop_map(|(sql, values)| Statement {
+        sql,
+        values: values.map(Values),
+        db_backend: DbBackend::Sqlite,
+    })
+}
+
+fn shape() -> impl Strategy<Value = Option<Arc<RowShape>>> {
+    opt(prop::collection::vec(
+        (".{1,8}", prop::sample::select(ValueKind::ALL.to_vec())),
+        0..5,
+    ))
+    .prop_map(|s| s.map(|cols| Arc::new(RowShape::new(cols))))
+}
+
+fn same_statement(a: &Statement, b: &Statement) -> bool {
+    a.sql == b.sql
+        && match (&a.values, &b.values) {
+            (Some(x), Some(y)) => {
+                x.0.len() == y.0.len() && x.0.iter().zip(&y.0).all(|(p, q)| same(p, q))
+            }
+            (None, None) => true,
+            _ => false,
+        }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn every_value_round_trips_with_its_exact_type(v in value()) {
+        let wire = WireValue::try_from(&v).expect("encodable");
+        let bytes = postcard::to_stdvec(&wire).expect("serialize");
+        let back: WireValue = postcard::from_bytes(&bytes).expect("deserialize");
+        let decoded = Value::try_from(back).expect("decodable");
+        prop_assert!(same(&v, &decoded), "{v:?} became {decoded:?}");
+        prop_assert_eq!(std::mem::discriminant(&v), std::mem::discriminant(&decoded));
+    }
+
+    #[test]
+    fn requests_round_trip(stmt in statement(), shape in shape(), name in ".{1,20}", args in prop::collection::vec(any::<u8>(), 0..32), which in 0u8..4) {
+        let operation = match which {
+            0 => Operation::Execute(stmt.clone()),
+            1 => Operation::Query { statement: stmt.clone(), shape: shape.clone(), fetch: repo_core::Fetch::One },
+            2 => Operation::Transaction { name: name.clone(), args: args.clone() },
+            _ => Operation::Batch(vec![
+                BatchStep { name: name.clone(), operation: StepOperation::Execute(stmt.clone()), require_row: true },
+                BatchStep { name: format!("{name}2"), operation: StepOperation::Query { statement: stmt.clone(), shape: shape.clone() }, require_row: false },
+            ]),
+        };
+        let request = Request::new(Action::Transaction(name.clone()), name.clone(), operation);
+        let back = decode_request(&encode_request(&request).expect("encode")).expect("decode");
+        prop_assert_eq!(back.id, request.id);
+        prop_assert_eq!(&back.action, &request.action);
+        prop_assert_eq!(&back.target, &request.target);
+        prop_assert_eq!(back.consistency, request.consistency);
+        match (&request.operation, &back.operation) {
+            (Operation::Execute(a), Operation::Execute(b)) => prop_assert!(same_statement(a, b)),
+            (Operation::Query { statement: a, shape: sa, fetch: fa }, Operation::Query { statement: b, shape: sb, fetch: fb }) => {
+                prop_assert_eq!(fa, fb);
+                prop_assert!(same_statement(a, b));
+                prop_assert_eq!(sa.as_deref(), sb.as_deref());
+            }
+            (Operation::Transaction { name: a, args: x }, Operation::Transaction { name: b, args: y }) => {
+                prop_assert_eq!(a, b);
+                prop_assert_eq!(x, y);
+            }
+            (Operation::Batch(a), Operation::Batch(b)) => {
+                prop_assert_eq!(a.len(), b.len());
+                for (p, q) in a.iter().zip(b) {
+                    prop_assert_eq!(&p.name, &q.name);
+                    prop_assert_eq!(p.require_row, q.require_row);
+                }
+            }
+            (a, b) => prop_assert!(false, "{a:?} became {b:?}"),
+        }
+    }
+
+    #[test]
+    fn responses_round_trip(rows in prop::collection::vec(prop::collection::vec((".{1,8}", value()), 0..6), 0..4), affected in any::<u64>(), id in any::<u64>(), output in prop::collection::vec(any::<u8>(), 0..16)) {
+        let rows: Vec<Row> = rows.into_iter().map(|cols| {
+            let (columns, values) = cols.into_iter().unzip();
+            Row { columns, values }
+        }).collect();
+        let response = Response::new(Outcome::Batch(vec![
+            Outcome::Rows(rows.clone()),
+            Outcome::Executed(ExecSummary { rows_affected: affected, last_insert_id: id }),
+            Outcome::Transaction(output.clone()),
+        ]));
+        let back = decode_response(&encode_response(&response).expect("encode")).expect("decode");
+        let Outcome::Batch(parts) = back.outcome else { panic!("not a batch") };
+        let Outcome::Rows(back_rows) = &parts[0] else { panic!("not rows") };
+        prop_assert_eq!(back_rows.len(), rows.len());
+        for (a, b) in rows.iter().zip(back_rows) {
+            prop_assert_eq!(&a.columns, &b.columns);
+            prop_assert!(a.values.iter().zip(&b.values).all(|(x, y)| same(x, y)));
+        }
+        prop_assert_eq!(&parts[1], &Outcome::Executed(ExecSummary { rows_affected: affected, last_insert_id: id }));
+        prop_assert_eq!(&parts[2], &Outcome::Transaction(output));
+    }
+
+    #[test]
+    fn decoding_arbitrary_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let _ = decode_request(&bytes);
+        let _ = decode_response(&bytes);
+    }
+}
+
+#[test]
+fn a_row_with_more_values_than_columns_is_refused() {
+    use repo_core::codec::{WireOutcome, WireRow};
+    let wire = WireOutcome::Rows(vec![WireRow {
+        columns: vec!["a".into()],
+        values: vec![WireValue::Int(Some(1)), WireValue::Int(None)],
+    }]);
+    let bytes = postcard::to_stdvec(&wire).expect("serialize");
+    assert!(decode_response(&bytes).is_err());
+}
+
+#[test]
+fn invalid_decimals_are_refused() {
+    let mut bytes = rust_decimal::Decimal::new(1, 2).serialize();
+    bytes[2] = 200; // scale 200
+    let err = Value::try_from(WireValue::Decimal(Some(bytes))).expect_err("invalid scale");
+    assert!(err.to_string().contains("decimal"));
+}
