@@ -2,7 +2,7 @@
 //!
 //! Criterion (`benches/insert.rs`) measures each variant in its own block of time, so
 //! drift on a shared machine lands on one variant only. This bench alternates the variants
-//! call by call and reports each one's percentiles and their ratio to raw sea-orm, which
+//! call by call, rotating their order, and reports each one's percentiles and their ratio to raw sea-orm, which
 //! is the figure `docs/BENCHMARKS.md` records. Run: `cargo bench -p repo-core --bench
 //! insert_ratio` (`ROUNDS=…` to change the number of calls per variant).
 
@@ -55,20 +55,24 @@ async fn main() {
         .build();
 
     let mut samples: [Vec<Duration>; 3] = Default::default();
+    // The order rotates every round, so that whatever state one call leaves behind (a
+    // sleeping sqlx worker, warm caches) favours no variant.
     for i in 0..rounds + 1_000 {
-        let t = Instant::now();
-        new_note().insert(&db).await.expect("raw");
-        let raw = t.elapsed();
-        let t = Instant::now();
-        empty.insert(new_note()).await.expect("empty stack");
-        let bare = t.elapsed();
-        let t = Instant::now();
-        layered.insert(new_note()).await.expect("layered");
-        let layer = t.elapsed();
+        let mut took = [Duration::ZERO; 3];
+        for k in 0..3 {
+            let variant = (i + k) % 3;
+            let t = Instant::now();
+            match variant {
+                0 => drop(new_note().insert(&db).await.expect("raw")),
+                1 => drop(empty.insert(new_note()).await.expect("empty stack")),
+                _ => drop(layered.insert(new_note()).await.expect("layered")),
+            }
+            took[variant] = t.elapsed();
+        }
         if i >= 1_000 {
-            samples[0].push(raw);
-            samples[1].push(bare);
-            samples[2].push(layer);
+            for (s, t) in samples.iter_mut().zip(took) {
+                s.push(t);
+            }
         }
     }
     for s in &mut samples {

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::error::RepoError;
+use crate::facts::CallFacts;
 use crate::request::{
     Action, BatchStep, Consistency, Fetch, Operation, Request, RequestId, StepOperation,
 };
@@ -267,6 +268,7 @@ impl TryFrom<WireRequest> for Request {
                 .remaining_ms
                 .map(|ms| Instant::now() + Duration::from_millis(ms)),
             consistency: wire.consistency,
+            facts: CallFacts::default(),
         })
     }
 }

@@ -67,12 +67,36 @@ pub enum RepoError {
     #[error("expected at most one row, found several")]
     MultipleResults,
 
+    /// The circuit breaker is open: recent calls failed, so this one was refused at once,
+    /// without being sent anywhere. It did not commit.
+    #[error("circuit open after repeated failures: refused without trying; retry in {retry_in:?}")]
+    CircuitOpen {
+        /// How long until the breaker lets a probe through.
+        retry_in: std::time::Duration,
+    },
+
     /// The call's deadline passed.
     #[error("deadline exceeded ({})", commit_hint(*.commit))]
     Timeout {
         /// Whether the write may have committed anyway.
         commit: CommitState,
     },
+}
+
+/// SQLITE_BUSY (5) and its extended codes: another connection held the lock; nothing
+/// was written.
+fn is_busy(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err
+    else {
+        return false;
+    };
+    let Some(db) = e.as_database_error() else {
+        return false;
+    };
+    db.code()
+        .and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|code| code & 0xff == 5)
 }
 
 fn commit_hint(state: CommitState) -> &'static str {
@@ -95,7 +119,11 @@ pub enum SqlErrorKind {
 impl SqlErrorKind {
     /// Classifies a sea-orm error, as `DbErr::sql_err` does.
     pub fn of(err: &DbErr) -> Option<Self> {
-        match err.sql_err()? {
+        Self::of_sql(err.sql_err())
+    }
+
+    fn of_sql(err: Option<SqlErr>) -> Option<Self> {
+        match err? {
             SqlErr::UniqueConstraintViolation(_) => Some(Self::UniqueConstraintViolation),
             SqlErr::ForeignKeyConstraintViolation(_) => Some(Self::ForeignKeyConstraintViolation),
             _ => None,
@@ -119,6 +147,40 @@ impl RepoError {
         match self {
             RepoError::Timeout { commit } => *commit,
             _ => CommitState::NotCommitted,
+        }
+    }
+
+    /// Whether the failure is transient and the write certainly did not commit, so that
+    /// trying again (with the same request id) is safe: a lost or unavailable connection,
+    /// a busy database, a timeout that fired before the write was dispatched. Constraint
+    /// violations, refused requests and an open circuit are not.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            RepoError::Database(DbErr::Conn(_) | DbErr::ConnectionAcquire(_)) => true,
+            RepoError::Database(e) => is_busy(e),
+            RepoError::Timeout { commit } => *commit == CommitState::NotCommitted,
+            _ => false,
+        }
+    }
+
+    /// A short stable label for metrics and logs: `unique_violation`, `foreign_key_violation`,
+    /// `database`, `connection`, `timeout`, `circuit_open`, …
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RepoError::Database(DbErr::Conn(_) | DbErr::ConnectionAcquire(_)) => "connection",
+            RepoError::Database(_)
+            | RepoError::TransactionFailed { .. }
+            | RepoError::MultiStep { .. } => match SqlErrorKind::of_sql(self.sql_err()) {
+                Some(SqlErrorKind::UniqueConstraintViolation) => "unique_violation",
+                Some(SqlErrorKind::ForeignKeyConstraintViolation) => "foreign_key_violation",
+                None => "database",
+            },
+            RepoError::UnknownTransaction(_) => "unknown_transaction",
+            RepoError::Codec(_) => "codec",
+            RepoError::InvalidRequest(_) => "invalid_request",
+            RepoError::MultipleResults => "multiple_results",
+            RepoError::CircuitOpen { .. } => "circuit_open",
+            RepoError::Timeout { .. } => "timeout",
         }
     }
 

@@ -179,7 +179,9 @@ impl Repo {
     /// Sends `request` through the default stack, wrapped in the call's extra layers.
     ///
     /// The call's timeout (or the default one) becomes the request's deadline, and the
-    /// call stops waiting when it passes: the error then says the write may have committed.
+    /// call stops waiting when it passes. The pending write is then dropped; if it had
+    /// already reached the database (or left the node) it may still commit, and the error
+    /// says so ([`CommitState::Unknown`]).
     pub async fn call(
         &self,
         mut request: Request,

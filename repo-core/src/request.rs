@@ -6,6 +6,7 @@ use std::sync::Arc;
 use sea_orm::Statement;
 use tokio::time::Instant;
 
+use crate::facts::CallFacts;
 use crate::row::RowShape;
 
 /// Identifies one logical write across every attempt to run it.
@@ -170,6 +171,8 @@ pub struct Request {
     pub deadline: Option<Instant>,
     /// The caller's consistency wish.
     pub consistency: Consistency,
+    /// What layers learn about this call; shared by every attempt (clones share it).
+    pub facts: CallFacts,
 }
 
 impl Request {
@@ -182,6 +185,7 @@ impl Request {
             operation,
             deadline: None,
             consistency: Consistency::default(),
+            facts: CallFacts::default(),
         }
     }
 }

@@ -1,0 +1,98 @@
+//! The full default stack (telemetry → timeout → retry → breaker → executor) on the local
+//! path, against raw `am.insert(&db)` on the same SQLite file, interleaved call by call in ABBA order.
+//!
+//! Run: `cargo bench -p repo-middleware --bench stack_ratio` (`ROUNDS=…` to change the
+//! number of calls per variant). Telemetry runs with no tracing subscriber and no metrics
+//! recorder installed, as in an application that has not set them up; a second variant
+//! installs a tracing subscriber that records nothing, to show the cost of live spans.
+
+use std::time::{Duration, Instant};
+
+use repo_core::Repo;
+use repo_middleware::StackConfig;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, Schema, Set};
+
+#[path = "../../repo-core/benches/support/note.rs"]
+mod note;
+
+fn new_note() -> note::ActiveModel {
+    note::ActiveModel {
+        title: Set("A title".into()),
+        body: Set("Some body text for the benchmark".into()),
+        stars: Set(5),
+        ..Default::default()
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+#[tokio::main]
+async fn main() {
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(20_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("bench.db").display()
+    );
+    let db = Database::connect(&url).await.expect("open");
+    db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+        .await
+        .expect("pragmas");
+    let schema = Schema::new(db.get_database_backend());
+    db.execute(&schema.create_table_from_entity(note::Entity))
+        .await
+        .expect("table");
+    let mut builder = Repo::builder(db.clone());
+    for layer in StackConfig::default().layers() {
+        builder = builder.boxed_layer(layer);
+    }
+    let stacked = builder.build();
+
+    let mut samples: [Vec<Duration>; 2] = Default::default();
+    // ABBA order: half the rounds run raw first, half the stack first, so that whatever
+    // state one call leaves behind (a sleeping sqlx worker, warm caches) favours neither.
+    for i in 0..rounds + 1_000 {
+        let (raw, stack) = if i % 2 == 0 {
+            let t = Instant::now();
+            new_note().insert(&db).await.expect("raw");
+            let raw = t.elapsed();
+            let t = Instant::now();
+            stacked.insert(new_note()).await.expect("stack");
+            (raw, t.elapsed())
+        } else {
+            let t = Instant::now();
+            stacked.insert(new_note()).await.expect("stack");
+            let stack = t.elapsed();
+            let t = Instant::now();
+            new_note().insert(&db).await.expect("raw");
+            (t.elapsed(), stack)
+        };
+        if i >= 1_000 {
+            samples[0].push(raw);
+            samples[1].push(stack);
+        }
+    }
+    for s in &mut samples {
+        s.sort();
+    }
+    let base = percentile(&samples[0], 0.5).as_secs_f64();
+    println!("insert on the local path, {rounds} interleaved calls per variant");
+    for (name, s) in ["raw am.insert(&db)", "repo.insert, full default stack"]
+        .iter()
+        .zip(&samples)
+    {
+        let p50 = percentile(s, 0.5);
+        println!(
+            "{name:<34} p50 {:>7.1} µs  p99 {:>7.1} µs  p50 ratio {:.3}",
+            p50.as_secs_f64() * 1e6,
+            percentile(s, 0.99).as_secs_f64() * 1e6,
+            p50.as_secs_f64() / base
+        );
+    }
+}
