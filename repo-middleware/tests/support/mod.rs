@@ -189,9 +189,7 @@ pub type Metrics = HashMap<(String, Vec<(String, String)>), f64>;
 
 /// Runs `body` on a paused current-thread runtime with a local metrics recorder, and
 /// returns its result and the metrics it emitted as `(name, sorted labels) -> value`.
-pub fn with_metrics<T>(
-    body: impl std::future::Future<Output = T>,
-) -> (T, Metrics) {
+pub fn with_metrics<T>(body: impl std::future::Future<Output = T>) -> (T, Metrics) {
     use metrics_util::debugging::{DebugValue, DebuggingRecorder};
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
@@ -220,11 +218,7 @@ pub fn with_metrics<T>(
 }
 
 /// Looks a metric up by name and labels (in any order).
-pub fn metric(
-    all: &Metrics,
-    name: &str,
-    labels: &[(&str, &str)],
-) -> Option<f64> {
+pub fn metric(all: &Metrics, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     let mut labels: Vec<(String, String)> = labels
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
