@@ -67,6 +67,44 @@ pub enum RepoError {
     #[error("expected at most one row, found several")]
     MultipleResults,
 
+    /// The node that received the write is not the primary (any more); it names the primary
+    /// it knows. Nothing was written; retrying once the view of the primary is refreshed
+    /// is safe.
+    #[error("not the primary; the primary is {}", primary.as_deref().unwrap_or("unknown"))]
+    NotPrimary {
+        /// The primary the refusing node knows of.
+        primary: Option<String>,
+    },
+
+    /// No primary was known within the wait; nothing was sent. Check that LiteFS runs and
+    /// holds a lease.
+    #[error(
+        "primary unavailable: no primary known after waiting {waited:?}; check LiteFS and its lease"
+    )]
+    PrimaryUnavailable {
+        /// How long the call waited for one.
+        waited: std::time::Duration,
+    },
+
+    /// The primary could not be reached, or the connection failed during the call.
+    #[error("primary {node} unreachable: {message}")]
+    Unreachable {
+        /// The node that was called.
+        node: String,
+        /// What the transport said.
+        message: String,
+        /// Whether the write may have committed before the connection failed.
+        commit: CommitState,
+    },
+
+    /// The primary refused the request: authentication, a statement that is not a single
+    /// data-changing statement, a message too large. Nothing was written.
+    #[error("refused by the primary: {reason}")]
+    Rejected {
+        /// Why, as the primary said.
+        reason: String,
+    },
+
     /// The circuit breaker is open: recent calls failed, so this one was refused at once,
     /// without being sent anywhere. It did not commit.
     #[error("circuit open after repeated failures: refused without trying; retry in {retry_in:?}")]
@@ -145,7 +183,7 @@ impl RepoError {
     /// Whether the failed write may have committed despite the error.
     pub fn commit_state(&self) -> CommitState {
         match self {
-            RepoError::Timeout { commit } => *commit,
+            RepoError::Timeout { commit } | RepoError::Unreachable { commit, .. } => *commit,
             _ => CommitState::NotCommitted,
         }
     }
@@ -158,7 +196,10 @@ impl RepoError {
         match self {
             RepoError::Database(DbErr::Conn(_) | DbErr::ConnectionAcquire(_)) => true,
             RepoError::Database(e) => is_busy(e),
-            RepoError::Timeout { commit } => *commit == CommitState::NotCommitted,
+            RepoError::Timeout { commit } | RepoError::Unreachable { commit, .. } => {
+                *commit == CommitState::NotCommitted
+            }
+            RepoError::NotPrimary { .. } | RepoError::PrimaryUnavailable { .. } => true,
             _ => false,
         }
     }
@@ -180,6 +221,10 @@ impl RepoError {
             RepoError::InvalidRequest(_) => "invalid_request",
             RepoError::MultipleResults => "multiple_results",
             RepoError::CircuitOpen { .. } => "circuit_open",
+            RepoError::NotPrimary { .. } => "not_primary",
+            RepoError::PrimaryUnavailable { .. } => "primary_unavailable",
+            RepoError::Unreachable { .. } => "unreachable",
+            RepoError::Rejected { .. } => "rejected",
             RepoError::Timeout { .. } => "timeout",
         }
     }

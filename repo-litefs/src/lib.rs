@@ -1,2 +1,23 @@
-//! LiteFS support for `repo-core`'s repository: primary tracking, the gRPC forwarding
-//! protocol, its server, and the layer that forwards a replica's writes to the primary.
+//! LiteFS support for `repo-core`'s repository: knowing the primary, and forwarding a
+//! replica's writes to it over gRPC.
+//!
+//! - [`tracker`]: the node's role and the primary's hostname, held in memory and updated in
+//!   the background from LiteFS (`/events`, `/info`, `.primary`).
+//! - [`allowlist`]: what a forwarded statement may be (one INSERT/UPDATE/DELETE/REPLACE).
+//! - [`forward`]: the tower layer that sends a replica's writes to the primary.
+//! - [`server`]: the gRPC service that executes them there.
+//! - [`convert`]: the protocol (`proto/litefs/forward/v1/forward.proto`) ⇄ `repo-core`.
+//!
+//! Production runs real LiteFS; nothing here replaces it.
+
+pub mod allowlist;
+pub mod convert;
+pub mod forward;
+pub mod proto;
+mod secret;
+pub mod server;
+pub mod tracker;
+
+pub use forward::{Endpoints, ForwardConfig, ForwardLayer};
+pub use secret::{ClusterSecret, SecretError};
+pub use server::{ForwardServer, ServerConfig, serve};

@@ -1,6 +1,8 @@
 //! Shared fixtures for the integration tests: real SQLite databases in temporary
 //! directories, an entity with every column type, and test layers.
 
+pub mod cluster;
 pub mod db;
 pub mod gadget;
 pub mod layers;
+pub mod strategies;

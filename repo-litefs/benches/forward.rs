@@ -1,0 +1,210 @@
+//! Forwarding over gRPC, measured against its baselines in the same run.
+//!
+//! One process, two nodes on 127.0.0.1: a primary (writable SQLite file, forwarding server)
+//! and a replica (read-only copy of the schema) whose repository forwards. Measured, with
+//! the variants interleaved call by call in rotating order:
+//! - `echo`: a bare tonic round trip (the `Ping` rpc) to the primary's server;
+//! - `local`: `repo.insert(am)` on the primary (executes locally);
+//! - `forwarded`: `repo.insert(am)` on the replica (sent to the primary).
+//!
+//! Target: p50(forwarded) ≤ 1.2 × (p50(echo) + p50(local)).
+//! Then throughput with 64 concurrent writers, on the replica (forwarded) and on the
+//! primary (local). Target: forwarded ≥ 1.0 × local.
+//!
+//! Run: `cargo bench -p repo-litefs --bench forward` (`ROUNDS=…`, `WRITES=…` to change the
+//! counts).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use repo_core::Repo;
+use repo_litefs::proto as pb;
+use repo_litefs::tracker::{PrimaryState, PrimaryTracker};
+use repo_litefs::{
+    ClusterSecret, Endpoints, ForwardConfig, ForwardLayer, ForwardServer, ServerConfig,
+};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Schema, Set};
+
+#[path = "../../repo-core/benches/support/note.rs"]
+mod note;
+
+const SECRET: &str = "bench-secret-0123456789abcdef";
+
+fn new_note() -> note::ActiveModel {
+    note::ActiveModel {
+        title: Set("A title".into()),
+        body: Set("Some body text for the benchmark".into()),
+        stars: Set(5),
+        ..Default::default()
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+async fn open(path: &std::path::Path, mode: &str) -> DatabaseConnection {
+    let db = Database::connect(format!("sqlite://{}?mode={mode}", path.display()))
+        .await
+        .expect("open");
+    if mode != "ro" {
+        db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+            .await
+            .expect("pragmas");
+    }
+    db
+}
+
+#[tokio::main]
+async fn main() {
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5_000);
+    let writes: usize = std::env::var("WRITES")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(6_400);
+    let dir = tempfile::tempdir().expect("dir");
+    let primary_path = dir.path().join("primary.db");
+    let primary_db = open(&primary_path, "rwc").await;
+    let schema = Schema::new(primary_db.get_database_backend());
+    primary_db
+        .execute(&schema.create_table_from_entity(note::Entity))
+        .await
+        .expect("table");
+    let replica_path = dir.path().join("replica.db");
+    std::fs::copy(&primary_path, &replica_path).expect("copy");
+    let replica_db = open(&replica_path, "ro").await;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let secret = ClusterSecret::new(SECRET).expect("secret");
+    let (primary_tracker, _h1) =
+        PrimaryTracker::manual(PrimaryState::primary(Some("primary".into())));
+    let (replica_tracker, _h2) =
+        PrimaryTracker::manual(PrimaryState::replica(Some("primary".into())));
+    let endpoints = Endpoints::map([("primary", format!("http://{addr}"))]);
+    let forward = |tracker: PrimaryTracker, name: &str| {
+        ForwardLayer::new(ForwardConfig::new(
+            tracker,
+            endpoints.clone(),
+            secret.clone(),
+            name,
+        ))
+    };
+    let primary = Repo::builder(primary_db.clone())
+        .layer(forward(primary_tracker.clone(), "primary"))
+        .build();
+    let replica = Repo::builder(replica_db)
+        .layer(forward(replica_tracker, "replica"))
+        .build();
+    let server = ForwardServer::new(
+        primary.executor(),
+        primary_tracker,
+        ServerConfig::new(secret.clone(), "primary"),
+    );
+    tokio::spawn(server.serve(listener, std::future::pending()));
+
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .tcp_nodelay(true)
+        .connect()
+        .await
+        .expect("connect");
+    let mut echo = pb::forwarder_client::ForwarderClient::new(channel);
+    let bearer: tonic::metadata::MetadataValue<_> =
+        format!("Bearer {SECRET}").parse().expect("ascii");
+
+    let mut samples: [Vec<Duration>; 3] = Default::default();
+    for i in 0..rounds + 500 {
+        let mut took = [Duration::ZERO; 3];
+        for k in 0..3 {
+            let variant = (i + k) % 3;
+            let t = Instant::now();
+            match variant {
+                0 => {
+                    let mut request = tonic::Request::new(pb::PingRequest {
+                        payload: vec![0; 64],
+                    });
+                    request
+                        .metadata_mut()
+                        .insert("authorization", bearer.clone());
+                    echo.ping(request).await.expect("ping");
+                }
+                1 => drop(primary.insert(new_note()).await.expect("local")),
+                _ => drop(replica.insert(new_note()).await.expect("forwarded")),
+            }
+            took[variant] = t.elapsed();
+        }
+        if i >= 500 {
+            for (s, t) in samples.iter_mut().zip(took) {
+                s.push(t);
+            }
+        }
+    }
+    for s in &mut samples {
+        s.sort();
+    }
+    let [echo_p50, local_p50, fwd_p50] = [0, 1, 2].map(|i| percentile(&samples[i], 0.5));
+    println!("sequential, {rounds} interleaved calls per variant");
+    for (name, s) in [
+        "bare tonic echo (Ping)",
+        "local insert on the primary",
+        "forwarded insert from the replica",
+    ]
+    .iter()
+    .zip(&samples)
+    {
+        println!(
+            "{name:<36} p50 {:>7.1} µs  p99 {:>7.1} µs",
+            us(percentile(s, 0.5)),
+            us(percentile(s, 0.99))
+        );
+    }
+    println!(
+        "forwarded p50 / (echo p50 + local p50) = {:.1} / ({:.1} + {:.1}) = {:.3}",
+        us(fwd_p50),
+        us(echo_p50),
+        us(local_p50),
+        fwd_p50.as_secs_f64() / (echo_p50 + local_p50).as_secs_f64()
+    );
+
+    let concurrent = |repo: Repo| async move {
+        let repo = Arc::new(repo);
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..64)
+            .map(|_| {
+                let repo = repo.clone();
+                tokio::spawn(async move {
+                    for _ in 0..writes / 64 {
+                        repo.insert(new_note()).await.expect("insert");
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("join");
+        }
+        (writes / 64 * 64) as f64 / start.elapsed().as_secs_f64()
+    };
+    let mut local = Vec::new();
+    let mut forwarded = Vec::new();
+    for _ in 0..3 {
+        local.push(concurrent(primary.clone()).await);
+        forwarded.push(concurrent(replica.clone()).await);
+    }
+    local.sort_by(f64::total_cmp);
+    forwarded.sort_by(f64::total_cmp);
+    println!("64 concurrent writers, {writes} writes per run, median of 3 alternating runs");
+    println!("local on the primary      {:>8.0} writes/s", local[1]);
+    println!("forwarded from a replica  {:>8.0} writes/s", forwarded[1]);
+    println!("forwarded / local = {:.3}", forwarded[1] / local[1]);
+}

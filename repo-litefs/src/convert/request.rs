@@ -1,0 +1,204 @@
+//! Requests: `repo_core::Request` ⇄ `pb::ForwardRequest`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use repo_core::codec::parse_action;
+use repo_core::{
+    BatchStep, Consistency, Fetch, Operation, Request, RequestId, RowShape, StepOperation,
+};
+use sea_orm::{DbBackend, Statement, Values};
+use tokio::time::Instant;
+
+use super::ConvertError;
+use super::value::{decode_value, encode_value, value_kind};
+use crate::proto as pb;
+
+/// Encodes `request` for the wire; `origin` names the sending node. The deadline travels
+/// as the time left (`timeout_ms`), since clocks differ between nodes.
+pub fn encode_request(request: &Request, origin: &str) -> Result<pb::ForwardRequest, ConvertError> {
+    let operation = match &request.operation {
+        Operation::Execute(stmt) => pb::forward_request::Operation::Execute(statement(stmt)?),
+        Operation::Query {
+            statement: stmt,
+            shape: s,
+            fetch,
+        } => pb::forward_request::Operation::Query(pb::Query {
+            statement: Some(statement(stmt)?),
+            shape: s.as_deref().map(shape),
+            fetch_one: *fetch == Fetch::One,
+        }),
+        Operation::Transaction { name, args } => {
+            pb::forward_request::Operation::Transaction(pb::NamedTransaction {
+                name: name.clone(),
+                args: args.clone(),
+            })
+        }
+        Operation::Batch(steps) => pb::forward_request::Operation::Batch(pb::Batch {
+            steps: steps.iter().map(step).collect::<Result<_, _>>()?,
+        }),
+    };
+    let timeout_ms = request.deadline.map(|d| {
+        u64::try_from(d.saturating_duration_since(Instant::now()).as_millis()).unwrap_or(u64::MAX)
+    });
+    Ok(pb::ForwardRequest {
+        request_id: request.id.0.as_bytes().to_vec(),
+        action: request.action.label(),
+        target: request.target.clone(),
+        operation: Some(operation),
+        timeout_ms,
+        origin: origin.to_owned(),
+        consistency: match request.consistency {
+            Consistency::ReadYourWrites => pb::Consistency::ReadYourWrites,
+            Consistency::Eventual => pb::Consistency::Eventual,
+        } as i32,
+    })
+}
+
+/// Decodes a request sent by [`encode_request`].
+pub fn decode_request(message: pb::ForwardRequest) -> Result<Request, ConvertError> {
+    let id: [u8; 16] = message
+        .request_id
+        .try_into()
+        .map_err(|_| ConvertError("request_id must be 16 bytes".into()))?;
+    let operation = match message
+        .operation
+        .ok_or_else(|| ConvertError::missing("operation"))?
+    {
+        pb::forward_request::Operation::Execute(s) => Operation::Execute(decode_statement(s)?),
+        pb::forward_request::Operation::Query(q) => Operation::Query {
+            statement: decode_statement(
+                q.statement
+                    .ok_or_else(|| ConvertError::missing("statement"))?,
+            )?,
+            shape: q.shape.map(decode_shape).transpose()?,
+            fetch: if q.fetch_one { Fetch::One } else { Fetch::All },
+        },
+        pb::forward_request::Operation::Transaction(t) => Operation::Transaction {
+            name: t.name,
+            args: t.args,
+        },
+        pb::forward_request::Operation::Batch(b) => Operation::Batch(
+            b.steps
+                .into_iter()
+                .map(decode_step)
+                .collect::<Result<_, _>>()?,
+        ),
+    };
+    let consistency = match pb::Consistency::try_from(message.consistency) {
+        Ok(pb::Consistency::ReadYourWrites) => Consistency::ReadYourWrites,
+        Ok(pb::Consistency::Eventual) => Consistency::Eventual,
+        Err(_) => {
+            return Err(ConvertError(format!(
+                "unknown consistency {}",
+                message.consistency
+            )));
+        }
+    };
+    let mut request = Request::new(parse_action(&message.action)?, message.target, operation);
+    request.id = RequestId(uuid::Uuid::from_bytes(id));
+    request.consistency = consistency;
+    request.deadline = message
+        .timeout_ms
+        .map(|ms| Instant::now() + Duration::from_millis(ms.min(24 * 3600 * 1000)));
+    Ok(request)
+}
+
+fn statement(stmt: &Statement) -> Result<pb::Statement, ConvertError> {
+    let (values, present) = match &stmt.values {
+        Some(values) => (
+            values
+                .0
+                .iter()
+                .map(encode_value)
+                .collect::<Result<_, _>>()?,
+            true,
+        ),
+        None => (Vec::new(), false),
+    };
+    Ok(pb::Statement {
+        sql: stmt.sql.clone(),
+        values,
+        values_present: present,
+    })
+}
+
+fn decode_statement(s: pb::Statement) -> Result<Statement, ConvertError> {
+    let values = if s.values_present {
+        Some(Values(
+            s.values
+                .into_iter()
+                .map(decode_value)
+                .collect::<Result<_, _>>()?,
+        ))
+    } else if s.values.is_empty() {
+        None
+    } else {
+        return Err(ConvertError(
+            "values sent but values_present is false".into(),
+        ));
+    };
+    Ok(Statement {
+        sql: s.sql,
+        values,
+        db_backend: DbBackend::Sqlite,
+    })
+}
+
+fn shape(s: &RowShape) -> pb::Shape {
+    let mut columns: Vec<pb::ColumnKind> = s
+        .columns()
+        .map(|(c, k)| pb::ColumnKind {
+            column: c.to_owned(),
+            kind: pb::ValueKind::from(k) as i32,
+        })
+        .collect();
+    columns.sort_by(|a, b| a.column.cmp(&b.column));
+    pb::Shape { columns }
+}
+
+fn decode_shape(s: pb::Shape) -> Result<Arc<RowShape>, ConvertError> {
+    let columns = s
+        .columns
+        .into_iter()
+        .map(|c| Ok((c.column, value_kind(c.kind)?)))
+        .collect::<Result<Vec<_>, ConvertError>>()?;
+    Ok(Arc::new(RowShape::new(columns)))
+}
+
+fn step(step: &BatchStep) -> Result<pb::BatchStep, ConvertError> {
+    let (stmt, shape_of, returns_rows) = match &step.operation {
+        StepOperation::Execute(stmt) => (stmt, None, false),
+        StepOperation::Query {
+            statement,
+            shape: s,
+        } => (statement, s.as_deref().map(shape), true),
+    };
+    Ok(pb::BatchStep {
+        name: step.name.clone(),
+        statement: Some(statement(stmt)?),
+        returns_rows,
+        shape: shape_of,
+        require_row: step.require_row,
+    })
+}
+
+fn decode_step(s: pb::BatchStep) -> Result<BatchStep, ConvertError> {
+    let stmt = decode_statement(
+        s.statement
+            .ok_or_else(|| ConvertError::missing("step statement"))?,
+    )?;
+    let operation = if s.returns_rows {
+        StepOperation::Query {
+            statement: stmt,
+            shape: s.shape.map(decode_shape).transpose()?,
+        }
+    } else {
+        StepOperation::Execute(stmt)
+    };
+    Ok(BatchStep {
+        name: s.name,
+        operation,
+        require_row: s.require_row,
+    })
+}

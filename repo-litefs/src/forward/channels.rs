@@ -1,0 +1,48 @@
+//! `Channels`: one reused HTTP/2 connection to the current primary.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use repo_core::{CommitState, RepoError};
+use tonic::transport::{Channel, Endpoint};
+
+/// The channel to the current primary, replaced when the primary changes.
+#[derive(Debug, Default)]
+pub(crate) struct Channels {
+    /// `(url, channel)` of the last primary used.
+    current: Mutex<Option<(String, Channel)>>,
+}
+
+impl Channels {
+    /// The channel to `url`, connecting lazily (TCP_NODELAY set) on first use.
+    pub(crate) fn get(&self, url: &str, node: &str) -> Result<Channel, RepoError> {
+        let mut current = self
+            .current
+            .lock()
+            .map_err(|_| unreachable_err(node, "channel lock poisoned"))?;
+        if let Some((cached, channel)) = current.as_ref()
+            && cached == url
+        {
+            return Ok(channel.clone());
+        }
+        let channel = Endpoint::from_shared(url.to_owned())
+            .map_err(|e| unreachable_err(node, &format!("invalid endpoint {url}: {e}")))?
+            .tcp_nodelay(true)
+            .connect_timeout(Duration::from_secs(2))
+            .http2_keep_alive_interval(Duration::from_secs(20))
+            .keep_alive_while_idle(true)
+            .connect_lazy();
+        if let Some((old, _)) = current.replace((url.to_owned(), channel.clone())) {
+            tracing::info!(from = %old, to = %url, "forwarding channel switched to the new primary");
+        }
+        Ok(channel)
+    }
+}
+
+fn unreachable_err(node: &str, message: &str) -> RepoError {
+    RepoError::Unreachable {
+        node: node.to_owned(),
+        message: message.to_owned(),
+        commit: CommitState::NotCommitted,
+    }
+}

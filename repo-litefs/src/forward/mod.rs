@@ -1,0 +1,213 @@
+//! The forwarding layer: on a replica, sends each write to the primary and returns its
+//! answer without calling the inner service; on the primary, calls the inner service.
+//!
+//! The role comes from the [`PrimaryTracker`]'s in-memory state: no I/O per write. When no
+//! primary is known, a write waits for one, bounded by `primary_wait` and its own deadline,
+//! then fails with [`RepoError::PrimaryUnavailable`]. The request's deadline becomes the
+//! gRPC deadline; the channel (one HTTP/2 connection, TCP_NODELAY) is reused across calls
+//! and switched when the primary changes.
+
+mod channels;
+mod endpoints;
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use repo_core::{NodeRole, RepoError, Request, Response};
+use tokio::time::Instant;
+use tower::{Layer, Service, ServiceExt};
+
+pub use endpoints::Endpoints;
+
+use crate::convert::{decode_outcome, encode_request, error_from_status};
+use crate::proto as pb;
+use crate::secret::{AUTHORIZATION, ClusterSecret};
+use crate::tracker::PrimaryTracker;
+use channels::Channels;
+
+/// How a replica forwards its writes.
+#[derive(Debug, Clone)]
+pub struct ForwardConfig {
+    tracker: PrimaryTracker,
+    endpoints: Endpoints,
+    secret: ClusterSecret,
+    node_name: String,
+    primary_wait: Duration,
+}
+
+impl ForwardConfig {
+    /// Forward to the primary `tracker` reports, at the address `endpoints` gives, with
+    /// `secret`; `node_name` identifies this node in the primary's logs.
+    pub fn new(
+        tracker: PrimaryTracker,
+        endpoints: Endpoints,
+        secret: ClusterSecret,
+        node_name: impl Into<String>,
+    ) -> Self {
+        Self {
+            tracker,
+            endpoints,
+            secret,
+            node_name: node_name.into(),
+            primary_wait: Duration::from_secs(5),
+        }
+    }
+
+    /// How long a write waits for a primary to be known (default 5 s).
+    pub fn primary_wait(mut self, wait: Duration) -> Self {
+        self.primary_wait = wait;
+        self
+    }
+}
+
+#[derive(Debug)]
+struct Shared {
+    config: ForwardConfig,
+    channels: Channels,
+}
+
+/// Forwards writes to the primary when this node is a replica (see the module docs).
+#[derive(Debug, Clone)]
+pub struct ForwardLayer {
+    shared: Arc<Shared>,
+}
+
+impl ForwardLayer {
+    /// A forwarding layer with `config`. Clones share the channel.
+    pub fn new(config: ForwardConfig) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                config,
+                channels: Channels::default(),
+            }),
+        }
+    }
+}
+
+impl<S> Layer<S> for ForwardLayer {
+    type Service = Forward<S>;
+
+    fn layer(&self, inner: S) -> Forward<S> {
+        Forward {
+            inner,
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// The service of [`ForwardLayer`].
+#[derive(Debug, Clone)]
+pub struct Forward<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+impl<S> Forward<S> {
+    /// The inner service (the executor, on the primary).
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S> Service<Request> for Forward<S>
+where
+    S: Service<Request, Response = Response, Error = RepoError> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = RepoError;
+    type Future = BoxFuture<'static, Result<Response, RepoError>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), RepoError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let state = self.shared.config.tracker.current();
+        if state.is_primary() {
+            request.facts.set_role(NodeRole::Primary);
+            return Box::pin(self.inner.call(request));
+        }
+        let shared = self.shared.clone();
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            let primary = match state.primary.clone().filter(|_| !state.is_primary()) {
+                Some(primary) => primary,
+                None => {
+                    let state = wait_for_primary(&shared, request.deadline).await?;
+                    if state.is_primary() {
+                        request.facts.set_role(NodeRole::Primary);
+                        return inner.oneshot(request).await;
+                    }
+                    state.primary.ok_or(RepoError::PrimaryUnavailable {
+                        waited: Duration::ZERO,
+                    })?
+                }
+            };
+            request.facts.set_role(NodeRole::Replica);
+            send(&shared, &primary, request).await
+        })
+    }
+}
+
+async fn wait_for_primary(
+    shared: &Shared,
+    deadline: Option<Instant>,
+) -> Result<crate::tracker::PrimaryState, RepoError> {
+    let mut wait = shared.config.primary_wait;
+    if let Some(deadline) = deadline {
+        wait = wait.min(deadline.saturating_duration_since(Instant::now()));
+    }
+    shared
+        .config
+        .tracker
+        .wait_for_primary(wait)
+        .await
+        .map_err(|_| RepoError::PrimaryUnavailable { waited: wait })
+}
+
+async fn send(shared: &Shared, primary: &str, request: Request) -> Result<Response, RepoError> {
+    let config = &shared.config;
+    let url = config.endpoints.resolve(primary)?;
+    let channel = shared.channels.get(&url, primary)?;
+    let message = encode_request(&request, &config.node_name).map_err(RepoError::from)?;
+    let mut grpc = tonic::Request::new(message);
+    if let Some(deadline) = request.deadline {
+        grpc.set_timeout(deadline.saturating_duration_since(Instant::now()));
+    }
+    let bearer = config
+        .secret
+        .bearer()
+        .parse()
+        .map_err(|_| RepoError::Rejected {
+            reason: "the cluster secret cannot be sent".into(),
+        })?;
+    grpc.metadata_mut().insert(AUTHORIZATION, bearer);
+    let mut client = pb::forwarder_client::ForwarderClient::new(channel)
+        .max_decoding_message_size(64 * 1024 * 1024);
+    request.facts.mark_forwarded();
+    match client.execute(grpc).await {
+        Ok(response) => {
+            let outcome = response
+                .into_inner()
+                .outcome
+                .ok_or_else(|| RepoError::Codec("a response without an outcome".into()))?;
+            Ok(Response::new(
+                decode_outcome(outcome).map_err(RepoError::from)?,
+            ))
+        }
+        Err(status) => Err(error_from_status(&status, primary).await),
+    }
+}

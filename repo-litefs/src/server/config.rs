@@ -1,0 +1,43 @@
+//! `ServerConfig`: the forwarding server's limits and identity.
+
+use std::time::Duration;
+
+use crate::secret::ClusterSecret;
+
+/// How the forwarding server behaves. Defaults: 4 MiB messages, 64 writes at a time,
+/// 30 s to finish in-flight writes on shutdown.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub(crate) secret: ClusterSecret,
+    pub(crate) node_name: String,
+    pub(crate) max_message_bytes: usize,
+    pub(crate) max_concurrency: usize,
+    pub(crate) permit_wait: Duration,
+}
+
+impl ServerConfig {
+    /// A configuration for node `node_name` that accepts requests carrying `secret`.
+    pub fn new(secret: ClusterSecret, node_name: impl Into<String>) -> Self {
+        Self {
+            secret,
+            node_name: node_name.into(),
+            max_message_bytes: 4 * 1024 * 1024,
+            max_concurrency: 64,
+            permit_wait: Duration::from_secs(5),
+        }
+    }
+
+    /// Largest request accepted, in bytes (default 4 MiB); larger ones are refused with
+    /// `OUT_OF_RANGE` before they are decoded.
+    pub fn max_message_bytes(mut self, bytes: usize) -> Self {
+        self.max_message_bytes = bytes.max(1024);
+        self
+    }
+
+    /// Writes executed at a time (default 64; at least 1); further requests wait for a
+    /// slot up to their deadline (or 5 s), then get `UNAVAILABLE`.
+    pub fn max_concurrency(mut self, writes: usize) -> Self {
+        self.max_concurrency = writes.max(1);
+        self
+    }
+}

@@ -1,0 +1,202 @@
+//! The forwarding server: runs on every node, executes forwarded writes on the primary.
+//!
+//! A request is refused, writing nothing, when the caller is not authenticated (the
+//! cluster secret in `authorization`, compared in constant time, checked by an interceptor
+//! before the body is read), when the message is too large, when this node is not the
+//! primary (`FAILED_PRECONDITION`, naming the primary it knows), when its deadline has
+//! passed, when a statement is not a single data-changing statement or a transaction name
+//! is not registered. An accepted write runs on this node's [`Executor`] in a task of its
+//! own, so a caller that goes away does not cut it short, with at most
+//! `max_concurrency` at a time. [`serve`] stops accepting on shutdown and finishes the
+//! writes in flight.
+
+mod config;
+mod validate;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use repo_core::{Executor, RepoError, Response};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use tonic::transport::server::TcpIncoming;
+use tonic::{Request as GrpcRequest, Response as GrpcResponse, Status};
+
+pub use config::ServerConfig;
+
+use crate::convert::{decode_request, encode_outcome, status_from_error};
+use crate::proto as pb;
+use crate::secret::{AUTHORIZATION, ClusterSecret};
+use crate::tracker::PrimaryTracker;
+
+/// The `Forwarder` gRPC service of one node.
+#[derive(Clone, Debug)]
+pub struct ForwardServer {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// Runs accepted writes on the local database.
+    executor: Executor,
+    /// Says whether this node is the primary, without I/O.
+    tracker: PrimaryTracker,
+    /// Bounds the writes executing at a time.
+    permits: Arc<Semaphore>,
+    config: ServerConfig,
+}
+
+/// Why the server stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[error("forwarding server failed: {0}")]
+pub struct ServeError(#[from] tonic::transport::Error);
+
+impl ForwardServer {
+    /// A server that executes on `executor` when `tracker` says this node is the primary.
+    pub fn new(executor: Executor, tracker: PrimaryTracker, config: ServerConfig) -> Self {
+        let permits = Arc::new(Semaphore::new(config.max_concurrency));
+        Self {
+            inner: Arc::new(Inner {
+                executor,
+                tracker,
+                permits,
+                config,
+            }),
+        }
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then finishes in-flight writes.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), ServeError> {
+        serve(listener, self, shutdown).await
+    }
+
+    async fn execute_write(&self, message: pb::ForwardRequest) -> Result<Response, RepoError> {
+        let state = self.inner.tracker.current();
+        if !state.is_primary() {
+            return Err(RepoError::NotPrimary {
+                primary: state.primary.clone(),
+            });
+        }
+        let request = decode_request(message).map_err(RepoError::from)?;
+        if request.deadline.is_some_and(|d| d <= Instant::now()) {
+            return Err(RepoError::Timeout {
+                commit: repo_core::CommitState::NotCommitted,
+            });
+        }
+        validate::validate(&request, self.inner.executor.transactions())?;
+        let wait = request.deadline.map_or(self.inner.config.permit_wait, |d| {
+            d.saturating_duration_since(Instant::now())
+        });
+        let permit = tokio::time::timeout(wait, self.inner.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| RepoError::Timeout {
+                commit: repo_core::CommitState::NotCommitted,
+            })?
+            .map_err(|_| RepoError::Rejected {
+                reason: "the server is shutting down".into(),
+            })?;
+        let executor = self.inner.executor.clone();
+        // The write runs to completion even if the caller goes away.
+        let task = tokio::spawn(async move {
+            let result = executor.execute(request).await;
+            drop(permit);
+            result
+        });
+        task.await
+            .map_err(|e| RepoError::Codec(format!("the write task failed: {e}")))?
+    }
+}
+
+#[tonic::async_trait]
+impl pb::forwarder_server::Forwarder for ForwardServer {
+    async fn execute(
+        &self,
+        request: GrpcRequest<pb::ForwardRequest>,
+    ) -> Result<GrpcResponse<pb::ForwardResponse>, Status> {
+        let message = request.into_inner();
+        let (origin, action) = (message.origin.clone(), message.action.clone());
+        match self.execute_write(message).await {
+            Ok(response) => {
+                let outcome = encode_outcome(&response.outcome)
+                    .map_err(|e| Status::internal(e.to_string()))?;
+                Ok(GrpcResponse::new(pb::ForwardResponse {
+                    outcome: Some(outcome),
+                }))
+            }
+            Err(error) => {
+                if matches!(
+                    error,
+                    RepoError::Rejected { .. } | RepoError::NotPrimary { .. } | RepoError::Codec(_)
+                ) {
+                    tracing::warn!(
+                        node = %self.inner.config.node_name,
+                        %origin,
+                        %action,
+                        error_kind = error.kind(),
+                        reason = %error,
+                        "forwarded write refused"
+                    );
+                }
+                Err(status_from_error(&error))
+            }
+        }
+    }
+
+    async fn ping(
+        &self,
+        request: GrpcRequest<pb::PingRequest>,
+    ) -> Result<GrpcResponse<pb::PingResponse>, Status> {
+        let state = self.inner.tracker.current();
+        Ok(GrpcResponse::new(pb::PingResponse {
+            payload: request.into_inner().payload,
+            is_primary: state.is_primary(),
+            primary: state.primary.clone(),
+        }))
+    }
+}
+
+/// Checks the cluster secret before a request's body is read.
+#[derive(Clone)]
+struct Authenticate(ClusterSecret);
+
+impl tonic::service::Interceptor for Authenticate {
+    fn call(&mut self, request: GrpcRequest<()>) -> Result<GrpcRequest<()>, Status> {
+        match request.metadata().get(AUTHORIZATION) {
+            Some(value) if self.0.matches(value.as_bytes()) => Ok(request),
+            Some(_) => Err(Status::unauthenticated("wrong cluster secret")),
+            None => Err(Status::unauthenticated(
+                "missing cluster secret (authorization: Bearer …)",
+            )),
+        }
+    }
+}
+
+/// Serves `server` on `listener` (TCP_NODELAY on every connection) until `shutdown`
+/// resolves; in-flight writes finish before it returns.
+pub async fn serve(
+    listener: TcpListener,
+    server: ForwardServer,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
+    let config = server.inner.config.clone();
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let service = pb::forwarder_server::ForwarderServer::new(server)
+        .max_decoding_message_size(config.max_message_bytes)
+        .max_encoding_message_size(64 * 1024 * 1024);
+    let authenticated = tonic::service::interceptor::InterceptedService::new(
+        service,
+        Authenticate(config.secret.clone()),
+    );
+    tonic::transport::Server::builder()
+        .tcp_keepalive(Some(Duration::from_secs(30)))
+        .add_service(authenticated)
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await?;
+    Ok(())
+}

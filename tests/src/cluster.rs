@@ -1,0 +1,204 @@
+//! An in-process cluster: one primary and replicas on 127.0.0.1, each node with its own
+//! SQLite file and its own forwarding server, the replicas' files opened read-only so that
+//! a local write there fails as it does on LiteFS. Primary discovery is driven by the test
+//! through manual trackers.
+
+use std::time::Duration;
+
+use blog_example::entities::{comment, post, post_tag, tag};
+use blog_example::transactions;
+use migrations::{Migrator, MigratorTrait};
+use repo_core::Repo;
+use repo_litefs::tracker::{PrimaryHandle, PrimaryState, PrimaryTracker, Role};
+use repo_litefs::{
+    ClusterSecret, Endpoints, ForwardConfig, ForwardLayer, ForwardServer, ServerConfig,
+};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Schema};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+use crate::gadget;
+use crate::layers::CountingLayer;
+
+/// The secret every node of a test cluster shares.
+pub const SECRET: &str = "test-cluster-secret-0123456789";
+
+/// One node: its database, repository, tracker handle and forwarding server.
+pub struct Node {
+    /// `node-1`, `node-2`, …
+    pub name: String,
+    /// The node's repository (forwarding layer, then a counter, then the executor).
+    pub repo: Repo,
+    /// The node's own database connection.
+    pub db: DatabaseConnection,
+    /// Counts the writes that reached this node's own executor through its repository.
+    pub executed: CountingLayer,
+    /// Sets what this node's tracker reports.
+    pub tracker: PrimaryHandle,
+    /// The forwarding server's address.
+    pub addr: std::net::SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Node {
+    /// Stops the node's forwarding server.
+    pub fn stop_server(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.stop_server();
+    }
+}
+
+/// A primary (`nodes[0]`) and its replicas.
+pub struct Cluster {
+    /// Every node; `nodes[0]` starts as the primary.
+    pub nodes: Vec<Node>,
+    /// How each node is reached.
+    pub endpoints: Endpoints,
+    _dir: TempDir,
+}
+
+/// Opens (creating) a SQLite file and gives it the blog schema and the gadgets table.
+pub async fn migrated(path: &std::path::Path) -> DatabaseConnection {
+    let db = Database::connect(format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .expect("open");
+    Migrator::up(&db, None).await.expect("migrate");
+    let schema = Schema::new(db.get_database_backend());
+    db.execute(&schema.create_table_from_entity(gadget::Entity))
+        .await
+        .expect("gadgets");
+    db
+}
+
+/// A repository builder with the blog's transactions and entities registered.
+pub fn blog_builder(db: DatabaseConnection) -> repo_core::RepoBuilder {
+    transactions::register(Repo::builder(db))
+        .entity::<post::Entity>()
+        .entity::<comment::Entity>()
+        .entity::<tag::Entity>()
+        .entity::<post_tag::Entity>()
+        .entity::<gadget::Entity>()
+        .sea_orm_returning(true)
+}
+
+/// The state a tracker reports for a node when `primary` is the primary.
+pub fn state_for(node: &str, primary: &str) -> PrimaryState {
+    PrimaryState {
+        role: if node == primary {
+            Role::Primary
+        } else {
+            Role::Replica
+        },
+        primary: Some(primary.to_owned()),
+    }
+}
+
+impl Cluster {
+    /// Starts a cluster of `1 + replicas` nodes; `writable` extra nodes (after the primary)
+    /// get a writable database, for primary-change tests.
+    pub async fn start(replicas: usize) -> Self {
+        Self::start_with(replicas, 0).await
+    }
+
+    /// Like [`Cluster::start`], with the first `writable` replicas' files writable.
+    pub async fn start_with(replicas: usize, writable: usize) -> Self {
+        let dir = tempfile::tempdir().expect("dir");
+        let primary_path = dir.path().join("node-1.db");
+        let primary_db = migrated(&primary_path).await;
+        let names: Vec<String> = (1..=replicas + 1).map(|i| format!("node-{i}")).collect();
+
+        // Bind every server first, so that the endpoint map is known.
+        let mut listeners = Vec::new();
+        for _ in &names {
+            listeners.push(
+                tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind"),
+            );
+        }
+        let endpoints = Endpoints::map(names.iter().zip(&listeners).map(|(n, l)| {
+            (
+                n.clone(),
+                format!("http://{}", l.local_addr().expect("addr")),
+            )
+        }));
+        let secret = ClusterSecret::new(SECRET).expect("secret");
+
+        let mut nodes = Vec::new();
+        for (i, (name, listener)) in names.iter().zip(listeners).enumerate() {
+            let db = if i == 0 {
+                primary_db.clone()
+            } else {
+                let path = dir.path().join(format!("{name}.db"));
+                std::fs::copy(&primary_path, &path).expect("copy schema");
+                let mode = if i <= writable { "rwc" } else { "ro" };
+                Database::connect(format!("sqlite://{}?mode={mode}", path.display()))
+                    .await
+                    .expect("open replica")
+            };
+            let (tracker, handle) = PrimaryTracker::manual(state_for(name, "node-1"));
+            let executed = CountingLayer::default();
+            let forward = ForwardLayer::new(
+                ForwardConfig::new(
+                    tracker.clone(),
+                    endpoints.clone(),
+                    secret.clone(),
+                    name.clone(),
+                )
+                .primary_wait(Duration::from_millis(300)),
+            );
+            let repo = blog_builder(db.clone())
+                .layer(forward)
+                .layer(executed.clone())
+                .build();
+            let addr = listener.local_addr().expect("addr");
+            let server = ForwardServer::new(
+                repo.executor(),
+                tracker,
+                ServerConfig::new(secret.clone(), name.clone()),
+            );
+            let (stop, stopped) = oneshot::channel::<()>();
+            tokio::spawn(server.serve(listener, async move {
+                let _ = stopped.await;
+            }));
+            nodes.push(Node {
+                name: name.clone(),
+                repo,
+                db,
+                executed,
+                tracker: handle,
+                addr,
+                stop: Some(stop),
+            });
+        }
+        Self {
+            nodes,
+            endpoints,
+            _dir: dir,
+        }
+    }
+
+    /// The primary node (`nodes[0]`).
+    pub fn primary(&self) -> &Node {
+        &self.nodes[0]
+    }
+
+    /// Replica `i` (1-based, as `nodes[i]`).
+    pub fn replica(&self, i: usize) -> &Node {
+        &self.nodes[i]
+    }
+
+    /// Tells every node that `primary` is the primary.
+    pub fn set_primary(&self, primary: &str) {
+        for node in &self.nodes {
+            node.tracker.set(state_for(&node.name, primary));
+        }
+    }
+}
