@@ -5,19 +5,20 @@
 //! before the body is read), when the message is too large, when this node is not the
 //! primary (`FAILED_PRECONDITION`, naming the primary it knows), when its deadline has
 //! passed, when a statement is not a single data-changing statement or a transaction name
-//! is not registered. An accepted write runs on this node's [`Executor`] in a task of its
-//! own, so a caller that goes away does not cut it short, with at most
-//! `max_concurrency` at a time. [`serve`] stops accepting on shutdown and finishes the
+//! is not registered. An accepted write runs on this node's [`Executor`], with at most
+//! `max_concurrency` at a time; single-statement writes that arrive together are committed
+//! together (group commit), each still getting its own result. [`serve`] stops accepting on shutdown and finishes the
 //! writes in flight.
 
 mod config;
+mod group;
 mod validate;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use repo_core::{Executor, RepoError, Response};
+use repo_core::{Executor, Operation, RepoError, Response};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
@@ -25,6 +26,8 @@ use tonic::transport::server::TcpIncoming;
 use tonic::{Request as GrpcRequest, Response as GrpcResponse, Status};
 
 pub use config::ServerConfig;
+
+use group::GroupCommit;
 
 use crate::convert::{decode_request, encode_outcome, status_from_error};
 use crate::proto as pb;
@@ -45,6 +48,8 @@ struct Inner {
     tracker: PrimaryTracker,
     /// Bounds the writes executing at a time.
     permits: Arc<Semaphore>,
+    /// Runs single-statement writes that arrive together in one transaction.
+    group: GroupCommit,
     config: ServerConfig,
 }
 
@@ -55,13 +60,17 @@ pub struct ServeError(#[from] tonic::transport::Error);
 
 impl ForwardServer {
     /// A server that executes on `executor` when `tracker` says this node is the primary.
+    ///
+    /// Must be called inside a tokio runtime: it starts the group-commit task.
     pub fn new(executor: Executor, tracker: PrimaryTracker, config: ServerConfig) -> Self {
         let permits = Arc::new(Semaphore::new(config.max_concurrency));
+        let group = GroupCommit::start(executor.clone(), config.max_concurrency);
         Self {
             inner: Arc::new(Inner {
                 executor,
                 tracker,
                 permits,
+                group,
                 config,
             }),
         }
@@ -101,15 +110,23 @@ impl ForwardServer {
             .map_err(|_| RepoError::Rejected {
                 reason: "the server is shutting down".into(),
             })?;
-        let executor = self.inner.executor.clone();
-        // The write runs to completion even if the caller goes away.
-        let task = tokio::spawn(async move {
-            let result = executor.execute(request).await;
-            drop(permit);
-            result
-        });
-        task.await
-            .map_err(|e| RepoError::Codec(format!("the write task failed: {e}")))?
+        // Single statements join a group commit when other writes are in flight; alone, a
+        // write runs at once, in this task. If the caller goes away mid-write, a statement
+        // already handed to SQLite still completes, and a transaction or batch rolls back
+        // whole: either way the outcome is atomic, and a retry with the same request id is
+        // answered by the ledger.
+        let alone = self.inner.permits.available_permits() + 1 >= self.inner.config.max_concurrency;
+        let single = matches!(
+            request.operation,
+            Operation::Execute(_) | Operation::Query { .. }
+        );
+        let result = if single && !alone {
+            self.inner.group.execute(request).await
+        } else {
+            self.inner.executor.execute(request).await
+        };
+        drop(permit);
+        result
     }
 }
 

@@ -1,0 +1,60 @@
+//! `GroupCommit`: gathers the single-statement writes that arrive together and runs them in
+//! one database transaction (see `Executor::execute_group`).
+//!
+//! One task owns the queue. It waits for a write, then takes every write already queued (up
+//! to `max_group`), without waiting for more: an idle primary runs each write on its own at
+//! once, a busy one commits many writes together. SQLite runs one write transaction at a
+//! time anyway, so a single task loses no parallelism.
+
+use repo_core::{Executor, RepoError, Request, Response};
+use tokio::sync::{mpsc, oneshot};
+
+type Job = (Request, oneshot::Sender<Result<Response, RepoError>>);
+
+/// The queue of the group-commit task.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupCommit {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl GroupCommit {
+    /// Starts the task on the current runtime; it ends when every `GroupCommit` is dropped.
+    pub(crate) fn start(executor: Executor, max_group: usize) -> Self {
+        let (jobs, queue) = mpsc::channel::<Job>(max_group * 4);
+        tokio::spawn(run(executor, queue, max_group.max(1)));
+        Self { jobs }
+    }
+
+    /// Runs `request` in the next group and returns its result.
+    pub(crate) async fn execute(&self, request: Request) -> Result<Response, RepoError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send((request, reply))
+            .await
+            .map_err(|_| RepoError::Rejected {
+                reason: "the server is shutting down".into(),
+            })?;
+        answer.await.map_err(|_| RepoError::Rejected {
+            reason: "the server is shutting down".into(),
+        })?
+    }
+}
+
+async fn run(executor: Executor, mut queue: mpsc::Receiver<Job>, max_group: usize) {
+    while let Some(first) = queue.recv().await {
+        let mut group = vec![first];
+        while group.len() < max_group {
+            match queue.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let (requests, replies): (Vec<_>, Vec<_>) = group.into_iter().unzip();
+        metrics::histogram!("litefs_forward_group_size").record(requests.len() as f64);
+        let results = executor.execute_group(requests).await;
+        for (reply, result) in replies.into_iter().zip(results) {
+            // The caller may have gone away; the write ran all the same.
+            let _ = reply.send(result);
+        }
+    }
+}

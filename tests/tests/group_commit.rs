@@ -1,0 +1,99 @@
+//! Group commit: single-statement writes that arrive together commit together, and each
+//! still gets exactly the result it would have got alone.
+
+use blog_example::entities::tag;
+use repo_core::{Action, Operation, Outcome, RepoError, Request};
+use repo_tests::cluster::Cluster;
+use repo_tests::db;
+use sea_orm::{DbBackend, EntityTrait, PaginatorTrait, Set, SqlErr, Statement};
+
+fn insert_tag(name: &str) -> Request {
+    Request::new(
+        Action::Insert,
+        "tags",
+        Operation::Execute(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "INSERT INTO tags (name) VALUES (?)",
+            [name.into()],
+        )),
+    )
+}
+
+#[tokio::test]
+async fn a_group_gives_each_write_its_own_result() {
+    let db = db::fresh().await;
+    let executor = repo_core::Repo::new(db.conn.clone()).executor();
+    let results = executor
+        .execute_group(["a", "b", "c"].map(insert_tag).to_vec())
+        .await;
+    let ids: Vec<u64> = results
+        .into_iter()
+        .map(|r| match r.expect("ok").outcome {
+            Outcome::Executed(s) => s.last_insert_id,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(ids, [1, 2, 3]);
+}
+
+#[tokio::test]
+async fn one_failing_write_does_not_change_the_others() {
+    let db = db::fresh().await;
+    let executor = repo_core::Repo::new(db.conn.clone()).executor();
+    let results = executor
+        .execute_group(["a", "b", "a", "c"].map(insert_tag).to_vec())
+        .await;
+    assert!(
+        results[0].is_ok() && results[1].is_ok() && results[3].is_ok(),
+        "{results:?}"
+    );
+    let err = results[2].as_ref().expect_err("duplicate");
+    assert!(
+        matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))),
+        "{err:?}"
+    );
+    assert_eq!(tag::Entity::find().count(&db.conn).await.expect("count"), 3);
+}
+
+#[tokio::test]
+async fn concurrent_forwarded_writes_are_all_answered_correctly() {
+    let cluster = Cluster::start(1).await;
+    let replica = cluster.replica(1).repo.clone();
+    let writes = (0..64).map(|i| {
+        let repo = replica.clone();
+        // Every eighth name repeats an earlier one: a unique violation in the crowd.
+        let name = if i % 8 == 7 {
+            format!("t{}", i - 1)
+        } else {
+            format!("t{i}")
+        };
+        tokio::spawn(async move {
+            repo.insert(tag::ActiveModel {
+                name: Set(name),
+                ..Default::default()
+            })
+            .await
+        })
+    });
+    let results = futures::future::join_all(writes).await;
+    let (mut ok, mut dup) = (0, 0);
+    for r in results {
+        match r.expect("join") {
+            Ok(_) => ok += 1,
+            Err(e @ RepoError::Database(_))
+                if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
+            {
+                dup += 1
+            }
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!((ok, dup), (56, 8));
+    assert_eq!(
+        tag::Entity::find()
+            .count(&cluster.primary().db)
+            .await
+            .expect("count"),
+        56
+    );
+}
