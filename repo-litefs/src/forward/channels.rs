@@ -4,7 +4,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use repo_core::{CommitState, RepoError};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
 /// The channel to the current primary, replaced when the primary changes.
 #[derive(Debug, Default)]
@@ -15,7 +15,12 @@ pub(crate) struct Channels {
 
 impl Channels {
     /// The channel to `url`, connecting lazily (TCP_NODELAY set) on first use.
-    pub(crate) fn get(&self, url: &str, node: &str) -> Result<Channel, RepoError> {
+    pub(crate) fn get(
+        &self,
+        url: &str,
+        node: &str,
+        tls: Option<&ClientTlsConfig>,
+    ) -> Result<Channel, RepoError> {
         let mut current = self
             .current
             .lock()
@@ -25,8 +30,14 @@ impl Channels {
         {
             return Ok(channel.clone());
         }
-        let channel = Endpoint::from_shared(url.to_owned())
-            .map_err(|e| unreachable_err(node, &format!("invalid endpoint {url}: {e}")))?
+        let mut endpoint = Endpoint::from_shared(url.to_owned())
+            .map_err(|e| unreachable_err(node, &format!("invalid endpoint {url}: {e}")))?;
+        if let Some(tls) = tls {
+            endpoint = endpoint
+                .tls_config(tls.clone())
+                .map_err(|e| unreachable_err(node, &format!("TLS setup for {url}: {e}")))?;
+        }
+        let channel = endpoint
             .tcp_nodelay(true)
             .connect_timeout(Duration::from_secs(2))
             .http2_keep_alive_interval(Duration::from_secs(20))

@@ -35,6 +35,8 @@ pub struct ForwardConfig {
     secret: ClusterSecret,
     node_name: String,
     primary_wait: Duration,
+    /// Trust anchors and server name for TLS, when the primary serves TLS.
+    tls: Option<tonic::transport::ClientTlsConfig>,
 }
 
 impl ForwardConfig {
@@ -52,7 +54,21 @@ impl ForwardConfig {
             secret,
             node_name: node_name.into(),
             primary_wait: Duration::from_secs(5),
+            tls: None,
         }
+    }
+
+    /// Connects over TLS, trusting the PEM certificate authority `ca_pem`; `domain`
+    /// overrides the name checked against the server's certificate (default: the
+    /// endpoint's host). Endpoints must then be `https://` URLs.
+    pub fn tls(mut self, ca_pem: impl AsRef<[u8]>, domain: Option<String>) -> Self {
+        let mut tls = tonic::transport::ClientTlsConfig::new()
+            .ca_certificate(tonic::transport::Certificate::from_pem(ca_pem));
+        if let Some(domain) = domain {
+            tls = tls.domain_name(domain);
+        }
+        self.tls = Some(tls);
+        self
     }
 
     /// How long a write waits for a primary to be known (default 5 s).
@@ -181,7 +197,7 @@ async fn wait_for_primary(
 async fn send(shared: &Shared, primary: &str, request: Request) -> Result<Response, RepoError> {
     let config = &shared.config;
     let url = config.endpoints.resolve(primary)?;
-    let channel = shared.channels.get(&url, primary)?;
+    let channel = shared.channels.get(&url, primary, config.tls.as_ref())?;
     let message = encode_request(&request, &config.node_name).map_err(RepoError::from)?;
     let mut grpc = tonic::Request::new(message);
     if let Some(deadline) = request.deadline {

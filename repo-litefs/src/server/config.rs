@@ -13,6 +13,8 @@ pub struct ServerConfig {
     pub(crate) max_message_bytes: usize,
     pub(crate) max_concurrency: usize,
     pub(crate) permit_wait: Duration,
+    /// The server's certificate and key, when it serves TLS.
+    pub(crate) tls: Option<tonic::transport::Identity>,
 }
 
 impl ServerConfig {
@@ -24,6 +26,7 @@ impl ServerConfig {
             max_message_bytes: 4 * 1024 * 1024,
             max_concurrency: 64,
             permit_wait: Duration::from_secs(5),
+            tls: None,
         }
     }
 
@@ -31,6 +34,13 @@ impl ServerConfig {
     /// `OUT_OF_RANGE` before they are decoded.
     pub fn max_message_bytes(mut self, bytes: usize) -> Self {
         self.max_message_bytes = bytes.max(1024);
+        self
+    }
+
+    /// Serves TLS with this PEM certificate (chain) and PEM private key. Clients then need
+    /// [`crate::ForwardConfig::tls`] and an `https://` endpoint.
+    pub fn tls(mut self, cert_pem: impl AsRef<[u8]>, key_pem: impl AsRef<[u8]>) -> Self {
+        self.tls = Some(tonic::transport::Identity::from_pem(cert_pem, key_pem));
         self
     }
 

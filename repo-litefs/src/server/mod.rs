@@ -210,7 +210,12 @@ pub async fn serve(
         service,
         Authenticate(config.secret.clone()),
     );
-    tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(identity) = config.tls.clone() {
+        builder =
+            builder.tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))?;
+    }
+    builder
         .tcp_keepalive(Some(Duration::from_secs(30)))
         .add_service(authenticated)
         .serve_with_incoming_shutdown(incoming, shutdown)
