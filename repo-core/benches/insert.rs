@@ -6,21 +6,15 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use repo_core::Repo;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, Schema, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, Schema};
 
-#[path = "support/note.rs"]
-mod note;
+#[path = "support/mod.rs"]
+mod support;
+
+use support::measure::new_note;
+use support::note;
 #[path = "support/pass_through.rs"]
 mod pass_through;
-
-fn new_note() -> note::ActiveModel {
-    note::ActiveModel {
-        title: Set("A title".into()),
-        body: Set("Some body text for the benchmark".into()),
-        stars: Set(5),
-        ..Default::default()
-    }
-}
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -9,26 +9,15 @@
 use std::time::{Duration, Instant};
 
 use repo_core::Repo;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, Schema, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, Schema};
 
-#[path = "support/note.rs"]
-mod note;
+#[path = "support/mod.rs"]
+mod support;
+
+use support::measure::{new_note, percentile};
+use support::note;
 #[path = "support/pass_through.rs"]
 mod pass_through;
-
-fn new_note() -> note::ActiveModel {
-    note::ActiveModel {
-        title: Set("A title".into()),
-        body: Set("Some body text for the benchmark".into()),
-        stars: Set(5),
-        ..Default::default()
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)]
-}
 
 #[tokio::main]
 async fn main() {

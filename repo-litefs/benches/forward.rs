@@ -23,30 +23,15 @@ use repo_litefs::tracker::{PrimaryState, PrimaryTracker};
 use repo_litefs::{
     ClusterSecret, Endpoints, ForwardConfig, ForwardLayer, ForwardServer, ServerConfig,
 };
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Schema, Set};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Schema};
 
-#[path = "../../repo-core/benches/support/note.rs"]
-mod note;
+#[path = "../../repo-core/benches/support/mod.rs"]
+mod support;
+
+use support::measure::{new_note, percentile, us};
+use support::note;
 
 const SECRET: &str = "bench-secret-0123456789abcdef";
-
-fn new_note() -> note::ActiveModel {
-    note::ActiveModel {
-        title: Set("A title".into()),
-        body: Set("Some body text for the benchmark".into()),
-        stars: Set(5),
-        ..Default::default()
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)]
-}
-
-fn us(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e6
-}
 
 async fn open(path: &std::path::Path, mode: &str) -> DatabaseConnection {
     let db = Database::connect(format!("sqlite://{}?mode={mode}", path.display()))

@@ -10,24 +10,13 @@ use std::time::{Duration, Instant};
 
 use repo_core::Repo;
 use repo_middleware::StackConfig;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, Schema, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, Schema};
 
-#[path = "../../repo-core/benches/support/note.rs"]
-mod note;
+#[path = "../../repo-core/benches/support/mod.rs"]
+mod support;
 
-fn new_note() -> note::ActiveModel {
-    note::ActiveModel {
-        title: Set("A title".into()),
-        body: Set("Some body text for the benchmark".into()),
-        stars: Set(5),
-        ..Default::default()
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)]
-}
+use support::measure::{new_note, percentile};
+use support::note;
 
 #[tokio::main]
 async fn main() {

@@ -1,5 +1,4 @@
 //! The benchmark entity: a small table with an integer key, text and a counter.
-#![allow(missing_docs, unreachable_pub)]
 
 use sea_orm::entity::prelude::*;
 
