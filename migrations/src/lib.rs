@@ -42,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_create_tags::Migration),
             Box::new(m20261127_000003_create_comments::Migration),
             Box::new(m20261127_000004_create_post_tags::Migration),
+            Box::new(repo_litefs::ledger::CreateLedgerTable),
         ]
     }
 }

@@ -33,6 +33,11 @@ impl Executor {
         Self { db, transactions }
     }
 
+    /// The named transactions, shared.
+    pub(crate) fn registry(&self) -> &Arc<TransactionRegistry> {
+        &self.transactions
+    }
+
     /// The local database connection.
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
@@ -65,72 +70,6 @@ impl Executor {
             Operation::Batch(steps) => Outcome::Batch(self.run_batch(steps).await?),
         };
         Ok(Response::new(outcome))
-    }
-
-    /// Runs single-statement requests (`Execute` and `Query`) together in one database
-    /// transaction: a group commit. Holding one connection and committing once costs a
-    /// fraction of running each statement on its own (see docs/BENCHMARKS.md), which is how a
-    /// primary keeps up with many forwarded writes at a time.
-    ///
-    /// Each request gets the result it would have got alone. If any statement fails, or the
-    /// commit does, the whole group is rolled back and every request runs again on its own,
-    /// so one failing write never changes what the others see. Requests of other kinds, or
-    /// whose deadline has passed, are answered as [`Executor::execute`] would answer them.
-    pub async fn execute_group(&self, requests: Vec<Request>) -> Vec<Result<Response, RepoError>> {
-        let groupable = requests.len() > 1
-            && requests
-                .iter()
-                .all(|r| matches!(r.operation, Operation::Execute(_) | Operation::Query { .. }));
-        if groupable && let Some(results) = self.try_group(&requests).await {
-            return results;
-        }
-        let mut results = Vec::with_capacity(requests.len());
-        for request in requests {
-            results.push(self.execute(request).await);
-        }
-        results
-    }
-
-    /// One transaction for the whole group; `None` when anything failed (and was rolled
-    /// back), so that the caller runs the requests one by one.
-    async fn try_group(&self, requests: &[Request]) -> Option<Vec<Result<Response, RepoError>>> {
-        let txn = self.db.begin().await.ok()?;
-        let mut results = Vec::with_capacity(requests.len());
-        for request in requests {
-            if request.deadline.is_some_and(|d| d <= Instant::now()) {
-                results.push(Err(RepoError::Timeout {
-                    commit: CommitState::NotCommitted,
-                }));
-                continue;
-            }
-            request.facts.mark_dispatched();
-            let outcome = match &request.operation {
-                Operation::Execute(stmt) => txn
-                    .execute_raw(stmt.clone())
-                    .await
-                    .map(|r| Outcome::Executed(summary(&r)))
-                    .map_err(RepoError::from),
-                Operation::Query {
-                    statement,
-                    shape,
-                    fetch,
-                } => query(&txn, statement.clone(), shape.as_deref(), *fetch)
-                    .await
-                    .map(Outcome::Rows),
-                Operation::Transaction { .. } | Operation::Batch(_) => {
-                    Err(RepoError::InvalidRequest("not a single statement".into()))
-                }
-            };
-            match outcome {
-                Ok(outcome) => results.push(Ok(Response::new(outcome))),
-                Err(_) => {
-                    let _ = txn.rollback().await;
-                    return None;
-                }
-            }
-        }
-        txn.commit().await.ok()?;
-        Some(results)
     }
 
     async fn run_transaction(&self, name: &str, args: &[u8]) -> Result<Vec<u8>, RepoError> {
@@ -170,7 +109,7 @@ impl Executor {
     }
 }
 
-async fn run_step<C: ConnectionTrait>(
+pub(crate) async fn run_step<C: ConnectionTrait>(
     conn: &C,
     operation: StepOperation,
     require_row: bool,
@@ -194,7 +133,7 @@ async fn run_step<C: ConnectionTrait>(
     Ok(outcome)
 }
 
-async fn query<C: ConnectionTrait>(
+pub(crate) async fn query<C: ConnectionTrait>(
     conn: &C,
     statement: sea_orm::Statement,
     shape: Option<&RowShape>,
@@ -210,7 +149,7 @@ async fn query<C: ConnectionTrait>(
         .collect()
 }
 
-fn summary(result: &sea_orm::ExecResult) -> ExecSummary {
+pub(crate) fn summary(result: &sea_orm::ExecResult) -> ExecSummary {
     ExecSummary {
         rows_affected: result.rows_affected(),
         last_insert_id: result.last_insert_id(),

@@ -31,6 +31,7 @@ mod multi;
 mod named;
 mod options;
 mod read;
+mod recorded;
 mod repo;
 mod request;
 mod response;
@@ -50,6 +51,7 @@ pub use facts::{CallFacts, NodeRole};
 pub use multi::{Multi, MultiResult, RunMulti};
 pub use named::RunTransaction;
 pub use options::CallOptions;
+pub use recorded::{NoHook, TransactionHook};
 pub use repo::{Repo, RepoBuilder};
 pub use request::{
     Action, BatchStep, Consistency, Fetch, Operation, Request, RequestId, StepOperation,

@@ -6,6 +6,7 @@
 //! - [`allowlist`]: what a forwarded statement may be (one INSERT/UPDATE/DELETE/REPLACE).
 //! - [`forward`]: the tower layer that sends a replica's writes to the primary.
 //! - [`server`]: the gRPC service that executes them there.
+//! - [`ledger`]: exactly-once execution of forwarded writes on the primary.
 //! - [`convert`]: the protocol (`proto/litefs/forward/v1/forward.proto`) ⇄ `repo-core`.
 //!
 //! Production runs real LiteFS; nothing here replaces it.
@@ -13,6 +14,7 @@
 pub mod allowlist;
 pub mod convert;
 pub mod forward;
+pub mod ledger;
 pub mod proto;
 mod secret;
 pub mod server;

@@ -6,8 +6,12 @@
 //! once, a busy one commits many writes together. SQLite runs one write transaction at a
 //! time anyway, so a single task loses no parallelism.
 
+use std::sync::Arc;
+
 use repo_core::{Executor, RepoError, Request, Response};
 use tokio::sync::{mpsc, oneshot};
+
+use crate::ledger::{LedgerHook, is_duplicate, lookup};
 
 type Job = (Request, oneshot::Sender<Result<Response, RepoError>>);
 
@@ -19,9 +23,9 @@ pub(crate) struct GroupCommit {
 
 impl GroupCommit {
     /// Starts the task on the current runtime; it ends when every `GroupCommit` is dropped.
-    pub(crate) fn start(executor: Executor, max_group: usize) -> Self {
+    pub(crate) fn start(executor: Executor, hook: Arc<LedgerHook>, max_group: usize) -> Self {
         let (jobs, queue) = mpsc::channel::<Job>(max_group * 4);
-        tokio::spawn(run(executor, queue, max_group.max(1)));
+        tokio::spawn(run(executor, hook, queue, max_group.max(1)));
         Self { jobs }
     }
 
@@ -40,7 +44,12 @@ impl GroupCommit {
     }
 }
 
-async fn run(executor: Executor, mut queue: mpsc::Receiver<Job>, max_group: usize) {
+async fn run(
+    executor: Executor,
+    hook: Arc<LedgerHook>,
+    mut queue: mpsc::Receiver<Job>,
+    max_group: usize,
+) {
     while let Some(first) = queue.recv().await {
         let mut group = vec![first];
         while group.len() < max_group {
@@ -51,10 +60,31 @@ async fn run(executor: Executor, mut queue: mpsc::Receiver<Job>, max_group: usiz
         }
         let (requests, replies): (Vec<_>, Vec<_>) = group.into_iter().unzip();
         metrics::histogram!("litefs_forward_group_size").record(requests.len() as f64);
-        let results = executor.execute_group(requests).await;
+        let ids: Vec<_> = requests.iter().map(|r| r.id.0).collect();
+        let results = executor.execute_group_with(requests, hook.as_ref()).await;
+        let mut answered = Vec::with_capacity(results.len());
+        for (id, result) in ids.into_iter().zip(results) {
+            answered.push(settle(&executor, id, result).await);
+        }
+        let results = answered;
         for (reply, result) in replies.into_iter().zip(results) {
             // The caller may have gone away; the write ran all the same.
             let _ = reply.send(result);
         }
+    }
+}
+
+/// A write that lost the race to a duplicate of itself is answered from the ledger.
+pub(crate) async fn settle(
+    executor: &Executor,
+    id: uuid::Uuid,
+    result: Result<Response, RepoError>,
+) -> Result<Response, RepoError> {
+    match result {
+        Err(e) if is_duplicate(&e) => match lookup(executor.connection(), id).await {
+            Ok(Some(recorded)) => Ok(recorded),
+            Ok(None) | Err(_) => Err(e),
+        },
+        other => other,
     }
 }

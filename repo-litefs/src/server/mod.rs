@@ -6,8 +6,10 @@
 //! primary (`FAILED_PRECONDITION`, naming the primary it knows), when its deadline has
 //! passed, when a statement is not a single data-changing statement or a transaction name
 //! is not registered. An accepted write runs on this node's [`Executor`], with at most
-//! `max_concurrency` at a time; single-statement writes that arrive together are committed
-//! together (group commit), each still getting its own result. [`serve`] stops accepting on shutdown and finishes the
+//! `max_concurrency` at a time, in one database transaction with its [`crate::ledger`] row
+//! (exactly once; the role is checked again inside that transaction); single-statement
+//! writes that arrive together are committed together (group commit), each still getting its
+//! own result. [`serve`] stops accepting on shutdown and finishes the
 //! writes in flight.
 
 mod config;
@@ -27,6 +29,7 @@ use tonic::{Request as GrpcRequest, Response as GrpcResponse, Status};
 
 pub use config::ServerConfig;
 
+use crate::ledger::LedgerHook;
 use group::GroupCommit;
 
 use crate::convert::{decode_request, encode_outcome, status_from_error};
@@ -50,6 +53,8 @@ struct Inner {
     permits: Arc<Semaphore>,
     /// Runs single-statement writes that arrive together in one transaction.
     group: GroupCommit,
+    /// Records each write's request id in its transaction (exactly once).
+    ledger: Arc<LedgerHook>,
     config: ServerConfig,
 }
 
@@ -64,13 +69,17 @@ impl ForwardServer {
     /// Must be called inside a tokio runtime: it starts the group-commit task.
     pub fn new(executor: Executor, tracker: PrimaryTracker, config: ServerConfig) -> Self {
         let permits = Arc::new(Semaphore::new(config.max_concurrency));
-        let group = GroupCommit::start(executor.clone(), config.max_concurrency);
+        let ledger = Arc::new(LedgerHook {
+            tracker: tracker.clone(),
+        });
+        let group = GroupCommit::start(executor.clone(), ledger.clone(), config.max_concurrency);
         Self {
             inner: Arc::new(Inner {
                 executor,
                 tracker,
                 permits,
                 group,
+                ledger,
                 config,
             }),
         }
@@ -123,7 +132,13 @@ impl ForwardServer {
         let result = if single && !alone {
             self.inner.group.execute(request).await
         } else {
-            self.inner.executor.execute(request).await
+            let id = request.id.0;
+            let result = self
+                .inner
+                .executor
+                .execute_with(request, self.inner.ledger.as_ref())
+                .await;
+            group::settle(&self.inner.executor, id, result).await
         };
         drop(permit);
         result

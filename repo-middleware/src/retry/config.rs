@@ -14,6 +14,7 @@ pub struct RetryConfig {
     pub(crate) budget_ttl: Duration,
     pub(crate) budget_min_per_sec: u32,
     pub(crate) budget_ratio: f32,
+    pub(crate) retry_forwarded_ambiguous: bool,
 }
 
 impl Default for RetryConfig {
@@ -26,6 +27,7 @@ impl Default for RetryConfig {
             budget_ttl: Duration::from_secs(10),
             budget_min_per_sec: 10,
             budget_ratio: 0.2,
+            retry_forwarded_ambiguous: true,
         }
     }
 }
@@ -53,6 +55,15 @@ impl RetryConfig {
         } else {
             jitter.clamp(0.0, 100.0)
         };
+        self
+    }
+
+    /// Whether a forwarded write whose outcome is unknown (the connection failed after it
+    /// was sent) is retried (default: yes). It is safe because the primary records each
+    /// forwarded request id in the same transaction as the write and answers a retry from
+    /// that record. Writes that ran locally are never retried after they were dispatched.
+    pub fn retry_forwarded_ambiguous(mut self, enabled: bool) -> Self {
+        self.retry_forwarded_ambiguous = enabled;
         self
     }
 

@@ -7,7 +7,9 @@
 //!
 //! Only errors that [`RepoError::is_transient`] accepts are retried: a lost connection, a
 //! busy database, a timeout before the write was dispatched, an unavailable primary. A
-//! constraint violation, a refused request or an open circuit is returned at once. Every
+//! constraint violation, a refused request or an open circuit is returned at once. A
+//! forwarded write whose connection failed after it was sent is retried too (the primary's
+//! ledger answers the retry with the first attempt's result). Every
 //! attempt is a clone of the same request, with the **same request id**, so the executing
 //! node can recognise a duplicate; no attempt starts after the call's deadline.
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use repo_core::{RepoError, Request, Response};
+use repo_core::{CommitState, RepoError, Request, Response};
 use tokio::time::Instant;
 use tower::retry::Policy;
 use tower::retry::backoff::{Backoff, ExponentialBackoff, ExponentialBackoffMaker, MakeBackoff};
@@ -23,6 +23,8 @@ pub struct RetryPolicy {
     backoff: ExponentialBackoff<HasherRng>,
     /// Shared by all calls: deposits on first attempts, withdrawals on retries.
     budget: Arc<TpsBudget>,
+    /// Retry forwarded writes whose outcome is unknown (the primary deduplicates them).
+    retry_forwarded_ambiguous: bool,
 }
 
 impl RetryPolicy {
@@ -44,6 +46,7 @@ impl RetryPolicy {
                 config.budget_min_per_sec,
                 config.budget_ratio,
             )),
+            retry_forwarded_ambiguous: config.retry_forwarded_ambiguous,
         }
     }
 }
@@ -57,7 +60,18 @@ impl Policy<Request, Response, RepoError> for RetryPolicy {
         result: &mut Result<Response, RepoError>,
     ) -> Option<Self::Future> {
         let error = result.as_ref().err()?;
-        if !super::is_retryable(error) || request.facts.attempts() >= self.max_attempts {
+        let deduplicated = self.retry_forwarded_ambiguous
+            && request.facts.forwarded()
+            && matches!(
+                error,
+                RepoError::Unreachable {
+                    commit: CommitState::Unknown,
+                    ..
+                }
+            );
+        if !(super::is_retryable(error) || deduplicated)
+            || request.facts.attempts() >= self.max_attempts
+        {
             return None;
         }
         let wait = self.backoff.next_backoff();

@@ -1,0 +1,201 @@
+//! Executing requests together with work of the caller's in the same database transaction
+//! (a ledger of request ids, say), one at a time or as a group commit.
+
+use futures::future::BoxFuture;
+use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
+use tokio::time::Instant;
+
+use crate::error::{CommitState, RepoError};
+use crate::executor::{Executor, query, run_step, summary};
+use crate::request::{Operation, Request};
+use crate::response::{Outcome, Response};
+
+/// Work that runs in the same database transaction as a request.
+pub trait TransactionHook: Send + Sync {
+    /// Runs first. Answering `Some(response)` stops there: the request does not run and
+    /// the transaction is rolled back (a recorded answer to a retried request, say).
+    fn before<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        request: &'a Request,
+    ) -> BoxFuture<'a, Result<Option<Response>, RepoError>>;
+
+    /// Runs after the request succeeded, before the commit; an error rolls everything back.
+    fn after<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        request: &'a Request,
+        response: &'a Response,
+    ) -> BoxFuture<'a, Result<(), RepoError>>;
+}
+
+/// A hook that does nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoHook;
+
+impl TransactionHook for NoHook {
+    fn before<'a>(
+        &'a self,
+        _: &'a DatabaseTransaction,
+        _: &'a Request,
+    ) -> BoxFuture<'a, Result<Option<Response>, RepoError>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    fn after<'a>(
+        &'a self,
+        _: &'a DatabaseTransaction,
+        _: &'a Request,
+        _: &'a Response,
+    ) -> BoxFuture<'a, Result<(), RepoError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+impl Executor {
+    /// Runs `request` and `hook` in one database transaction: all of it commits, or none.
+    pub async fn execute_with(
+        &self,
+        request: Request,
+        hook: &dyn TransactionHook,
+    ) -> Result<Response, RepoError> {
+        if request.deadline.is_some_and(|d| d <= Instant::now()) {
+            return Err(RepoError::Timeout {
+                commit: CommitState::NotCommitted,
+            });
+        }
+        let txn = self.connection().begin().await?;
+        request.facts.mark_dispatched();
+        match self.run_hooked(&txn, &request, hook).await {
+            Ok(Hooked::Answered(response)) => {
+                txn.rollback().await?;
+                Ok(response)
+            }
+            Ok(Hooked::Ran(response)) => {
+                txn.commit().await?;
+                Ok(response)
+            }
+            Err(e) => {
+                txn.rollback().await?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs single-statement requests (`Execute` and `Query`) together in one database
+    /// transaction, each with `hook`: a group commit. Holding one connection and committing
+    /// once costs a fraction of running each statement on its own (see docs/BENCHMARKS.md).
+    ///
+    /// Each request gets the result it would have got alone: if any part fails, or the
+    /// commit does, the whole group is rolled back and every request runs again on its own
+    /// ([`Executor::execute_with`]). Other kinds of request always run on their own.
+    pub async fn execute_group_with(
+        &self,
+        requests: Vec<Request>,
+        hook: &dyn TransactionHook,
+    ) -> Vec<Result<Response, RepoError>> {
+        let groupable = requests.len() > 1
+            && requests
+                .iter()
+                .all(|r| matches!(r.operation, Operation::Execute(_) | Operation::Query { .. }));
+        if groupable && let Some(results) = self.try_group(&requests, hook).await {
+            return results;
+        }
+        let mut results = Vec::with_capacity(requests.len());
+        for request in requests {
+            results.push(self.execute_with(request, hook).await);
+        }
+        results
+    }
+
+    /// [`Executor::execute_group_with`] without a hook.
+    pub async fn execute_group(&self, requests: Vec<Request>) -> Vec<Result<Response, RepoError>> {
+        self.execute_group_with(requests, &NoHook).await
+    }
+
+    /// One transaction for the whole group; `None` when anything failed (rolled back).
+    async fn try_group(
+        &self,
+        requests: &[Request],
+        hook: &dyn TransactionHook,
+    ) -> Option<Vec<Result<Response, RepoError>>> {
+        let txn = self.connection().begin().await.ok()?;
+        let mut results = Vec::with_capacity(requests.len());
+        for request in requests {
+            if request.deadline.is_some_and(|d| d <= Instant::now()) {
+                results.push(Err(RepoError::Timeout {
+                    commit: CommitState::NotCommitted,
+                }));
+                continue;
+            }
+            request.facts.mark_dispatched();
+            match self.run_hooked(&txn, request, hook).await {
+                Ok(Hooked::Answered(response) | Hooked::Ran(response)) => {
+                    results.push(Ok(response))
+                }
+                Err(_) => {
+                    let _ = txn.rollback().await;
+                    return None;
+                }
+            }
+        }
+        txn.commit().await.ok()?;
+        Some(results)
+    }
+
+    async fn run_hooked(
+        &self,
+        txn: &DatabaseTransaction,
+        request: &Request,
+        hook: &dyn TransactionHook,
+    ) -> Result<Hooked, RepoError> {
+        if let Some(answer) = hook.before(txn, request).await? {
+            return Ok(Hooked::Answered(answer));
+        }
+        let response = Response::new(self.run_in(txn, request).await?);
+        hook.after(txn, request, &response).await?;
+        Ok(Hooked::Ran(response))
+    }
+
+    /// Runs the operation of `request` inside `txn`.
+    async fn run_in(
+        &self,
+        txn: &DatabaseTransaction,
+        request: &Request,
+    ) -> Result<Outcome, RepoError> {
+        Ok(match &request.operation {
+            Operation::Execute(stmt) => {
+                Outcome::Executed(summary(&txn.execute_raw(stmt.clone()).await?))
+            }
+            Operation::Query {
+                statement,
+                shape,
+                fetch,
+            } => Outcome::Rows(query(txn, statement.clone(), shape.as_deref(), *fetch).await?),
+            Operation::Transaction { name, args } => {
+                Outcome::Transaction(self.registry().run(name, txn, args).await?)
+            }
+            Operation::Batch(steps) => {
+                let mut outcomes = Vec::with_capacity(steps.len());
+                for step in steps {
+                    let outcome = run_step(txn, step.operation.clone(), step.require_row)
+                        .await
+                        .map_err(|source| RepoError::MultiStep {
+                            step: step.name.clone(),
+                            source: Box::new(source),
+                        })?;
+                    outcomes.push(outcome);
+                }
+                Outcome::Batch(outcomes)
+            }
+        })
+    }
+}
+
+/// How a hooked request ended.
+enum Hooked {
+    /// The hook answered; nothing ran (roll back).
+    Answered(Response),
+    /// The request ran (commit).
+    Ran(Response),
+}

@@ -1,0 +1,110 @@
+//! The ledger: exactly-once execution of forwarded writes.
+//!
+//! The primary records each forwarded request id, with its encoded response, in the table
+//! `litefs_ledger` **in the same database transaction as the write**. A request whose id is
+//! already there is answered from the ledger and writes nothing: a retry after a lost
+//! response gets the original answer. Two attempts racing with one id cannot both write:
+//! the second's ledger insert violates the primary key, its transaction rolls back, and it
+//! is answered from the first's row. Only forwarded writes are recorded; the primary's own
+//! local writes never touch the ledger. The same transaction checks that this node is still
+//! the primary, so a demoted primary applies nothing.
+//!
+//! Add [`CreateLedgerTable`] to the application's migrator; prune with [`Pruner`].
+
+mod migration;
+mod prune;
+
+use futures::future::BoxFuture;
+use repo_core::codec::{decode_response, encode_response};
+use repo_core::{RepoError, Request, Response, TransactionHook};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
+
+pub use migration::CreateLedgerTable;
+pub use prune::{PruneConfig, Pruner};
+
+use crate::tracker::PrimaryTracker;
+
+/// The ledger's table.
+pub const TABLE: &str = "litefs_ledger";
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The recorded response of `request_id`, if any, read through `conn`.
+pub async fn lookup(
+    conn: &impl ConnectionTrait,
+    request_id: uuid::Uuid,
+) -> Result<Option<Response>, RepoError> {
+    let stmt = Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        format!("SELECT response FROM {TABLE} WHERE request_id = ?"),
+        [request_id.as_bytes().to_vec().into()],
+    );
+    let Some(row) = conn.query_one_raw(stmt).await? else {
+        return Ok(None);
+    };
+    let bytes: Vec<u8> = row.try_get_by_index(0)?;
+    Ok(Some(decode_response(&bytes)?))
+}
+
+/// Whether `error` is the ledger's own primary-key violation: a racing attempt with the
+/// same request id committed first.
+pub(crate) fn is_duplicate(error: &RepoError) -> bool {
+    matches!(error.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(ref m)) if m.contains(TABLE))
+}
+
+/// The server's hook: still the primary? already answered? then record the answer.
+#[derive(Debug)]
+pub(crate) struct LedgerHook {
+    /// Checked inside the write transaction.
+    pub(crate) tracker: PrimaryTracker,
+}
+
+impl TransactionHook for LedgerHook {
+    fn before<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        request: &'a Request,
+    ) -> BoxFuture<'a, Result<Option<Response>, RepoError>> {
+        Box::pin(async move {
+            let state = self.tracker.current();
+            if !state.is_primary() {
+                return Err(RepoError::NotPrimary {
+                    primary: state.primary.clone(),
+                });
+            }
+            let recorded = lookup(txn, request.id.0).await?;
+            if recorded.is_some() {
+                metrics::counter!("litefs_ledger_duplicates_total").increment(1);
+                tracing::info!(request_id = %request.id, "duplicate request answered from the ledger");
+            }
+            Ok(recorded)
+        })
+    }
+
+    fn after<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        request: &'a Request,
+        response: &'a Response,
+    ) -> BoxFuture<'a, Result<(), RepoError>> {
+        Box::pin(async move {
+            let stmt = Statement::from_sql_and_values(
+                DbBackend::Sqlite,
+                format!("INSERT INTO {TABLE} (request_id, response, created_at) VALUES (?, ?, ?)"),
+                [
+                    request.id.0.as_bytes().to_vec().into(),
+                    encode_response(response)?.into(),
+                    now_ms().into(),
+                ],
+            );
+            txn.execute_raw(stmt).await?;
+            Ok(())
+        })
+    }
+}
