@@ -5,7 +5,10 @@
 //! the variants interleaved call by call in rotating order:
 //! - `echo`: a bare tonic round trip (the `Ping` rpc) to the primary's server;
 //! - `local`: `repo.insert(am)` on the primary (executes locally);
-//! - `forwarded`: `repo.insert(am)` on the replica (sent to the primary).
+//! - `forwarded`: `repo.insert(am)` on the replica (sent to the primary, recorded in the
+//!   ledger);
+//! - `forwarded, ledger off`: the same through a second server with
+//!   `ServerConfig::ledger(false)`: the cost of exactly-once.
 //!
 //! Target: p50(forwarded) ≤ 1.2 × (p50(echo) + p50(local)).
 //! Then throughput with 64 concurrent writers, on the replica (forwarded) and on the
@@ -18,12 +21,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use repo_core::Repo;
+use repo_litefs::ledger::CreateLedgerTable;
 use repo_litefs::proto as pb;
 use repo_litefs::tracker::{PrimaryState, PrimaryTracker};
 use repo_litefs::{
     ClusterSecret, Endpoints, ForwardConfig, ForwardLayer, ForwardServer, ServerConfig,
 };
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Schema};
+use sea_orm_migration::{MigrationTrait, SchemaManager};
 
 #[path = "../../repo-core/benches/support/mod.rs"]
 mod support;
@@ -63,6 +68,10 @@ async fn main() {
         .execute(&schema.create_table_from_entity(note::Entity))
         .await
         .expect("table");
+    CreateLedgerTable
+        .up(&SchemaManager::new(&primary_db))
+        .await
+        .expect("ledger table");
     let replica_path = dir.path().join("replica.db");
     std::fs::copy(&primary_path, &replica_path).expect("copy");
     let replica_db = open(&replica_path, "ro").await;
@@ -88,7 +97,7 @@ async fn main() {
     let primary = Repo::builder(primary_db.clone())
         .layer(forward(primary_tracker.clone(), "primary"))
         .build();
-    let replica = Repo::builder(replica_db)
+    let replica = Repo::builder(replica_db.clone())
         .layer(forward(replica_tracker, "replica"))
         .build();
     let server = ForwardServer::new(
@@ -97,6 +106,29 @@ async fn main() {
         ServerConfig::new(secret.clone(), "primary"),
     );
     tokio::spawn(server.serve(listener, std::future::pending()));
+
+    // A second server on the same primary, with the ledger off, and a replica using it.
+    let bare_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let bare_addr = bare_listener.local_addr().expect("addr");
+    let (bare_tracker, _h3) = PrimaryTracker::manual(PrimaryState::primary(Some("primary".into())));
+    let bare_server = ForwardServer::new(
+        primary.executor(),
+        bare_tracker,
+        ServerConfig::new(secret.clone(), "primary").ledger(false),
+    );
+    tokio::spawn(bare_server.serve(bare_listener, std::future::pending()));
+    let (unledgered_tracker, _h4) =
+        PrimaryTracker::manual(PrimaryState::replica(Some("primary".into())));
+    let unledgered = Repo::builder(replica_db.clone())
+        .layer(ForwardLayer::new(ForwardConfig::new(
+            unledgered_tracker,
+            Endpoints::map([("primary", format!("http://{bare_addr}"))]),
+            secret.clone(),
+            "replica",
+        )))
+        .build();
 
     let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
         .expect("endpoint")
@@ -108,11 +140,11 @@ async fn main() {
     let bearer: tonic::metadata::MetadataValue<_> =
         format!("Bearer {SECRET}").parse().expect("ascii");
 
-    let mut samples: [Vec<Duration>; 3] = Default::default();
+    let mut samples: [Vec<Duration>; 4] = Default::default();
     for i in 0..rounds + 500 {
-        let mut took = [Duration::ZERO; 3];
-        for k in 0..3 {
-            let variant = (i + k) % 3;
+        let mut took = [Duration::ZERO; 4];
+        for k in 0..4 {
+            let variant = (i + k) % 4;
             let t = Instant::now();
             match variant {
                 0 => {
@@ -125,7 +157,13 @@ async fn main() {
                     echo.ping(request).await.expect("ping");
                 }
                 1 => drop(primary.insert(new_note()).await.expect("local")),
-                _ => drop(replica.insert(new_note()).await.expect("forwarded")),
+                2 => drop(replica.insert(new_note()).await.expect("forwarded")),
+                _ => drop(
+                    unledgered
+                        .insert(new_note())
+                        .await
+                        .expect("forwarded, no ledger"),
+                ),
             }
             took[variant] = t.elapsed();
         }
@@ -138,12 +176,14 @@ async fn main() {
     for s in &mut samples {
         s.sort();
     }
-    let [echo_p50, local_p50, fwd_p50] = [0, 1, 2].map(|i| percentile(&samples[i], 0.5));
+    let [echo_p50, local_p50, fwd_p50, bare_p50] =
+        [0, 1, 2, 3].map(|i| percentile(&samples[i], 0.5));
     println!("sequential, {rounds} interleaved calls per variant");
     for (name, s) in [
         "bare tonic echo (Ping)",
         "local insert on the primary",
         "forwarded insert from the replica",
+        "forwarded, ledger off",
     ]
     .iter()
     .zip(&samples)
@@ -154,12 +194,22 @@ async fn main() {
             us(percentile(s, 0.99))
         );
     }
+    for (label, p50) in [("ledger on", fwd_p50), ("ledger off", bare_p50)] {
+        println!(
+            "forwarded p50 / (echo p50 + local p50), {label}: {:.1} / ({:.1} + {:.1}) = {:.3}",
+            us(p50),
+            us(echo_p50),
+            us(local_p50),
+            p50.as_secs_f64() / (echo_p50 + local_p50).as_secs_f64()
+        );
+    }
+
     println!(
-        "forwarded p50 / (echo p50 + local p50) = {:.1} / ({:.1} + {:.1}) = {:.3}",
+        "ledger cost: forwarded p50 {:.1} µs with it, {:.1} µs without: {:+.1} µs ({:.3}×)",
         us(fwd_p50),
-        us(echo_p50),
-        us(local_p50),
-        fwd_p50.as_secs_f64() / (echo_p50 + local_p50).as_secs_f64()
+        us(bare_p50),
+        us(fwd_p50) - us(bare_p50),
+        fwd_p50.as_secs_f64() / bare_p50.as_secs_f64()
     );
 
     let concurrent = |repo: Repo| async move {

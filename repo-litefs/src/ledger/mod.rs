@@ -3,9 +3,11 @@
 //! The primary records each forwarded request id, with its encoded response, in the table
 //! `litefs_ledger` **in the same database transaction as the write**. A request whose id is
 //! already there is answered from the ledger and writes nothing: a retry after a lost
-//! response gets the original answer. Two attempts racing with one id cannot both write:
-//! the second's ledger insert violates the primary key, its transaction rolls back, and it
-//! is answered from the first's row. Only forwarded writes are recorded; the primary's own
+//! response gets the original answer. The check costs nothing on the common path: the
+//! duplicate's own ledger insert violates the primary key (or its write fails first, e.g.
+//! on a unique constraint the first attempt satisfied), its transaction rolls back, and the
+//! failure is replaced by the recorded answer. Two attempts racing with one id therefore
+//! cannot both write. Only forwarded writes are recorded; the primary's own
 //! local writes never touch the ledger. The same transaction checks that this node is still
 //! the primary, so a demoted primary applies nothing.
 //!
@@ -52,17 +54,13 @@ pub async fn lookup(
     Ok(Some(decode_response(&bytes)?))
 }
 
-/// Whether `error` is the ledger's own primary-key violation: a racing attempt with the
-/// same request id committed first.
-pub(crate) fn is_duplicate(error: &RepoError) -> bool {
-    matches!(error.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(ref m)) if m.contains(TABLE))
-}
-
 /// The server's hook: still the primary? already answered? then record the answer.
 #[derive(Debug)]
 pub(crate) struct LedgerHook {
     /// Checked inside the write transaction.
     pub(crate) tracker: PrimaryTracker,
+    /// Whether to look requests up and record them (see `ServerConfig::ledger`).
+    pub(crate) record: bool,
 }
 
 impl TransactionHook for LedgerHook {
@@ -78,12 +76,10 @@ impl TransactionHook for LedgerHook {
                     primary: state.primary.clone(),
                 });
             }
-            let recorded = lookup(txn, request.id.0).await?;
-            if recorded.is_some() {
-                metrics::counter!("litefs_ledger_duplicates_total").increment(1);
-                tracing::info!(request_id = %request.id, "duplicate request answered from the ledger");
-            }
-            Ok(recorded)
+            // Duplicates are found by the ledger's primary key when the answer is recorded
+            // (see `after`, and the server's `settle`), which saves a lookup on every write.
+            let _ = (txn, request);
+            Ok(None)
         })
     }
 
@@ -94,6 +90,9 @@ impl TransactionHook for LedgerHook {
         response: &'a Response,
     ) -> BoxFuture<'a, Result<(), RepoError>> {
         Box::pin(async move {
+            if !self.record {
+                return Ok(());
+            }
             let stmt = Statement::from_sql_and_values(
                 DbBackend::Sqlite,
                 format!("INSERT INTO {TABLE} (request_id, response, created_at) VALUES (?, ?, ?)"),

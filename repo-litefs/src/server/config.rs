@@ -15,6 +15,8 @@ pub struct ServerConfig {
     pub(crate) permit_wait: Duration,
     /// The server's certificate and key, when it serves TLS.
     pub(crate) tls: Option<tonic::transport::Identity>,
+    /// Whether forwarded writes are recorded in the ledger (exactly once).
+    pub(crate) ledger: bool,
 }
 
 impl ServerConfig {
@@ -27,6 +29,7 @@ impl ServerConfig {
             max_concurrency: 64,
             permit_wait: Duration::from_secs(5),
             tls: None,
+            ledger: true,
         }
     }
 
@@ -41,6 +44,15 @@ impl ServerConfig {
     /// [`crate::ForwardConfig::tls`] and an `https://` endpoint.
     pub fn tls(mut self, cert_pem: impl AsRef<[u8]>, key_pem: impl AsRef<[u8]>) -> Self {
         self.tls = Some(tonic::transport::Identity::from_pem(cert_pem, key_pem));
+        self
+    }
+
+    /// Whether each forwarded write is recorded in the ledger, in its own transaction
+    /// (default: yes; it needs [`crate::ledger::CreateLedgerTable`] in the migrator).
+    /// Without it a retried write whose first response was lost runs twice: turn it off only
+    /// to measure its cost, or when every forwarded write is idempotent.
+    pub fn ledger(mut self, enabled: bool) -> Self {
+        self.ledger = enabled;
         self
     }
 

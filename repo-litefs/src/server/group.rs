@@ -11,7 +11,7 @@ use std::sync::Arc;
 use repo_core::{Executor, RepoError, Request, Response};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::ledger::{LedgerHook, is_duplicate, lookup};
+use crate::ledger::{LedgerHook, lookup};
 
 type Job = (Request, oneshot::Sender<Result<Response, RepoError>>);
 
@@ -74,17 +74,24 @@ async fn run(
     }
 }
 
-/// A write that lost the race to a duplicate of itself is answered from the ledger.
+/// A failed write whose request id is in the ledger was a duplicate of one that
+/// committed: it is answered with that one's recorded response (its own attempt rolled back).
 pub(crate) async fn settle(
     executor: &Executor,
     id: uuid::Uuid,
     result: Result<Response, RepoError>,
 ) -> Result<Response, RepoError> {
     match result {
-        Err(e) if is_duplicate(&e) => match lookup(executor.connection(), id).await {
-            Ok(Some(recorded)) => Ok(recorded),
-            Ok(None) | Err(_) => Err(e),
-        },
+        Err(e) if !matches!(e, RepoError::NotPrimary { .. }) => {
+            match lookup(executor.connection(), id).await {
+                Ok(Some(recorded)) => {
+                    metrics::counter!("litefs_ledger_duplicates_total").increment(1);
+                    tracing::info!(request_id = %id, "duplicate request answered from the ledger");
+                    Ok(recorded)
+                }
+                Ok(None) | Err(_) => Err(e),
+            }
+        }
         other => other,
     }
 }

@@ -71,6 +71,7 @@ impl ForwardServer {
         let permits = Arc::new(Semaphore::new(config.max_concurrency));
         let ledger = Arc::new(LedgerHook {
             tracker: tracker.clone(),
+            record: config.ledger,
         });
         let group = GroupCommit::start(executor.clone(), ledger.clone(), config.max_concurrency);
         Self {
@@ -133,11 +134,14 @@ impl ForwardServer {
             self.inner.group.execute(request).await
         } else {
             let id = request.id.0;
-            let result = self
-                .inner
-                .executor
-                .execute_with(request, self.inner.ledger.as_ref())
-                .await;
+            let result = if self.inner.config.ledger {
+                self.inner
+                    .executor
+                    .execute_with(request, self.inner.ledger.as_ref())
+                    .await
+            } else {
+                self.inner.executor.execute(request).await
+            };
             group::settle(&self.inner.executor, id, result).await
         };
         drop(permit);
