@@ -105,6 +105,15 @@ pub enum RepoError {
         reason: String,
     },
 
+    /// The write **committed** on the primary, but this node had not caught up with it
+    /// within the consistency wait, so a read here may not see it yet (strict mode only; by
+    /// default the result is returned and the lag recorded).
+    #[error("the write committed on the primary, but this node had not caught up after {waited:?}")]
+    ReplicationLag {
+        /// How long the call waited for this node to catch up.
+        waited: std::time::Duration,
+    },
+
     /// The circuit breaker is open: recent calls failed, so this one was refused at once,
     /// without being sent anywhere. It did not commit.
     #[error("circuit open after repeated failures: refused without trying; retry in {retry_in:?}")]
@@ -184,6 +193,7 @@ impl RepoError {
     pub fn commit_state(&self) -> CommitState {
         match self {
             RepoError::Timeout { commit } | RepoError::Unreachable { commit, .. } => *commit,
+            RepoError::ReplicationLag { .. } => CommitState::Committed,
             _ => CommitState::NotCommitted,
         }
     }
@@ -225,6 +235,7 @@ impl RepoError {
             RepoError::PrimaryUnavailable { .. } => "primary_unavailable",
             RepoError::Unreachable { .. } => "unreachable",
             RepoError::Rejected { .. } => "rejected",
+            RepoError::ReplicationLag { .. } => "replication_lag",
             RepoError::Timeout { .. } => "timeout",
         }
     }

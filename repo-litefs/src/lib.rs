@@ -7,12 +7,14 @@
 //! - [`forward`]: the tower layer that sends a replica's writes to the primary.
 //! - [`server`]: the gRPC service that executes them there.
 //! - [`ledger`]: exactly-once execution of forwarded writes on the primary.
+//! - [`emulator`]: a stand-in for LiteFS replication in tests and local clusters.
 //! - [`convert`]: the protocol (`proto/litefs/forward/v1/forward.proto`) ⇄ `repo-core`.
 //!
 //! Production runs real LiteFS; nothing here replaces it.
 
 pub mod allowlist;
 pub mod convert;
+pub mod emulator;
 pub mod forward;
 pub mod ledger;
 pub mod proto;
@@ -20,6 +22,6 @@ mod secret;
 pub mod server;
 pub mod tracker;
 
-pub use forward::{Endpoints, ForwardConfig, ForwardLayer};
+pub use forward::{Endpoints, ForwardConfig, ForwardLayer, OnLag, ReadYourWrites};
 pub use secret::{ClusterSecret, SecretError};
 pub use server::{ForwardServer, ServerConfig, serve};

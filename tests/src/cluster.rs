@@ -9,9 +9,11 @@ use blog_example::entities::{comment, post, post_tag, tag};
 use blog_example::transactions;
 use migrations::{Migrator, MigratorTrait};
 use repo_core::Repo;
+use repo_litefs::emulator::Replicator;
 use repo_litefs::tracker::{PrimaryHandle, PrimaryState, PrimaryTracker, Role};
 use repo_litefs::{
-    ClusterSecret, Endpoints, ForwardConfig, ForwardLayer, ForwardServer, ServerConfig,
+    ClusterSecret, Endpoints, ForwardConfig, ForwardLayer, ForwardServer, OnLag, ReadYourWrites,
+    ServerConfig,
 };
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Schema};
 use tempfile::TempDir;
@@ -61,7 +63,20 @@ pub struct Cluster {
     pub nodes: Vec<Node>,
     /// How each node is reached.
     pub endpoints: Endpoints,
+    /// Copies the primary's data to the read-only replicas, when started replicated.
+    pub replicator: Option<Replicator>,
     _dir: TempDir,
+}
+
+/// How replicas receive the primary's data and wait for their own writes.
+#[derive(Debug, Clone, Copy)]
+pub struct Replication {
+    /// Time between a commit on the primary and its copy on the replicas.
+    pub lag: Duration,
+    /// The longest read-your-writes wait.
+    pub wait: Duration,
+    /// What a write does when the wait ends first.
+    pub on_lag: OnLag,
 }
 
 /// Opens (creating) a SQLite file and gives it the blog schema and the gadgets table.
@@ -109,6 +124,16 @@ impl Cluster {
 
     /// Like [`Cluster::start`], with the first `writable` replicas' files writable.
     pub async fn start_with(replicas: usize, writable: usize) -> Self {
+        Self::build(replicas, writable, None).await
+    }
+
+    /// A cluster whose read-only replicas receive the primary's data through a
+    /// [`Replicator`] and wait for their own writes ([`ReadYourWrites`]).
+    pub async fn start_replicated(replicas: usize, replication: Replication) -> Self {
+        Self::build(replicas, 0, Some(replication)).await
+    }
+
+    async fn build(replicas: usize, writable: usize, replication: Option<Replication>) -> Self {
         let dir = tempfile::tempdir().expect("dir");
         let primary_path = dir.path().join("node-1.db");
         let primary_db = migrated(&primary_path).await;
@@ -145,15 +170,21 @@ impl Cluster {
             };
             let (tracker, handle) = PrimaryTracker::manual(state_for(name, "node-1"));
             let executed = CountingLayer::default();
-            let forward = ForwardLayer::new(
-                ForwardConfig::new(
-                    tracker.clone(),
-                    endpoints.clone(),
-                    secret.clone(),
-                    name.clone(),
-                )
-                .primary_wait(Duration::from_millis(300)),
-            );
+            let mut config = ForwardConfig::new(
+                tracker.clone(),
+                endpoints.clone(),
+                secret.clone(),
+                name.clone(),
+            )
+            .primary_wait(Duration::from_millis(300));
+            if let Some(r) = replication {
+                config = config.read_your_writes(
+                    ReadYourWrites::new(db.clone())
+                        .wait(r.wait)
+                        .on_lag(r.on_lag),
+                );
+            }
+            let forward = ForwardLayer::new(config);
             let repo = blog_builder(db.clone())
                 .layer(forward)
                 .layer(executed.clone())
@@ -178,9 +209,28 @@ impl Cluster {
                 stop: Some(stop),
             });
         }
+        let replicator = match replication {
+            Some(r) => {
+                let targets = (writable + 1..=replicas)
+                    .map(|i| {
+                        (
+                            names[i].clone(),
+                            dir.path().join(format!("{}.db", names[i])),
+                        )
+                    })
+                    .collect();
+                Some(
+                    Replicator::start(&primary_path, targets, r.lag)
+                        .await
+                        .expect("replicator"),
+                )
+            }
+            None => None,
+        };
         Self {
             nodes,
             endpoints,
+            replicator,
             _dir: dir,
         }
     }

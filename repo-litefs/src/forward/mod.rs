@@ -8,6 +8,7 @@
 //! and switched when the primary changes.
 
 mod channels;
+mod consistency;
 mod endpoints;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use repo_core::{NodeRole, RepoError, Request, Response};
 use tokio::time::Instant;
 use tower::{Layer, Service, ServiceExt};
 
+pub use consistency::{OnLag, ReadYourWrites};
 pub use endpoints::Endpoints;
 
 use crate::convert::{decode_outcome, encode_request, error_from_status};
@@ -37,6 +39,8 @@ pub struct ForwardConfig {
     primary_wait: Duration,
     /// Trust anchors and server name for TLS, when the primary serves TLS.
     tls: Option<tonic::transport::ClientTlsConfig>,
+    /// How to wait for forwarded writes to reach this node (none: return at once).
+    read_your_writes: Option<ReadYourWrites>,
 }
 
 impl ForwardConfig {
@@ -55,6 +59,7 @@ impl ForwardConfig {
             node_name: node_name.into(),
             primary_wait: Duration::from_secs(5),
             tls: None,
+            read_your_writes: None,
         }
     }
 
@@ -68,6 +73,15 @@ impl ForwardConfig {
             tls = tls.domain_name(domain);
         }
         self.tls = Some(tls);
+        self
+    }
+
+    /// After a forwarded write, waits until this node's database has it, for calls that
+    /// ask for [`repo_core::Consistency::ReadYourWrites`] (the default); calls asking for
+    /// `Eventual` return at once. Without this, forwarded writes return as soon as the
+    /// primary committed.
+    pub fn read_your_writes(mut self, wait: ReadYourWrites) -> Self {
+        self.read_your_writes = Some(wait);
         self
     }
 
@@ -220,9 +234,13 @@ async fn send(shared: &Shared, primary: &str, request: Request) -> Result<Respon
                 .into_inner()
                 .outcome
                 .ok_or_else(|| RepoError::Codec("a response without an outcome".into()))?;
-            Ok(Response::new(
-                decode_outcome(outcome).map_err(RepoError::from)?,
-            ))
+            let response = Response::new(decode_outcome(outcome).map_err(RepoError::from)?);
+            if let Some(wait) = &config.read_your_writes
+                && request.consistency == repo_core::Consistency::ReadYourWrites
+            {
+                wait.wait_for(request.id.0, request.deadline).await?;
+            }
+            Ok(response)
         }
         Err(status) => Err(error_from_status(&status, primary).await),
     }

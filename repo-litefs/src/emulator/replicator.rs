@@ -1,0 +1,174 @@
+//! `Replicator`: copies the primary's committed data to replicas, after a lag.
+
+use std::collections::{HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement,
+};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+/// Replicates one primary file to replica files in the background (see the module docs).
+#[derive(Debug)]
+pub struct Replicator {
+    /// Replicas that receive nothing until healed.
+    partitioned: Arc<Mutex<HashSet<String>>>,
+    /// The replication loop; aborted on drop.
+    task: JoinHandle<()>,
+}
+
+impl Drop for Replicator {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// One replica's file and the connection that writes it.
+struct Target {
+    name: String,
+    conn: DatabaseConnection,
+    /// The primary's change counter this replica has applied.
+    applied: i64,
+}
+
+async fn connect(path: &Path, mode: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(format!("sqlite://{}?mode={mode}", path.display()));
+    options
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .sqlx_logging(false);
+    Database::connect(options).await
+}
+
+fn quote_path(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', "''"))
+}
+
+impl Replicator {
+    /// Starts replicating `primary` to each `(name, file)` of `replicas`, `lag` after each
+    /// commit. The replicas' files must already hold the primary's schema.
+    pub async fn start(
+        primary: &Path,
+        replicas: Vec<(String, PathBuf)>,
+        lag: Duration,
+    ) -> Result<Self, DbErr> {
+        let source = connect(primary, "ro").await?;
+        let mut targets = Vec::new();
+        for (name, path) in replicas {
+            let conn = connect(&path, "rw").await?;
+            conn.execute_unprepared(&format!("ATTACH DATABASE {} AS src", quote_path(primary)))
+                .await?;
+            targets.push(Target {
+                name,
+                conn,
+                applied: -1,
+            });
+        }
+        let partitioned = Arc::new(Mutex::new(HashSet::new()));
+        let task = tokio::spawn(run(source, targets, lag, partitioned.clone()));
+        Ok(Self { partitioned, task })
+    }
+
+    /// Stops replication to `replica` (a network partition) until [`Replicator::heal`].
+    pub fn partition(&self, replica: &str) {
+        if let Ok(mut p) = self.partitioned.lock() {
+            p.insert(replica.to_owned());
+        }
+    }
+
+    /// Resumes replication to `replica`; it catches up at the next tick.
+    pub fn heal(&self, replica: &str) {
+        if let Ok(mut p) = self.partitioned.lock() {
+            p.remove(replica);
+        }
+    }
+}
+
+/// The primary's change counter: `PRAGMA data_version` moves whenever another connection
+/// commits.
+async fn version(source: &DatabaseConnection) -> Option<i64> {
+    let row = source
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "PRAGMA data_version",
+        ))
+        .await
+        .ok()??;
+    row.try_get_by_index(0).ok()
+}
+
+async fn run(
+    source: DatabaseConnection,
+    mut targets: Vec<Target>,
+    lag: Duration,
+    partitioned: Arc<Mutex<HashSet<String>>>,
+) {
+    // Changes seen on the primary, with when they were seen: each becomes visible on the
+    // replicas `lag` later.
+    let mut changes: VecDeque<(i64, Instant)> = VecDeque::new();
+    let mut seen = i64::MIN;
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Some(v) = version(&source).await
+            && v != seen
+        {
+            seen = v;
+            changes.push_back((v, Instant::now()));
+        }
+        // The newest change old enough to be applied.
+        let now = Instant::now();
+        let Some(due) = changes
+            .iter()
+            .rev()
+            .find(|(_, at)| now.duration_since(*at) >= lag)
+            .map(|(v, _)| *v)
+        else {
+            continue;
+        };
+        while changes.front().is_some_and(|(v, _)| *v != due) {
+            changes.pop_front();
+        }
+        let cut_off: HashSet<String> = partitioned.lock().map(|p| p.clone()).unwrap_or_default();
+        for target in &mut targets {
+            if target.applied == due || cut_off.contains(&target.name) {
+                continue;
+            }
+            match copy(&target.conn).await {
+                Ok(()) => target.applied = due,
+                Err(e) => {
+                    tracing::warn!(replica = %target.name, error = %e, "replication copy failed; retrying")
+                }
+            }
+        }
+    }
+}
+
+/// Copies every table of `src` into the replica, in one transaction.
+async fn copy(conn: &DatabaseConnection) -> Result<(), DbErr> {
+    let tables = conn
+        .query_all_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT name FROM src.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        ))
+        .await?;
+    let mut script = String::from("BEGIN IMMEDIATE;");
+    for row in tables {
+        let name: String = row.try_get_by_index(0)?;
+        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+        script.push_str(&format!(
+            "DELETE FROM main.{quoted}; INSERT INTO main.{quoted} SELECT * FROM src.{quoted};"
+        ));
+    }
+    script.push_str("COMMIT;");
+    if let Err(e) = conn.execute_unprepared(&script).await {
+        let _ = conn.execute_unprepared("ROLLBACK").await;
+        return Err(e);
+    }
+    Ok(())
+}

@@ -1,0 +1,101 @@
+//! Read your writes: after a forwarded write returns, wait (bounded) until this node's own
+//! database has it.
+//!
+//! The primary records each forwarded request id in the ledger in the write's transaction,
+//! and LiteFS replicates that row with the data, atomically. So once the row is visible
+//! locally, so is the write. The wait polls the local database every millisecond (an indexed
+//! primary-key lookup; never a busy spin) until the row appears or the wait ends, which it
+//! always does: a LiteFS TXID can go backwards after a failover, a row cannot appear early.
+
+use std::time::Duration;
+
+use repo_core::RepoError;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use tokio::time::Instant;
+
+use crate::ledger::TABLE;
+
+/// What a call does when its write has not reached this node within the wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnLag {
+    /// Return the committed result anyway; record `litefs_consistency_timeouts_total` and
+    /// log a warning (the default).
+    #[default]
+    ReturnCommitted,
+    /// Fail with [`RepoError::ReplicationLag`], which says the write **did** commit.
+    Fail,
+}
+
+/// How a replica waits for its own writes.
+#[derive(Debug, Clone)]
+pub struct ReadYourWrites {
+    /// This node's database, read to see whether the write has arrived.
+    pub(crate) local: DatabaseConnection,
+    /// The longest wait (default 5 s), also bounded by the call's deadline.
+    pub(crate) wait: Duration,
+    /// What to do when the wait ends first.
+    pub(crate) on_lag: OnLag,
+}
+
+impl ReadYourWrites {
+    /// Waits on `local` (this node's database) for up to 5 s, then returns the committed
+    /// result.
+    pub fn new(local: DatabaseConnection) -> Self {
+        Self {
+            local,
+            wait: Duration::from_secs(5),
+            on_lag: OnLag::default(),
+        }
+    }
+
+    /// The longest wait.
+    pub fn wait(mut self, wait: Duration) -> Self {
+        self.wait = wait;
+        self
+    }
+
+    /// What to do when the wait ends before the write arrived.
+    pub fn on_lag(mut self, on_lag: OnLag) -> Self {
+        self.on_lag = on_lag;
+        self
+    }
+
+    /// Waits until the ledger row of `request_id` is visible locally.
+    pub(crate) async fn wait_for(
+        &self,
+        request_id: uuid::Uuid,
+        deadline: Option<Instant>,
+    ) -> Result<(), RepoError> {
+        let started = Instant::now();
+        let mut until = started + self.wait;
+        if let Some(deadline) = deadline {
+            until = until.min(deadline);
+        }
+        let probe = Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            format!("SELECT 1 FROM {TABLE} WHERE request_id = ?"),
+            [request_id.as_bytes().to_vec().into()],
+        );
+        let mut tick = tokio::time::interval(Duration::from_millis(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            // A read error (the file being replaced, say) counts as "not yet".
+            if let Ok(Some(_)) = self.local.query_one_raw(probe.clone()).await {
+                metrics::histogram!("litefs_consistency_wait_seconds")
+                    .record(started.elapsed().as_secs_f64());
+                return Ok(());
+            }
+            if Instant::now() >= until {
+                break;
+            }
+            tick.tick().await;
+        }
+        let waited = started.elapsed();
+        metrics::counter!("litefs_consistency_timeouts_total").increment(1);
+        tracing::warn!(request_id = %request_id, ?waited, "this node had not caught up with a forwarded write");
+        match self.on_lag {
+            OnLag::ReturnCommitted => Ok(()),
+            OnLag::Fail => Err(RepoError::ReplicationLag { waited }),
+        }
+    }
+}
