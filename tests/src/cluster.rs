@@ -40,9 +40,17 @@ pub struct Node {
     /// The forwarding server's address.
     pub addr: std::net::SocketAddr,
     stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<Result<(), repo_litefs::server::ServeError>>>,
 }
 
 impl Node {
+    /// Kills the node's forwarding server at once: connections drop, in-flight calls fail.
+    pub fn kill_server(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+
     /// Stops the node's forwarding server.
     pub fn stop_server(&mut self) {
         if let Some(stop) = self.stop.take() {
@@ -196,7 +204,7 @@ impl Cluster {
                 ServerConfig::new(secret.clone(), name.clone()),
             );
             let (stop, stopped) = oneshot::channel::<()>();
-            tokio::spawn(server.serve(listener, async move {
+            let server = tokio::spawn(server.serve(listener, async move {
                 let _ = stopped.await;
             }));
             nodes.push(Node {
@@ -207,6 +215,7 @@ impl Cluster {
                 tracker: handle,
                 addr,
                 stop: Some(stop),
+                server: Some(server),
             });
         }
         let replicator = match replication {
@@ -238,6 +247,11 @@ impl Cluster {
     /// The primary node (`nodes[0]`).
     pub fn primary(&self) -> &Node {
         &self.nodes[0]
+    }
+
+    /// The SQLite file of `nodes[i]`.
+    pub fn path(&self, i: usize) -> std::path::PathBuf {
+        self._dir.path().join(format!("node-{}.db", i + 1))
     }
 
     /// Replica `i` (1-based, as `nodes[i]`).

@@ -5,4 +5,5 @@ pub mod cluster;
 pub mod db;
 pub mod gadget;
 pub mod layers;
+pub mod proxy;
 pub mod strategies;

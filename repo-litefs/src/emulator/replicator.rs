@@ -16,6 +16,10 @@ use tokio::time::Instant;
 pub struct Replicator {
     /// Replicas that receive nothing until healed.
     partitioned: Arc<Mutex<HashSet<String>>>,
+    /// `(latest change seen on the primary, replicas that have applied it)`.
+    progress: Arc<Mutex<(i64, HashSet<String>)>>,
+    /// Every replica's name.
+    names: Vec<String>,
     /// The replication loop; aborted on drop.
     task: JoinHandle<()>,
 }
@@ -58,6 +62,7 @@ impl Replicator {
     ) -> Result<Self, DbErr> {
         let source = connect(primary, "ro").await?;
         let mut targets = Vec::new();
+        let names: Vec<String> = replicas.iter().map(|(n, _)| n.clone()).collect();
         for (name, path) in replicas {
             let conn = connect(&path, "rw").await?;
             conn.execute_unprepared(&format!("ATTACH DATABASE {} AS src", quote_path(primary)))
@@ -69,8 +74,47 @@ impl Replicator {
             });
         }
         let partitioned = Arc::new(Mutex::new(HashSet::new()));
-        let task = tokio::spawn(run(source, targets, lag, partitioned.clone()));
-        Ok(Self { partitioned, task })
+        let progress = Arc::new(Mutex::new((i64::MIN, HashSet::new())));
+        let task = tokio::spawn(run(
+            source,
+            targets,
+            lag,
+            partitioned.clone(),
+            progress.clone(),
+        ));
+        Ok(Self {
+            partitioned,
+            progress,
+            names,
+            task,
+        })
+    }
+
+    /// Waits until every replica that is not partitioned has everything the primary has
+    /// committed (bounded by `timeout`); returns whether they did.
+    pub async fn wait_synced(&self, timeout: Duration) -> bool {
+        let until = Instant::now() + timeout;
+        // Let the loop see the primary's latest change first.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        loop {
+            let cut_off: HashSet<String> = self
+                .partitioned
+                .lock()
+                .map(|p| p.clone())
+                .unwrap_or_default();
+            let done = self.progress.lock().is_ok_and(|p| {
+                self.names
+                    .iter()
+                    .all(|n| cut_off.contains(n) || p.1.contains(n))
+            });
+            if done {
+                return true;
+            }
+            if Instant::now() >= until {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
     }
 
     /// Stops replication to `replica` (a network partition) until [`Replicator::heal`].
@@ -106,6 +150,7 @@ async fn run(
     mut targets: Vec<Target>,
     lag: Duration,
     partitioned: Arc<Mutex<HashSet<String>>>,
+    progress: Arc<Mutex<(i64, HashSet<String>)>>,
 ) {
     // Changes seen on the primary, with when they were seen: each becomes visible on the
     // replicas `lag` later.
@@ -120,6 +165,9 @@ async fn run(
         {
             seen = v;
             changes.push_back((v, Instant::now()));
+            if let Ok(mut p) = progress.lock() {
+                *p = (v, HashSet::new());
+            }
         }
         // The newest change old enough to be applied.
         let now = Instant::now();
@@ -140,7 +188,14 @@ async fn run(
                 continue;
             }
             match copy(&target.conn).await {
-                Ok(()) => target.applied = due,
+                Ok(()) => {
+                    target.applied = due;
+                    if let Ok(mut p) = progress.lock()
+                        && p.0 == due
+                    {
+                        p.1.insert(target.name.clone());
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(replica = %target.name, error = %e, "replication copy failed; retrying")
                 }

@@ -90,6 +90,14 @@ impl TransactionHook for LedgerHook {
         response: &'a Response,
     ) -> BoxFuture<'a, Result<(), RepoError>> {
         Box::pin(async move {
+            // Checked again just before the commit, to keep a write that began before a
+            // demotion from committing after it.
+            let state = self.tracker.current();
+            if !state.is_primary() {
+                return Err(RepoError::NotPrimary {
+                    primary: state.primary.clone(),
+                });
+            }
             if !self.record {
                 return Ok(());
             }

@@ -88,15 +88,17 @@ impl<S> CircuitBreaker<S> {
     }
 }
 
-/// Whether an error is the dependency's fault (counts against the breaker).
+/// Whether an error is the dependency's fault (counts against the breaker). A node that
+/// answers "not the primary" is healthy: the cluster is failing over, not down.
 fn is_failure(error: &RepoError) -> bool {
-    error.is_transient()
-        || matches!(
-            error,
-            RepoError::Timeout {
-                commit: CommitState::Unknown
-            }
-        )
+    match error {
+        RepoError::NotPrimary { .. } => false,
+        RepoError::Timeout {
+            commit: CommitState::Unknown,
+        }
+        | RepoError::Unreachable { .. } => true,
+        other => other.is_transient(),
+    }
 }
 
 impl Shared {
