@@ -26,10 +26,24 @@ fn ms(d: Duration) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(500);
-    let lag_ms: u64 = std::env::var("LAG_MS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(500);
+    let lag_ms: u64 = std::env::var("LAG_MS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5);
     let lag = Duration::from_millis(lag_ms);
-    let cluster = Cluster::start_replicated(1, Replication { lag, wait: Duration::from_secs(5), on_lag: OnLag::Fail }).await;
+    let cluster = Cluster::start_replicated(
+        1,
+        Replication {
+            lag,
+            wait: Duration::from_secs(5),
+            on_lag: OnLag::Fail,
+        },
+    )
+    .await;
     let replica = &cluster.replica(1).repo;
     let mut ryw = Vec::new();
     let mut eventual = Vec::new();
@@ -37,7 +51,10 @@ async fn main() {
         for consistency in [Consistency::ReadYourWrites, Consistency::Eventual] {
             let t = Instant::now();
             replica
-                .insert(tag::ActiveModel { name: Set(format!("{i}-{consistency:?}")), ..Default::default() })
+                .insert(tag::ActiveModel {
+                    name: Set(format!("{i}-{consistency:?}")),
+                    ..Default::default()
+                })
                 .consistency(consistency)
                 .await
                 .expect("write");
@@ -51,7 +68,11 @@ async fn main() {
     eventual.sort();
     println!("forwarded insert, replication lag {lag_ms} ms, {rounds} calls each, interleaved");
     for (name, s) in [("read-your-writes", &ryw), ("eventual", &eventual)] {
-        println!("{name:<18} p50 {:>7.2} ms  p99 {:>7.2} ms", ms(percentile(s, 0.5)), ms(percentile(s, 0.99)));
+        println!(
+            "{name:<18} p50 {:>7.2} ms  p99 {:>7.2} ms",
+            ms(percentile(s, 0.5)),
+            ms(percentile(s, 0.99))
+        );
     }
     for p in [0.5, 0.99] {
         let extra = percentile(&ryw, p).saturating_sub(percentile(&eventual, p));

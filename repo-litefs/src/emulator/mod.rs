@@ -7,9 +7,12 @@
 //! application opens the replicas' files read-only, so a local write there fails as on
 //! LiteFS. A replica can be partitioned (it stops receiving data) and healed.
 //!
-//! Not emulated yet: the FUSE files (`.primary`, `<db>-pos`), the HTTP API, and moving the
-//! primary role; the tests drive the primary through the tracker's manual handle.
+//! [`LiteFsEmulator`] adds what an application sees of LiteFS: per-node directories with
+//! `.primary` and `<db>-pos`, the HTTP API (`/info`, `/events`), failover, partitions and
+//! stopped nodes.
 
+mod litefs;
 mod replicator;
 
+pub use litefs::{EmulatedNode, EmulatorError, LiteFsEmulator};
 pub use replicator::Replicator;

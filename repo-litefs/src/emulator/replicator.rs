@@ -38,7 +38,7 @@ struct Target {
     applied: i64,
 }
 
-async fn connect(path: &Path, mode: &str) -> Result<DatabaseConnection, DbErr> {
+pub(crate) async fn connect(path: &Path, mode: &str) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(format!("sqlite://{}?mode={mode}", path.display()));
     options
         .max_connections(1)
@@ -48,7 +48,7 @@ async fn connect(path: &Path, mode: &str) -> Result<DatabaseConnection, DbErr> {
     Database::connect(options).await
 }
 
-fn quote_path(path: &Path) -> String {
+pub(crate) fn quote_path(path: &Path) -> String {
     format!("'{}'", path.display().to_string().replace('\'', "''"))
 }
 
@@ -134,7 +134,7 @@ impl Replicator {
 
 /// The primary's change counter: `PRAGMA data_version` moves whenever another connection
 /// commits.
-async fn version(source: &DatabaseConnection) -> Option<i64> {
+pub(crate) async fn version(source: &DatabaseConnection) -> Option<i64> {
     let row = source
         .query_one_raw(Statement::from_string(
             DbBackend::Sqlite,
@@ -204,8 +204,18 @@ async fn run(
     }
 }
 
-/// Copies every table of `src` into the replica, in one transaction.
-async fn copy(conn: &DatabaseConnection) -> Result<(), DbErr> {
+/// Copies every table of `src` into the replica, in one transaction: tables and indexes
+/// the replica lacks are created first (schema changes replicate too), then every row.
+pub(crate) async fn copy(conn: &DatabaseConnection) -> Result<(), DbErr> {
+    let missing = conn
+        .query_all_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT sql FROM src.sqlite_master s WHERE s.sql IS NOT NULL \
+             AND s.name NOT LIKE 'sqlite_%' \
+             AND NOT EXISTS (SELECT 1 FROM main.sqlite_master m WHERE m.name = s.name) \
+             ORDER BY s.type = 'index'",
+        ))
+        .await?;
     let tables = conn
         .query_all_raw(Statement::from_string(
             DbBackend::Sqlite,
@@ -213,6 +223,11 @@ async fn copy(conn: &DatabaseConnection) -> Result<(), DbErr> {
         ))
         .await?;
     let mut script = String::from("BEGIN IMMEDIATE;");
+    for row in missing {
+        let sql: String = row.try_get_by_index(0)?;
+        script.push_str(&sql);
+        script.push(';');
+    }
     for row in tables {
         let name: String = row.try_get_by_index(0)?;
         let quoted = format!("\"{}\"", name.replace('"', "\"\""));
