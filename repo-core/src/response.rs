@@ -29,11 +29,17 @@ pub enum Outcome {
 pub struct Response {
     /// What the operation produced.
     pub outcome: Outcome,
+    /// The executing node's LiteFS TXID right after the commit, when it reported one: a
+    /// replica whose own TXID has reached it has the write.
+    pub txid: Option<u64>,
 }
 
 impl Response {
     /// A response carrying `outcome`.
     pub fn new(outcome: Outcome) -> Self {
-        Self { outcome }
+        Self {
+            outcome,
+            txid: None,
+        }
     }
 }

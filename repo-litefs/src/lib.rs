@@ -17,6 +17,7 @@ pub mod convert;
 pub mod emulator;
 pub mod forward;
 pub mod ledger;
+pub mod position;
 pub mod proto;
 mod secret;
 pub mod server;

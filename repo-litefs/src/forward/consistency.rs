@@ -3,7 +3,8 @@
 //!
 //! The primary records each forwarded request id in the ledger in the write's transaction,
 //! and LiteFS replicates that row with the data, atomically. So once the row is visible
-//! locally, so is the write. The wait polls the local database every millisecond (an indexed
+//! locally, so is the write. With LiteFS's position files configured on both sides, the
+//! wait also ends as soon as this node's TXID reaches the primary's TXID after the commit. The wait polls the local database every millisecond (an indexed
 //! primary-key lookup; never a busy spin) until the row appears or the wait ends, which it
 //! always does: a LiteFS TXID can go backwards after a failover, a row cannot appear early.
 
@@ -14,6 +15,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use tokio::time::Instant;
 
 use crate::ledger::TABLE;
+use crate::position::read_txid;
 
 /// What a call does when its write has not reached this node within the wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,6 +37,8 @@ pub struct ReadYourWrites {
     pub(crate) wait: Duration,
     /// What to do when the wait ends first.
     pub(crate) on_lag: OnLag,
+    /// This node's LiteFS `<db>-pos` file, to compare TXIDs with the primary's.
+    pub(crate) position: Option<std::path::PathBuf>,
 }
 
 impl ReadYourWrites {
@@ -45,12 +49,22 @@ impl ReadYourWrites {
             local,
             wait: Duration::from_secs(5),
             on_lag: OnLag::default(),
+            position: None,
         }
     }
 
     /// The longest wait.
     pub fn wait(mut self, wait: Duration) -> Self {
         self.wait = wait;
+        self
+    }
+
+    /// Also stops waiting once this node's TXID, read from LiteFS's `<db>-pos` at
+    /// `pos_file`, reaches the one the primary reported after the commit (needs
+    /// `ServerConfig::litefs_position` on the primary). Only real LiteFS updates the file
+    /// at commit; the ledger row remains the check when either side has no TXID.
+    pub fn litefs_position(mut self, pos_file: impl Into<std::path::PathBuf>) -> Self {
+        self.position = Some(pos_file.into());
         self
     }
 
@@ -64,6 +78,7 @@ impl ReadYourWrites {
     pub(crate) async fn wait_for(
         &self,
         request_id: uuid::Uuid,
+        txid: Option<u64>,
         deadline: Option<Instant>,
     ) -> Result<(), RepoError> {
         let started = Instant::now();
@@ -79,8 +94,14 @@ impl ReadYourWrites {
         let mut tick = tokio::time::interval(Duration::from_millis(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            let caught_up = match (&self.position, txid) {
+                (Some(path), Some(target)) => {
+                    read_txid(path).await.is_some_and(|local| local >= target)
+                }
+                _ => false,
+            };
             // A read error (the file being replaced, say) counts as "not yet".
-            if let Ok(Some(_)) = self.local.query_one_raw(probe.clone()).await {
+            if caught_up || matches!(self.local.query_one_raw(probe.clone()).await, Ok(Some(_))) {
                 metrics::histogram!("litefs_consistency_wait_seconds")
                     .record(started.elapsed().as_secs_f64());
                 return Ok(());

@@ -230,15 +230,17 @@ async fn send(shared: &Shared, primary: &str, request: Request) -> Result<Respon
     request.facts.mark_forwarded();
     match client.execute(grpc).await {
         Ok(response) => {
-            let outcome = response
-                .into_inner()
+            let message = response.into_inner();
+            let outcome = message
                 .outcome
                 .ok_or_else(|| RepoError::Codec("a response without an outcome".into()))?;
-            let response = Response::new(decode_outcome(outcome).map_err(RepoError::from)?);
+            let mut response = Response::new(decode_outcome(outcome).map_err(RepoError::from)?);
+            response.txid = message.txid;
             if let Some(wait) = &config.read_your_writes
                 && request.consistency == repo_core::Consistency::ReadYourWrites
             {
-                wait.wait_for(request.id.0, request.deadline).await?;
+                wait.wait_for(request.id.0, response.txid, request.deadline)
+                    .await?;
             }
             Ok(response)
         }

@@ -17,6 +17,8 @@ pub struct ServerConfig {
     pub(crate) tls: Option<tonic::transport::Identity>,
     /// Whether forwarded writes are recorded in the ledger (exactly once).
     pub(crate) ledger: bool,
+    /// LiteFS's `<db>-pos` file, read after each commit to report the TXID.
+    pub(crate) position: Option<std::path::PathBuf>,
 }
 
 impl ServerConfig {
@@ -30,6 +32,7 @@ impl ServerConfig {
             permit_wait: Duration::from_secs(5),
             tls: None,
             ledger: true,
+            position: None,
         }
     }
 
@@ -53,6 +56,14 @@ impl ServerConfig {
     /// to measure its cost, or when every forwarded write is idempotent.
     pub fn ledger(mut self, enabled: bool) -> Self {
         self.ledger = enabled;
+        self
+    }
+
+    /// Reports the TXID from LiteFS's `<db>-pos` file (in the FUSE mount) with each answer,
+    /// read right after the commit. Replicas that know their own `<db>-pos` then stop
+    /// waiting as soon as their TXID reaches it.
+    pub fn litefs_position(mut self, pos_file: impl Into<std::path::PathBuf>) -> Self {
+        self.position = Some(pos_file.into());
         self
     }
 

@@ -161,8 +161,13 @@ impl pb::forwarder_server::Forwarder for ForwardServer {
             Ok(response) => {
                 let outcome = encode_outcome(&response.outcome)
                     .map_err(|e| Status::internal(e.to_string()))?;
+                let txid = match &self.inner.config.position {
+                    Some(path) => crate::position::read_txid(path).await,
+                    None => None,
+                };
                 Ok(GrpcResponse::new(pb::ForwardResponse {
                     outcome: Some(outcome),
+                    txid,
                 }))
             }
             Err(error) => {
