@@ -30,3 +30,4 @@
 
 pub mod entities;
 pub mod transactions;
+pub mod web;

@@ -266,7 +266,7 @@ impl TryFrom<WireRequest> for Request {
             operation,
             deadline: wire
                 .remaining_ms
-                .map(|ms| Instant::now() + Duration::from_millis(ms)),
+                .map(|ms| Instant::now() + Duration::from_millis(ms.min(24 * 3600 * 1000))),
             consistency: wire.consistency,
             facts: CallFacts::default(),
         })

@@ -114,6 +114,14 @@ pub enum RepoError {
         waited: std::time::Duration,
     },
 
+    /// The last attempt failed with `last`, but an earlier attempt of the same write may
+    /// have committed (its outcome was unknown). Retry only with the same request id.
+    #[error("an earlier attempt may have committed; the last one failed: {last}")]
+    MaybeCommitted {
+        /// How the last attempt failed.
+        last: Box<RepoError>,
+    },
+
     /// The circuit breaker is open: recent calls failed, so this one was refused at once,
     /// without being sent anywhere. It did not commit.
     #[error("circuit open after repeated failures: refused without trying; retry in {retry_in:?}")]
@@ -194,6 +202,7 @@ impl RepoError {
         match self {
             RepoError::Timeout { commit } | RepoError::Unreachable { commit, .. } => *commit,
             RepoError::ReplicationLag { .. } => CommitState::Committed,
+            RepoError::MaybeCommitted { .. } => CommitState::Unknown,
             _ => CommitState::NotCommitted,
         }
     }
@@ -236,6 +245,7 @@ impl RepoError {
             RepoError::Unreachable { .. } => "unreachable",
             RepoError::Rejected { .. } => "rejected",
             RepoError::ReplicationLag { .. } => "replication_lag",
+            RepoError::MaybeCommitted { .. } => "maybe_committed",
             RepoError::Timeout { .. } => "timeout",
         }
     }

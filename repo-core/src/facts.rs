@@ -60,6 +60,8 @@ struct Inner {
     forwarded: AtomicBool,
     /// The node's role, when a layer knows it.
     role: AtomicU8,
+    /// Some attempt ended with an unknown outcome (it may have committed).
+    ambiguous: AtomicBool,
 }
 
 impl CallFacts {
@@ -92,6 +94,16 @@ impl CallFacts {
     /// Whether the write was sent to another node.
     pub fn forwarded(&self) -> bool {
         self.0.forwarded.load(Ordering::SeqCst)
+    }
+
+    /// Records that an attempt ended with an unknown outcome.
+    pub fn mark_ambiguous(&self) {
+        self.0.ambiguous.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether some attempt ended with an unknown outcome.
+    pub fn ambiguous(&self) -> bool {
+        self.0.ambiguous.load(Ordering::SeqCst)
     }
 
     /// Records the node's role.

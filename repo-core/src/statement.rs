@@ -18,6 +18,10 @@ pub enum StatementKind {
 
 /// Classifies `sql` as a read or a write.
 pub fn classify(sql: &str) -> StatementKind {
+    // Several statements: whatever the first is, treat the whole as a write.
+    if has_second_statement(sql) {
+        return StatementKind::Write;
+    }
     let words = Words::new(sql);
     let mut words = words.peekable();
     match words.next().map(|w| w.to_ascii_uppercase()).as_deref() {
@@ -29,7 +33,7 @@ pub fn classify(sql: &str) -> StatementKind {
                 StatementKind::Read
             }
         }
-        Some("PRAGMA") if !sql.contains('=') => StatementKind::Read,
+        Some("PRAGMA") if is_read_only_pragma(words.next().as_deref(), sql) => StatementKind::Read,
         _ => StatementKind::Write,
     }
 }
@@ -58,6 +62,59 @@ pub fn describe(sql: &str) -> (Action, String) {
         })
         .unwrap_or_default();
     (action, table)
+}
+
+/// Pragmas that only report, called without an argument that would set something.
+fn is_read_only_pragma(name: Option<&str>, sql: &str) -> bool {
+    let Some(name) = name else { return false };
+    let reporting = matches!(
+        name.to_ascii_lowercase().as_str(),
+        "table_info"
+            | "table_xinfo"
+            | "index_list"
+            | "index_info"
+            | "index_xinfo"
+            | "foreign_key_list"
+            | "database_list"
+            | "collation_list"
+            | "function_list"
+            | "compile_options"
+            | "data_version"
+            | "page_count"
+            | "page_size"
+            | "freelist_count"
+            | "schema_version"
+            | "user_version"
+            | "journal_mode"
+            | "foreign_keys"
+            | "table_list"
+    );
+    // `PRAGMA user_version = 5` or `PRAGMA journal_mode(DELETE)` set; reading ones that take
+    // an argument name a table (`table_info(posts)`).
+    let sets = sql.contains('=')
+        || (matches!(
+            name.to_ascii_lowercase().as_str(),
+            "user_version" | "journal_mode" | "foreign_keys" | "schema_version" | "page_size"
+        ) && sql.contains('('));
+    reporting && !sets
+}
+
+/// Whether `sql` holds a second statement after a `;` (outside quotes and comments).
+fn has_second_statement(sql: &str) -> bool {
+    let mut rest = sql;
+    while let Some(i) = rest.find([';', '\'', '"', '`', '[', '-', '/']) {
+        let c = rest[i..].chars().next().unwrap_or(';');
+        let after = &rest[i..];
+        rest = match c {
+            ';' => return Words::new(&after[1..]).next().is_some(),
+            '\'' | '"' | '`' => skip_quoted(after, c).1,
+            '[' => skip_quoted(after, ']').1,
+            '-' if after.starts_with("--") => after.find('\n').map_or("", |j| &after[j..]),
+            '/' if after.starts_with("/*") => after.find("*/").map_or("", |j| &after[j + 2..]),
+            _ => &after[1..],
+        };
+    }
+    false
 }
 
 fn is_write_keyword(word: &str) -> bool {
@@ -141,6 +198,10 @@ mod tests {
             "/* x */ SELECT 'INSERT'",
             "WITH t AS (SELECT 1) SELECT * FROM t",
             "PRAGMA table_info(posts)",
+            "PRAGMA user_version",
+            "SELECT 1;",
+            "SELECT ';' AS x",
+            "SELECT 1; -- trailing comment",
             "EXPLAIN QUERY PLAN SELECT 1",
         ] {
             assert_eq!(classify(sql), StatementKind::Read, "{sql}");
@@ -157,6 +218,11 @@ mod tests {
             "WITH t AS (SELECT 1) INSERT INTO posts SELECT * FROM t",
             "CREATE TABLE x (id INTEGER)",
             "PRAGMA foreign_keys = ON",
+            "PRAGMA user_version(5)",
+            "PRAGMA journal_mode(DELETE)",
+            "PRAGMA incremental_vacuum(10)",
+            "PRAGMA wal_checkpoint(TRUNCATE)",
+            "SELECT 1; DELETE FROM t",
             "VACUUM",
             "",
         ] {

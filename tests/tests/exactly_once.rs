@@ -145,6 +145,53 @@ async fn a_lost_response_is_retried_and_answered_from_the_ledger() {
 }
 
 #[tokio::test]
+async fn a_lost_response_to_a_non_idempotent_update_increments_once() {
+    let cluster = Cluster::start(1).await;
+    let post = cluster
+        .primary()
+        .repo
+        .insert(blog_example::entities::post::ActiveModel {
+            title: Set("t".into()),
+            slug: Set("counted".into()),
+            body: Set("b".into()),
+            ..Default::default()
+        })
+        .await
+        .expect("seed");
+    let (tracker, handle) = repo_litefs::tracker::PrimaryTracker::manual(
+        repo_tests::cluster::state_for("node-2", "node-1"),
+    );
+    let lose = LoseFirstResponse::default();
+    let repo = blog_builder(cluster.replica(1).db.clone())
+        .layer(RetryLayer::new(
+            RetryConfig::default().backoff(Duration::from_millis(1), Duration::from_millis(5)),
+        ))
+        .layer(lose.clone())
+        .layer(ForwardLayer::new(ForwardConfig::new(
+            tracker,
+            cluster.endpoints.clone(),
+            ClusterSecret::new(SECRET).expect("secret"),
+            "node-2",
+        )))
+        .build();
+    use blog_example::entities::post;
+    use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+    let bump = post::Entity::update_many()
+        .col_expr(post::Column::ViewCount, Expr::cust("view_count + 1"))
+        .filter(post::Column::Id.eq(post.id));
+    let done = repo.update_all(bump).await.expect("answered by the retry");
+    assert!(lose.0.load(Ordering::SeqCst), "the first answer was lost");
+    assert_eq!(done.rows_affected, 1);
+    let after = post::Entity::find_by_id(post.id)
+        .one(&cluster.primary().db)
+        .await
+        .expect("read")
+        .expect("row");
+    assert_eq!(after.view_count, 1, "the retried increment ran once");
+    drop(handle);
+}
+
+#[tokio::test]
 async fn concurrent_duplicates_of_one_request_write_once() {
     let cluster = Cluster::start(1).await;
     let replica = cluster.replica(1).repo.clone();

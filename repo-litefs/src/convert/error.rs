@@ -46,7 +46,9 @@ fn forward_error(err: &RepoError) -> Option<pb::forward_error::Error> {
         RepoError::InvalidRequest(m) => E::InvalidRequest(m.clone()),
         RepoError::MultipleResults => E::MultipleResults(true),
         // Failures of this node's own layers never come from the executor it serves.
-        RepoError::CircuitOpen { .. }
+        RepoError::MaybeCommitted { .. }
+        | RepoError::ReplicationLag { .. }
+        | RepoError::CircuitOpen { .. }
         | RepoError::PrimaryUnavailable { .. }
         | RepoError::Unreachable { .. } => return None,
         _ => return None,
@@ -115,7 +117,12 @@ fn is_connect_failure(status: &Status) -> bool {
         .map(|e| format!("{e:?}"))
         .unwrap_or_default();
     let text = format!("{} {source}", status.message()).to_ascii_lowercase();
-    text.contains("connect") || text.contains("refused") || text.contains("dns")
+    // "tcp connect error", "connection refused", "dns error": nothing was sent. A reset or
+    // closed connection may have carried the request already, so it does not count.
+    text.contains("tcp connect")
+        || text.contains("connection refused")
+        || text.contains("dns error")
+        || text.contains("failed to connect")
 }
 
 fn decode_error(e: pb::forward_error::Error) -> futures::future::BoxFuture<'static, RepoError> {

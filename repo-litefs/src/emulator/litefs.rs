@@ -353,11 +353,16 @@ async fn replicate(shared: Arc<Shared>, lag: Duration) {
             return;
         };
         if primary != last_primary {
-            // A new primary: replicas copy from its file from now on.
+            // A new primary: replicas copy from its file from now on, and its TXIDs continue
+            // above every node's, so that no replica looks ahead of it.
             writers.clear();
             pending.clear();
             seen = i64::MIN;
             last_primary = primary.clone();
+            if let Ok(mut s) = shared.state.lock() {
+                let top = s.txid.values().copied().max().unwrap_or(0);
+                s.txid.insert(primary.clone(), top);
+            }
         }
         let Some(primary_node) = shared.nodes.iter().find(|n| n.name == primary) else {
             continue;

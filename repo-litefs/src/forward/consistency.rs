@@ -101,7 +101,16 @@ impl ReadYourWrites {
                 _ => false,
             };
             // A read error (the file being replaced, say) counts as "not yet".
-            if caught_up || matches!(self.local.query_one_raw(probe.clone()).await, Ok(Some(_))) {
+            let lookup = self.local.query_one_raw(probe.clone());
+            let visible = matches!(
+                tokio::time::timeout_at(
+                    until.max(Instant::now() + Duration::from_millis(1)),
+                    lookup
+                )
+                .await,
+                Ok(Ok(Some(_)))
+            );
+            if caught_up || visible {
                 metrics::histogram!("litefs_consistency_wait_seconds")
                     .record(started.elapsed().as_secs_f64());
                 return Ok(());

@@ -166,26 +166,27 @@ where
 
     fn call(&mut self, request: Request) -> Self::Future {
         let state = self.shared.config.tracker.current();
-        if state.is_primary() {
+        // An attempt of a write that was already forwarded may have committed on the old
+        // primary; it must go through a ledger again (this node's own server), never
+        // straight to the executor.
+        if state.is_primary() && !request.facts.forwarded() {
             request.facts.set_role(NodeRole::Primary);
             return Box::pin(self.inner.call(request));
         }
         let shared = self.shared.clone();
         let inner = self.inner.clone();
         Box::pin(async move {
-            let primary = match state.primary.clone().filter(|_| !state.is_primary()) {
-                Some(primary) => primary,
-                None => {
-                    let state = wait_for_primary(&shared, request.deadline).await?;
-                    if state.is_primary() {
-                        request.facts.set_role(NodeRole::Primary);
-                        return inner.oneshot(request).await;
-                    }
-                    state.primary.ok_or(RepoError::PrimaryUnavailable {
-                        waited: Duration::ZERO,
-                    })?
-                }
-            };
+            let mut state = state;
+            if state.primary.is_none() || (state.is_primary() && !request.facts.forwarded()) {
+                state = wait_for_primary(&shared, request.deadline).await?;
+            }
+            if state.is_primary() && !request.facts.forwarded() {
+                request.facts.set_role(NodeRole::Primary);
+                return inner.oneshot(request).await;
+            }
+            let primary = state.primary.ok_or(RepoError::PrimaryUnavailable {
+                waited: Duration::ZERO,
+            })?;
             request.facts.set_role(NodeRole::Replica);
             send(&shared, &primary, request).await
         })
@@ -239,8 +240,11 @@ async fn send(shared: &Shared, primary: &str, request: Request) -> Result<Respon
             if let Some(wait) = &config.read_your_writes
                 && request.consistency == repo_core::Consistency::ReadYourWrites
             {
-                wait.wait_for(request.id.0, response.txid, request.deadline)
-                    .await?;
+                // A TXID only compares within one primary's lineage: after a failover the
+                // numbers start over, so it is trusted only while that primary still is.
+                let same_primary = config.tracker.current().primary.as_deref() == Some(primary);
+                let txid = response.txid.filter(|_| same_primary);
+                wait.wait_for(request.id.0, txid, request.deadline).await?;
             }
             Ok(response)
         }

@@ -9,7 +9,9 @@
 //! failure is replaced by the recorded answer. Two attempts racing with one id therefore
 //! cannot both write. Only forwarded writes are recorded; the primary's own
 //! local writes never touch the ledger. The same transaction checks that this node is still
-//! the primary, so a demoted primary applies nothing.
+//! the primary, at its start and just before its commit. That check reads the tracker's
+//! in-memory view, which follows LiteFS's events: it narrows the window, it does not close
+//! it. What closes it is LiteFS itself, which refuses writes on a node that lost the lease.
 //!
 //! Add [`CreateLedgerTable`] to the application's migrator; prune with [`Pruner`].
 

@@ -89,7 +89,9 @@ pub(crate) async fn settle(
                     tracing::info!(request_id = %id, "duplicate request answered from the ledger");
                     Ok(recorded)
                 }
-                Ok(None) | Err(_) => Err(e),
+                Ok(None) => Err(e),
+                // The write may be a duplicate of one that committed: say so.
+                Err(_) => Err(RepoError::MaybeCommitted { last: Box::new(e) }),
             }
         }
         other => other,

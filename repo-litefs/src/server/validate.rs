@@ -13,6 +13,12 @@ use crate::allowlist::check_statement;
 const CACHE_LIMIT: usize = 4096;
 
 fn check_cached(sql: &str) -> Result<(), String> {
+    if sql.to_ascii_lowercase().contains(crate::ledger::TABLE) {
+        return Err(format!(
+            "statements may not touch `{}`",
+            crate::ledger::TABLE
+        ));
+    }
     static CACHE: OnceLock<Mutex<HashMap<String, Result<(), String>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     if let Some(verdict) = cache.lock().ok().and_then(|c| c.get(sql).cloned()) {

@@ -51,6 +51,22 @@ impl RetryPolicy {
     }
 }
 
+/// The call ends with `result`: if an earlier attempt may have committed while this one
+/// says it did not, the caller must not believe "not committed".
+fn give_up(request: &Request, result: &mut Result<Response, RepoError>) {
+    let downgraded = matches!(result, Err(e) if request.facts.ambiguous() && e.commit_state() == CommitState::NotCommitted);
+    if downgraded
+        && let Err(last) = std::mem::replace(
+            result,
+            Ok(Response::new(repo_core::Outcome::Batch(Vec::new()))),
+        )
+    {
+        *result = Err(RepoError::MaybeCommitted {
+            last: Box::new(last),
+        });
+    }
+}
+
 impl Policy<Request, Response, RepoError> for RetryPolicy {
     type Future = tokio::time::Sleep;
 
@@ -60,6 +76,9 @@ impl Policy<Request, Response, RepoError> for RetryPolicy {
         result: &mut Result<Response, RepoError>,
     ) -> Option<Self::Future> {
         let error = result.as_ref().err()?;
+        if error.commit_state() == CommitState::Unknown {
+            request.facts.mark_ambiguous();
+        }
         let deduplicated = self.retry_forwarded_ambiguous
             && request.facts.forwarded()
             && matches!(
@@ -69,21 +88,29 @@ impl Policy<Request, Response, RepoError> for RetryPolicy {
                     ..
                 }
             );
-        if !(super::is_retryable(error) || deduplicated)
-            || request.facts.attempts() >= self.max_attempts
+        let wait = if (super::is_retryable(error) || deduplicated)
+            && request.facts.attempts() < self.max_attempts
         {
-            return None;
-        }
-        let wait = self.backoff.next_backoff();
-        if request.deadline.is_some_and(|d| wait.deadline() >= d) {
-            return None;
-        }
+            Some(self.backoff.next_backoff())
+        } else {
+            None
+        };
+        let wait = wait.filter(|w| request.deadline.is_none_or(|d| w.deadline() < d));
         let action = request.action.label();
-        if !self.budget.withdraw() {
-            metrics::counter!("repo_retry_budget_exhausted_total", "action" => action).increment(1);
-            tracing::warn!(request_id = %request.id, "retry budget exhausted; not retrying");
+        let wait = match wait {
+            Some(w) if !self.budget.withdraw() => {
+                metrics::counter!("repo_retry_budget_exhausted_total", "action" => action.clone())
+                    .increment(1);
+                tracing::warn!(request_id = %request.id, "retry budget exhausted; not retrying");
+                drop(w);
+                None
+            }
+            other => other,
+        };
+        let Some(wait) = wait else {
+            give_up(request, result);
             return None;
-        }
+        };
         metrics::counter!("repo_retries_total", "action" => action, "error" => error.kind())
             .increment(1);
         tracing::debug!(

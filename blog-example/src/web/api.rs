@@ -1,0 +1,188 @@
+//! The JSON API under `/api`: posts, comments, tags, publishing and archiving.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, ModelTrait, QueryFilter, QueryOrder, Set, SqlErr};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use super::extract::{ApiJson, PostId};
+use super::validate::{ArchiveRequest, NewCommentRequest, NewPostRequest, ValidComment};
+use super::{AppState, CommentEvent};
+use crate::entities::{comment, post, tag};
+use crate::transactions::{CreatePostWithTags, PublishPost};
+
+/// A post with everything its page shows.
+#[derive(Debug, Serialize)]
+pub(crate) struct PostDetail {
+    pub(crate) post: post::Model,
+    pub(crate) comments: Vec<comment::Model>,
+    pub(crate) tags: Vec<String>,
+}
+
+/// Non-archived posts, newest first.
+pub(crate) async fn recent_posts(state: &AppState) -> Result<Vec<post::Model>, ApiError> {
+    Ok(state
+        .repo
+        .all(
+            post::Entity::find()
+                .filter(post::Column::Archived.eq(false))
+                .order_by_desc(post::Column::CreatedAt)
+                .order_by_desc(post::Column::Id),
+        )
+        .await?)
+}
+
+/// The post `id` with its comments (oldest first) and tag names; `NotFound` if missing.
+pub(crate) async fn post_detail(state: &AppState, id: i32) -> Result<PostDetail, ApiError> {
+    let post = state
+        .repo
+        .get::<post::Entity>(id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let comments = state
+        .repo
+        .all(
+            post.find_related(comment::Entity)
+                .order_by_asc(comment::Column::CreatedAt)
+                .order_by_asc(comment::Column::Id),
+        )
+        .await?;
+    let tags = state
+        .repo
+        .all(
+            post.find_related(tag::Entity)
+                .order_by_asc(tag::Column::Name),
+        )
+        .await?
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    Ok(PostDetail {
+        post,
+        comments,
+        tags,
+    })
+}
+
+/// Stores a validated comment on post `post_id` and tells every watcher about it.
+pub(crate) async fn add_comment(
+    state: &AppState,
+    post_id: i32,
+    comment: ValidComment,
+) -> Result<CommentEvent, ApiError> {
+    if state.repo.get::<post::Entity>(post_id).await?.is_none() {
+        return Err(ApiError::NotFound);
+    }
+    let stored = state
+        .repo
+        .insert(comment::ActiveModel {
+            post_id: Set(post_id),
+            author: Set(comment.author),
+            body: Set(comment.body),
+            created_at: Set(chrono::Utc::now().naive_utc()),
+            ..Default::default()
+        })
+        .await?;
+    let event = CommentEvent::from(stored);
+    // No receivers (nobody watching) is not an error.
+    let _ = state.comments.send(event.clone());
+    Ok(event)
+}
+
+/// `GET /api/posts`.
+pub(crate) async fn list_posts(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<post::Model>>, ApiError> {
+    Ok(Json(recent_posts(&state).await?))
+}
+
+/// `POST /api/posts`: runs `CreatePostWithTags`; `201` with the post.
+pub(crate) async fn create_post(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<NewPostRequest>,
+) -> Result<(StatusCode, Json<post::Model>), ApiError> {
+    let args = request.validate()?;
+    match state.repo.transaction::<CreatePostWithTags>(args).await {
+        Ok(post) => Ok((StatusCode::CREATED, Json(post))),
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            Err(ApiError::Conflict {
+                field: Some("slug"),
+                message: "a post with this slug already exists",
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `GET /api/posts/{id}`: the post, its comments and its tag names.
+pub(crate) async fn show_post(
+    State(state): State<AppState>,
+    PostId(id): PostId,
+) -> Result<Json<PostDetail>, ApiError> {
+    Ok(Json(post_detail(&state, id).await?))
+}
+
+/// `POST /api/posts/{id}/comments`: `201` with the comment.
+pub(crate) async fn create_comment(
+    State(state): State<AppState>,
+    PostId(id): PostId,
+    ApiJson(request): ApiJson<NewCommentRequest>,
+) -> Result<(StatusCode, Json<CommentEvent>), ApiError> {
+    let comment = request.validate()?;
+    let event = add_comment(&state, id, comment).await?;
+    Ok((StatusCode::CREATED, Json(event)))
+}
+
+/// `GET /api/tags`: every tag, by name.
+pub(crate) async fn list_tags(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<tag::Model>>, ApiError> {
+    let tags = state
+        .repo
+        .all(tag::Entity::find().order_by_asc(tag::Column::Name))
+        .await?;
+    Ok(Json(tags))
+}
+
+/// `POST /api/posts/{id}/publish`: runs `PublishPost`; `409` if already published.
+pub(crate) async fn publish_post(
+    State(state): State<AppState>,
+    PostId(id): PostId,
+) -> Result<Json<post::Model>, ApiError> {
+    let post = state
+        .repo
+        .get::<post::Entity>(id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if post.published {
+        return Err(ApiError::Conflict {
+            field: None,
+            message: "the post is already published",
+        });
+    }
+    Ok(Json(state.repo.transaction::<PublishPost>(id).await?))
+}
+
+/// `POST /api/posts/archive` with `{older_than_days}`: archives every post created before
+/// then in one `update_all`; `{archived: n}`.
+pub(crate) async fn archive_posts(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<ArchiveRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let days = request.validate()?;
+    let cutoff = chrono::Utc::now().naive_utc() - chrono::Duration::days(days);
+    let result = state
+        .repo
+        .update_all(
+            post::Entity::update_many()
+                .col_expr(post::Column::Archived, Expr::value(true))
+                .filter(post::Column::Archived.eq(false))
+                .filter(post::Column::CreatedAt.lt(cutoff)),
+        )
+        .await?;
+    Ok(Json(json!({ "archived": result.rows_affected })))
+}

@@ -1,0 +1,123 @@
+//! `ApiError`: every way a request can fail, and the status and JSON body each one gets.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use repo_core::RepoError;
+use sea_orm::SqlErr;
+use serde_json::json;
+
+/// The error of every handler. Its response says what the client can act on and nothing
+/// more: internal causes go to the log, never into the body.
+#[derive(Debug)]
+pub enum ApiError {
+    /// The input was well-formed JSON but broke a rule; `422` with a message per field.
+    Validation(BTreeMap<&'static str, String>),
+    /// The body was not JSON (or not a JSON object of the expected shape); `400`.
+    MalformedJson(String),
+    /// The body was not sent as `application/json`; `415`.
+    UnsupportedMediaType,
+    /// The body exceeded [`super::BODY_LIMIT`]; `413`.
+    PayloadTooLarge,
+    /// No such post; `404`.
+    NotFound,
+    /// The write conflicts with the current state (a taken slug, an already published
+    /// post); `409` naming the field when there is one.
+    Conflict {
+        /// The field at fault, if any.
+        field: Option<&'static str>,
+        /// What conflicted, for the client.
+        message: &'static str,
+    },
+    /// The database cannot take writes right now (no primary, open circuit, primary
+    /// unreachable); `503`, safe to retry later.
+    Unavailable,
+    /// Anything else; `500`. The cause has been logged.
+    Internal,
+}
+
+impl ApiError {
+    /// One validation message for `field`.
+    pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Validation(BTreeMap::from([(field, message.into())]))
+    }
+
+    /// The status code of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The message shown to the client.
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::Validation(_) => "invalid input".to_owned(),
+            ApiError::MalformedJson(detail) => format!("malformed JSON: {detail}"),
+            ApiError::UnsupportedMediaType => "expected an application/json body".to_owned(),
+            ApiError::PayloadTooLarge => "request body too large".to_owned(),
+            ApiError::NotFound => "not found".to_owned(),
+            ApiError::Conflict { message, .. } => (*message).to_owned(),
+            ApiError::Unavailable => "service temporarily unavailable, retry later".to_owned(),
+            ApiError::Internal => "internal server error".to_owned(),
+        }
+    }
+
+    /// The JSON body: `{error}` plus `{errors: {field: message}}` where fields are at fault.
+    pub fn body(&self) -> serde_json::Value {
+        match self {
+            ApiError::Validation(errors) => json!({ "error": self.message(), "errors": errors }),
+            ApiError::Conflict {
+                field: Some(field),
+                message,
+            } => json!({ "error": message, "errors": { *field: message } }),
+            _ => json!({ "error": self.message() }),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status(), Json(self.body())).into_response()
+    }
+}
+
+impl From<RepoError> for ApiError {
+    fn from(e: RepoError) -> Self {
+        match e.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => {
+                tracing::info!(error = %e, "write refused: unique violation");
+                return ApiError::Conflict {
+                    field: None,
+                    message: "conflicts with an existing record",
+                };
+            }
+            Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
+                tracing::info!(error = %e, "write refused: missing parent row");
+                return ApiError::NotFound;
+            }
+            _ => {}
+        }
+        match e {
+            RepoError::PrimaryUnavailable { .. }
+            | RepoError::CircuitOpen { .. }
+            | RepoError::Unreachable { .. } => {
+                tracing::warn!(error = %e, kind = e.kind(), "database unavailable");
+                ApiError::Unavailable
+            }
+            other => {
+                tracing::error!(error = %other, kind = other.kind(), "repository call failed");
+                ApiError::Internal
+            }
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! The blog over HTTP: a JSON API, server-rendered pages, live comments over a WebSocket,
+//! and `/health` and `/metrics` for operators.
+//!
+//! [`app`] builds the whole [`Router`] from an [`AppState`], so tests can drive it with
+//! `tower::ServiceExt::oneshot` and the binary can serve it with `axum::serve`.
+//!
+//! ```no_run
+//! use blog_example::web::{AppState, HealthInfo, NodeInfo, app};
+//! use repo_core::{NodeRole, Repo};
+//!
+//! # async fn demo(repo: Repo) -> std::io::Result<()> {
+//! let node = NodeInfo::new(|| HealthInfo {
+//!     node: "local".to_owned(),
+//!     role: NodeRole::Primary,
+//!     primary: None,
+//! });
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, app(AppState::new(repo, node))).await
+//! # }
+//! ```
+
+mod api;
+mod error;
+mod extract;
+mod html;
+mod ops;
+mod pages;
+mod validate;
+mod ws;
+
+use std::fmt;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use metrics_exporter_prometheus::PrometheusHandle;
+use repo_core::{NodeRole, Repo};
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::entities::comment;
+
+pub use error::ApiError;
+pub use html::escape;
+
+/// The largest request body the server reads; larger ones get `413 Payload Too Large`.
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+/// How many comment events a slow WebSocket may fall behind before it skips some.
+const COMMENT_CHANNEL_CAPACITY: usize = 256;
+
+/// Everything the handlers share. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The repository every read and write goes through.
+    pub repo: Repo,
+    /// Who this node is and who the primary is, for `/health`.
+    pub node: NodeInfo,
+    /// New comments, fanned out to every WebSocket watching a post.
+    pub comments: broadcast::Sender<CommentEvent>,
+    /// Renders `/metrics`; `None` turns the endpoint into a 404.
+    pub metrics: Option<PrometheusHandle>,
+}
+
+impl AppState {
+    /// State over `repo` with a fresh comment channel and no metrics endpoint.
+    pub fn new(repo: Repo, node: NodeInfo) -> Self {
+        let (comments, _) = broadcast::channel(COMMENT_CHANNEL_CAPACITY);
+        Self {
+            repo,
+            node,
+            comments,
+            metrics: None,
+        }
+    }
+
+    /// Serves `/metrics` from `handle`.
+    pub fn with_metrics(mut self, handle: PrometheusHandle) -> Self {
+        self.metrics = Some(handle);
+        self
+    }
+}
+
+impl fmt::Debug for AppState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppState")
+            .field("repo", &self.repo)
+            .field("node", &self.node)
+            .field("metrics", &self.metrics.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What `/health` reports about this node at the moment it is asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthInfo {
+    /// This node's name.
+    pub node: String,
+    /// Whether this node writes or forwards its writes.
+    pub role: NodeRole,
+    /// The primary this node knows of, if any.
+    pub primary: Option<String>,
+}
+
+/// A source of [`HealthInfo`], asked on every `/health` request, so that the binary can
+/// plug in whatever tracks the primary (such as the LiteFS tracker).
+#[derive(Clone)]
+pub struct NodeInfo(Arc<dyn Fn() -> HealthInfo + Send + Sync>);
+
+impl NodeInfo {
+    /// Asks `source` on every health check.
+    pub fn new(source: impl Fn() -> HealthInfo + Send + Sync + 'static) -> Self {
+        Self(Arc::new(source))
+    }
+
+    /// Always reports `info`.
+    pub fn fixed(info: HealthInfo) -> Self {
+        Self::new(move || info.clone())
+    }
+
+    /// The current view of this node.
+    pub fn current(&self) -> HealthInfo {
+        (self.0)()
+    }
+}
+
+impl fmt::Debug for NodeInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("NodeInfo").field(&self.current()).finish()
+    }
+}
+
+/// A comment as pushed to WebSocket clients: `{id, post_id, author, body, created_at}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommentEvent {
+    /// The comment's id.
+    pub id: i32,
+    /// The post it is on.
+    pub post_id: i32,
+    /// Who wrote it.
+    pub author: String,
+    /// What they wrote.
+    pub body: String,
+    /// When it was stored (UTC).
+    pub created_at: chrono::NaiveDateTime,
+}
+
+impl From<comment::Model> for CommentEvent {
+    fn from(c: comment::Model) -> Self {
+        Self {
+            id: c.id,
+            post_id: c.post_id,
+            author: c.author,
+            body: c.body,
+            created_at: c.created_at,
+        }
+    }
+}
+
+/// The blog's router: JSON API under `/api`, pages at `/` and `/posts/{id}`, live comments
+/// at `/posts/{id}/ws`, and `/health` and `/metrics`.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/api/posts", get(api::list_posts).post(api::create_post))
+        .route("/api/posts/archive", post(api::archive_posts))
+        .route("/api/posts/{id}", get(api::show_post))
+        .route("/api/posts/{id}/comments", post(api::create_comment))
+        .route("/api/posts/{id}/publish", post(api::publish_post))
+        .route("/api/tags", get(api::list_tags))
+        .route("/", get(pages::index))
+        .route("/posts/{id}", get(pages::post_page))
+        .route("/posts/{id}/ws", get(ws::upgrade))
+        .route("/health", get(ops::health))
+        .route("/metrics", get(ops::metrics))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
