@@ -29,5 +29,8 @@
 //! ```
 
 pub mod entities;
+pub mod local_cluster;
+pub mod node;
+pub mod tour;
 pub mod transactions;
 pub mod web;

@@ -1,0 +1,85 @@
+//! The local cluster end to end: an HTTP write to a replica lands on the primary and is
+//! readable from the same replica right after the response.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use blog_example::entities::post;
+use blog_example::local_cluster;
+use sea_orm::EntityTrait;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A minimal HTTP/1.1 exchange: `(status, body)`.
+async fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let body = body.unwrap_or("");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_on_a_replica_is_on_the_primary_and_read_back_on_the_replica() {
+    let dir = tempfile::tempdir().expect("dir");
+    let cluster = local_cluster::start(
+        dir.path(),
+        &["node-1", "node-2", "node-3"],
+        Duration::from_millis(5),
+        None,
+    )
+    .await
+    .expect("cluster");
+    assert!(cluster.nodes[0].primary && !cluster.nodes[1].primary && !cluster.nodes[2].primary);
+    let replica = cluster.nodes[2].http_addr;
+
+    let (status, body) = http(
+        replica,
+        "POST",
+        "/api/posts",
+        Some(r#"{"title":"From a replica","slug":"from-a-replica","body":"Forwarded.","tags":["litefs"]}"#),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let created: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let id = created["id"].as_i64().expect("id");
+
+    let (status, body) = http(replica, "GET", &format!("/api/posts/{id}"), None).await;
+    assert_eq!(
+        status, 200,
+        "read back on the same replica right away: {body}"
+    );
+    assert!(
+        body.contains("From a replica") && body.contains("litefs"),
+        "{body}"
+    );
+
+    let on_primary = post::Entity::find_by_id(i32::try_from(id).expect("i32"))
+        .one(&cluster.nodes[0].db)
+        .await
+        .expect("read");
+    assert_eq!(
+        on_primary.map(|p| p.slug),
+        Some("from-a-replica".to_owned())
+    );
+
+    let (status, body) = http(replica, "GET", "/health", None).await;
+    assert_eq!(status, 200);
+    assert!(
+        body.contains(r#""role":"replica""#) && body.contains(r#""primary":"node-1""#),
+        "{body}"
+    );
+}
