@@ -18,15 +18,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use axum::routing::get;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use tokio::sync::broadcast;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
+use super::http;
 use super::replicator::{connect, copy, quote_path, version};
 
 /// One emulated node: where its files are and where its HTTP API listens.
@@ -43,21 +41,21 @@ pub struct EmulatedNode {
 }
 
 #[derive(Debug)]
-struct ClusterState {
-    primary: String,
+pub(super) struct ClusterState {
+    pub(super) primary: String,
     partitioned: HashSet<String>,
-    stopped: HashSet<String>,
+    pub(super) stopped: HashSet<String>,
     /// Each node's TXID: the primary's commit counter, or what a replica applied.
     txid: HashMap<String, u64>,
 }
 
 #[derive(Debug)]
-struct Shared {
-    nodes: Vec<EmulatedNode>,
+pub(super) struct Shared {
+    pub(super) nodes: Vec<EmulatedNode>,
     db_name: String,
-    state: Mutex<ClusterState>,
+    pub(super) state: Mutex<ClusterState>,
     /// `(node, one JSON line)`; `None` as node means every node.
-    events: broadcast::Sender<(Option<String>, String)>,
+    pub(super) events: broadcast::Sender<(Option<String>, String)>,
     /// Rounds of the replication loop so far, so a waiter knows it has seen recent commits.
     rounds: std::sync::atomic::AtomicU64,
 }
@@ -133,8 +131,8 @@ impl LiteFsEmulator {
         let mut tasks = Vec::new();
         for (node, listener) in shared.nodes.iter().zip(listeners) {
             let app = axum::Router::new()
-                .route("/info", get(info))
-                .route("/events", get(events_stream))
+                .route("/info", get(http::info))
+                .route("/events", get(http::events))
                 .with_state((shared.clone(), node.name.clone()));
             tasks.push(
                 tokio::spawn(async move {
@@ -267,66 +265,6 @@ impl Shared {
 fn write_pos(path: &Path, txid: u64) -> std::io::Result<()> {
     let checksum = txid.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     std::fs::write(path, format!("{txid:016x}/{checksum:016x}\n"))
-}
-
-async fn info(State((shared, node)): State<(Arc<Shared>, String)>) -> axum::response::Response {
-    let Ok(state) = shared
-        .state
-        .lock()
-        .map(|s| (s.primary.clone(), s.stopped.contains(&node)))
-    else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    let (primary, stopped) = state;
-    if stopped {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
-    }
-    axum::Json(serde_json::json!({
-        "clusterID": "emulated",
-        "isPrimary": primary == node,
-        "candidate": true,
-        "path": shared.nodes.iter().find(|n| n.name == node).map(|n| n.dir.display().to_string()),
-        "primary": {"hostname": primary},
-    }))
-    .into_response()
-}
-
-async fn events_stream(
-    State((shared, node)): State<(Arc<Shared>, String)>,
-) -> axum::response::Response {
-    let primary = shared
-        .state
-        .lock()
-        .map(|s| s.primary.clone())
-        .unwrap_or_default();
-    let init = serde_json::json!({"type": "init", "data": {"isPrimary": primary == node, "hostname": primary}});
-    let stream = event_lines(init.to_string(), node, shared.events.subscribe());
-    axum::body::Body::from_stream(stream).into_response()
-}
-
-/// The `/events` body: the `init` line, then every event for this node.
-fn event_lines(
-    init: String,
-    node: String,
-    receiver: broadcast::Receiver<(Option<String>, String)>,
-) -> impl futures::Stream<Item = Result<String, std::io::Error>> {
-    futures::stream::unfold(
-        (Some(init), receiver, node),
-        |(first, mut rx, node)| async move {
-            if let Some(line) = first {
-                return Some((Ok(format!("{line}\n")), (None, rx, node)));
-            }
-            loop {
-                match rx.recv().await {
-                    Ok((target, line)) if target.as_deref().is_none_or(|t| t == node) => {
-                        return Some((Ok(format!("{line}\n")), (None, rx, node)));
-                    }
-                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                }
-            }
-        },
-    )
 }
 
 /// The replication loop: observe commits on the primary, copy them to the replicas after

@@ -11,6 +11,7 @@
 //! `.primary` and `<db>-pos`, the HTTP API (`/info`, `/events`), failover, partitions and
 //! stopped nodes.
 
+mod http;
 mod litefs;
 mod replicator;
 
