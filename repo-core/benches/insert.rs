@@ -6,13 +6,12 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use repo_core::Repo;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, Schema};
+use sea_orm::ActiveModelTrait;
 
 #[path = "support/mod.rs"]
 mod support;
 
-use support::measure::new_note;
-use support::note;
+use support::measure::{new_note, notes_db};
 #[path = "support/pass_through.rs"]
 mod pass_through;
 
@@ -22,23 +21,7 @@ fn bench(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("bench.db").display()
-    );
-    let db = rt.block_on(async {
-        let db = Database::connect(&url).await.expect("open");
-        // LiteFS deployments run WAL with synchronous=NORMAL; it also keeps fsync noise
-        // from drowning the overhead being measured.
-        db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
-            .await
-            .expect("pragmas");
-        let schema = Schema::new(db.get_database_backend());
-        db.execute(&schema.create_table_from_entity(note::Entity))
-            .await
-            .expect("table");
-        db
-    });
+    let db = rt.block_on(notes_db(dir.path()));
     let empty = Repo::new(db.clone());
     let layered = Repo::builder(db.clone())
         .layer(pass_through::PassThrough)

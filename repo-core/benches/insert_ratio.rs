@@ -9,35 +9,20 @@
 use std::time::{Duration, Instant};
 
 use repo_core::Repo;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, Schema};
+use sea_orm::ActiveModelTrait;
 
 #[path = "support/mod.rs"]
 mod support;
 
-use support::measure::{new_note, percentile};
-use support::note;
+use support::measure::{env_count, new_note, notes_db, percentile};
 #[path = "support/pass_through.rs"]
 mod pass_through;
 
 #[tokio::main]
 async fn main() {
-    let rounds: usize = std::env::var("ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(20_000);
+    let rounds = env_count("ROUNDS", 20_000);
     let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("bench.db").display()
-    );
-    let db = Database::connect(&url).await.expect("open");
-    db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
-        .await
-        .expect("pragmas");
-    let schema = Schema::new(db.get_database_backend());
-    db.execute(&schema.create_table_from_entity(note::Entity))
-        .await
-        .expect("table");
+    let db = notes_db(dir.path()).await;
     let empty = Repo::new(db.clone());
     let layered = Repo::builder(db.clone())
         .layer(pass_through::PassThrough)

@@ -62,6 +62,20 @@ impl Service<Request> for Losing {
     }
 }
 
+/// Forwards as node-2 to node-1, the cluster's primary, with a tracker of its own that
+/// keeps saying so.
+fn forward_as_node_2(cluster: &Cluster) -> ForwardLayer {
+    let (tracker, _handle) = repo_litefs::tracker::PrimaryTracker::manual(
+        repo_tests::cluster::state_for("node-2", "node-1"),
+    );
+    ForwardLayer::new(ForwardConfig::new(
+        tracker,
+        cluster.endpoints.clone(),
+        ClusterSecret::new(SECRET).expect("secret"),
+        "node-2",
+    ))
+}
+
 async fn ledger_rows(db: &impl ConnectionTrait) -> i64 {
     let row = db
         .query_one_raw(Statement::from_string(
@@ -84,18 +98,7 @@ async fn a_lost_response_is_retried_and_answered_from_the_ledger() {
             RetryConfig::default().backoff(Duration::from_millis(1), Duration::from_millis(5)),
         ))
         .layer(lose.clone())
-        .layer(ForwardLayer::new(ForwardConfig::new(
-            {
-                let (t, h) = repo_litefs::tracker::PrimaryTracker::manual(
-                    repo_tests::cluster::state_for("node-2", "node-1"),
-                );
-                std::mem::forget(h);
-                t
-            },
-            cluster.endpoints.clone(),
-            ClusterSecret::new(SECRET).expect("secret"),
-            "node-2",
-        )))
+        .layer(forward_as_node_2(&cluster))
         .build();
 
     let stored = repo
@@ -121,18 +124,7 @@ async fn a_lost_response_is_retried_and_answered_from_the_ledger() {
     // Without the ledger's retry the same loss surfaces as an error that says so.
     let no_retry = blog_builder(replica.db.clone())
         .layer(LoseFirstResponse::default())
-        .layer(ForwardLayer::new(ForwardConfig::new(
-            {
-                let (t, h) = repo_litefs::tracker::PrimaryTracker::manual(
-                    repo_tests::cluster::state_for("node-2", "node-1"),
-                );
-                std::mem::forget(h);
-                t
-            },
-            cluster.endpoints.clone(),
-            ClusterSecret::new(SECRET).expect("secret"),
-            "node-2",
-        )))
+        .layer(forward_as_node_2(&cluster))
         .build();
     let err = no_retry
         .insert(tag::ActiveModel {
@@ -158,21 +150,13 @@ async fn a_lost_response_to_a_non_idempotent_update_increments_once() {
         })
         .await
         .expect("seed");
-    let (tracker, handle) = repo_litefs::tracker::PrimaryTracker::manual(
-        repo_tests::cluster::state_for("node-2", "node-1"),
-    );
     let lose = LoseFirstResponse::default();
     let repo = blog_builder(cluster.replica(1).db.clone())
         .layer(RetryLayer::new(
             RetryConfig::default().backoff(Duration::from_millis(1), Duration::from_millis(5)),
         ))
         .layer(lose.clone())
-        .layer(ForwardLayer::new(ForwardConfig::new(
-            tracker,
-            cluster.endpoints.clone(),
-            ClusterSecret::new(SECRET).expect("secret"),
-            "node-2",
-        )))
+        .layer(forward_as_node_2(&cluster))
         .build();
     use blog_example::entities::post;
     use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
@@ -188,7 +172,6 @@ async fn a_lost_response_to_a_non_idempotent_update_increments_once() {
         .expect("read")
         .expect("row");
     assert_eq!(after.view_count, 1, "the retried increment ran once");
-    drop(handle);
 }
 
 #[tokio::test]

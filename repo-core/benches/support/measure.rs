@@ -28,3 +28,28 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
 pub fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
+
+/// A fresh SQLite file in `dir` with the `notes` table, in WAL with `synchronous=NORMAL`
+/// as LiteFS deployments run it (it also keeps fsync noise from drowning the overhead
+/// being measured).
+pub async fn notes_db(dir: &std::path::Path) -> sea_orm::DatabaseConnection {
+    use sea_orm::{ConnectionTrait, Database, Schema};
+    let url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
+    let db = Database::connect(&url).await.expect("open");
+    db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+        .await
+        .expect("pragmas");
+    let schema = Schema::new(db.get_database_backend());
+    db.execute(&schema.create_table_from_entity(note::Entity))
+        .await
+        .expect("table");
+    db
+}
+
+/// The number in environment variable `name`, or `default`.
+pub fn env_count(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(default)
+}
