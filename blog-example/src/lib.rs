@@ -28,7 +28,9 @@
 //! # }
 //! ```
 
+pub mod cli;
 pub mod entities;
+pub mod lag;
 pub mod local_cluster;
 pub mod node;
 pub mod tour;

@@ -39,22 +39,25 @@ pub async fn start(
     metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 ) -> Result<LocalCluster, ClusterError> {
     let emulator = LiteFsEmulator::start(dir, names, "blog.db", lag).await?;
-    // Reserve the gRPC ports first, so every node knows how to reach the others.
+    // Bind the gRPC listeners first, so every node knows how to reach the others.
     let mut grpc = Vec::new();
     for _ in names {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        grpc.push(listener.local_addr()?);
+        grpc.push(tokio::net::TcpListener::bind("127.0.0.1:0").await?);
+    }
+    let mut addrs = Vec::new();
+    for listener in &grpc {
+        addrs.push(listener.local_addr()?);
     }
     let endpoints = Endpoints::map(
         names
             .iter()
-            .zip(&grpc)
+            .zip(&addrs)
             .map(|(n, a)| (*n, format!("http://{a}"))),
     );
     let secret = ClusterSecret::new(format!("local-{}", uuid::Uuid::new_v4().simple()))
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     let mut nodes = Vec::new();
-    for (name, grpc_addr) in names.iter().zip(grpc) {
+    for ((name, listener), grpc_addr) in names.iter().zip(grpc).zip(addrs) {
         let emulated = emulator
             .node(name)
             .cloned()
@@ -63,13 +66,13 @@ pub async fn start(
             name: (*name).to_owned(),
             db_path: emulated.db_path,
             litefs_api: Some(emulated.api_url),
-            mount_dir: None,
+            mount_dir: Some(emulated.dir),
             grpc_addr,
             http_addr: "127.0.0.1:0".parse().map_err(std::io::Error::other)?,
             endpoints: endpoints.clone(),
             secret: secret.clone(),
         };
-        nodes.push(node::start(config, metrics.clone()).await?);
+        nodes.push(node::start_on(config, listener, metrics.clone()).await?);
     }
     Ok(LocalCluster { nodes, emulator })
 }

@@ -16,11 +16,14 @@ use repo_litefs::{
     ClusterSecret, Endpoints, ForwardConfig, ForwardLayer, ForwardServer, ReadYourWrites,
     ServerConfig,
 };
-use repo_middleware::StackConfig;
+use repo_middleware::{
+    BreakerConfig, CircuitBreakerLayer, RetryConfig, RetryLayer, TelemetryLayer, TimeoutLayer,
+};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
 use tokio::net::TcpListener;
 
 use crate::entities::{comment, post, post_tag, tag};
+use crate::lag::read_lag;
 use crate::transactions;
 use crate::web::{self, AppState, HealthInfo, NodeInfo};
 
@@ -33,7 +36,8 @@ pub struct NodeConfig {
     pub db_path: PathBuf,
     /// The local LiteFS HTTP API, e.g. `http://127.0.0.1:20202`.
     pub litefs_api: Option<String>,
-    /// The LiteFS mount directory (for `.primary` when there is no API).
+    /// The LiteFS mount directory: its `.lag` gives `/health` the replication lag, and its
+    /// `.primary` names the primary when there is no API.
     pub mount_dir: Option<PathBuf>,
     /// Where the forwarding server listens.
     pub grpc_addr: SocketAddr,
@@ -119,6 +123,18 @@ pub async fn start(
     config: NodeConfig,
     metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 ) -> Result<RunningNode, NodeError> {
+    let grpc = TcpListener::bind(config.grpc_addr).await?;
+    start_on(config, grpc, metrics).await
+}
+
+/// Like [`start`], with the forwarding server on `grpc`, a listener bound beforehand (so
+/// that other nodes' endpoints can name its address without a race for the port);
+/// `config.grpc_addr` is not used.
+pub async fn start_on(
+    config: NodeConfig,
+    grpc: TcpListener,
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+) -> Result<RunningNode, NodeError> {
     let mut tracker_config = TrackerConfig::new().self_hostname(config.name.clone());
     if let Some(api) = &config.litefs_api {
         tracker_config = tracker_config.api_url(api.clone());
@@ -140,15 +156,20 @@ pub async fn start(
         wait_for_schema(&config).await?
     };
 
-    let mut builder = transactions::register(Repo::builder(db.clone()))
+    // repo-middleware's standard stack (what `StackConfig::default().layers()` builds,
+    // in the same order), spelled out to keep a handle on the breaker for `/health`: the
+    // layer's clones share one breaker.
+    let breaker = CircuitBreakerLayer::new(BreakerConfig::default());
+    let builder = transactions::register(Repo::builder(db.clone()))
         .entity::<post::Entity>()
         .entity::<comment::Entity>()
         .entity::<tag::Entity>()
         .entity::<post_tag::Entity>()
-        .sea_orm_returning(true);
-    for layer in StackConfig::default().layers() {
-        builder = builder.boxed_layer(layer);
-    }
+        .sea_orm_returning(true)
+        .layer(TelemetryLayer::new())
+        .layer(TimeoutLayer::new(TimeoutLayer::DEFAULT))
+        .layer(RetryLayer::new(RetryConfig::default()))
+        .layer(breaker.clone());
     let forward = ForwardLayer::new(
         ForwardConfig::new(
             tracker.clone(),
@@ -160,7 +181,6 @@ pub async fn start(
     );
     let repo = builder.layer(forward).build();
 
-    let grpc = TcpListener::bind(config.grpc_addr).await?;
     let grpc_addr = grpc.local_addr()?;
     let server = ForwardServer::new(
         repo.executor(),
@@ -178,6 +198,7 @@ pub async fn start(
 
     let name = config.name.clone();
     let health_tracker = tracker.clone();
+    let mount_dir = config.mount_dir.clone();
     let node = NodeInfo::new(move || {
         let state = health_tracker.current();
         HealthInfo {
@@ -188,6 +209,8 @@ pub async fn start(
                 Role::Unknown => NodeRole::Unknown,
             },
             primary: state.primary.clone(),
+            circuit: Some(breaker.state()),
+            replication_lag: read_lag(mount_dir.as_deref()),
         }
     });
     let mut app_state = AppState::new(repo.clone(), node);

@@ -1,11 +1,10 @@
-//! The HTTP API, pages and operator endpoints, driven with `oneshot` on a real SQLite file.
+//! The HTTP API and pages, driven with `oneshot` on a real SQLite file.
 
 mod support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use blog_example::entities::post;
-use metrics_exporter_prometheus::PrometheusBuilder;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
@@ -279,28 +278,4 @@ async fn pages_escape_every_user_string() {
     assert!(page.text.contains("&lt;b&gt;eve&lt;/b&gt;"));
     assert!(page.text.contains("&quot;quoted&quot; &amp; &lt;i&gt;"));
     assert!(!page.text.contains("<script>alert(1)") && !page.text.contains("<b>eve"));
-}
-
-#[tokio::test]
-async fn health_reports_the_node_and_metrics_need_an_exporter() {
-    let (_dir, state) = state().await;
-    let health = get(&state, "/health").await;
-    assert_eq!(health.status, StatusCode::OK);
-    let health = health.json();
-    assert_eq!(health["node"], "node-a");
-    assert_eq!(health["role"], "primary");
-    assert_eq!(health["primary"], "node-a");
-    assert_eq!(health["database"], "ok");
-
-    assert_eq!(get(&state, "/metrics").await.status, StatusCode::NOT_FOUND);
-
-    let recorder = PrometheusBuilder::new().build_recorder();
-    let state = state.with_metrics(recorder.handle());
-    metrics::with_local_recorder(&recorder, || {
-        metrics::counter!("blog_test_total").increment(3)
-    });
-    let reply = get(&state, "/metrics").await;
-    assert_eq!(reply.status, StatusCode::OK);
-    assert!(reply.content_type.starts_with("text/plain"));
-    assert!(reply.text.contains("blog_test_total 3"), "{}", reply.text);
 }

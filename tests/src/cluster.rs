@@ -92,12 +92,21 @@ pub async fn migrated(path: &std::path::Path) -> DatabaseConnection {
     let db = Database::connect(format!("sqlite://{}?mode=rwc", path.display()))
         .await
         .expect("open");
-    Migrator::up(&db, None).await.expect("migrate");
-    let schema = Schema::new(db.get_database_backend());
-    db.execute(&schema.create_table_from_entity(gadget::Entity))
-        .await
-        .expect("gadgets");
+    migrate(&db).await;
     db
+}
+
+/// Gives `db` the blog schema and the gadgets table, unless it has them already.
+pub async fn migrate(db: &DatabaseConnection) {
+    Migrator::up(db, None).await.expect("migrate");
+    let schema = Schema::new(db.get_database_backend());
+    db.execute(
+        schema
+            .create_table_from_entity(gadget::Entity)
+            .if_not_exists(),
+    )
+    .await
+    .expect("gadgets");
 }
 
 /// A repository builder with the blog's transactions and entities registered.

@@ -6,4 +6,6 @@ pub mod db;
 pub mod gadget;
 pub mod layers;
 pub mod proxy;
+pub mod real_litefs;
 pub mod strategies;
+pub mod write_script;

@@ -197,3 +197,52 @@ async fn reqwest_status(url: &str) -> u16 {
         .and_then(|c| c.parse().ok())
         .unwrap_or(0)
 }
+
+fn lag_ms(path: &std::path::Path) -> i64 {
+    let text = std::fs::read_to_string(path).expect(".lag");
+    assert!(
+        text.len() == 11 && text.ends_with('\n') && text.starts_with(['+', '-']),
+        "LiteFS's %+010d format: {text:?}"
+    );
+    text.trim_end().parse().expect("milliseconds")
+}
+
+/// Polls `.lag` until `ok` holds (bounded), returning the last value.
+async fn lag_until(path: &std::path::Path, ok: impl Fn(i64) -> bool) -> i64 {
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let lag = lag_ms(path);
+        if ok(lag) || std::time::Instant::now() >= until {
+            return lag;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lag_files_follow_heartbeats_and_partitions() {
+    let dir = tempfile::tempdir().expect("dir");
+    let emulator = LiteFsEmulator::start(
+        dir.path(),
+        &["node-1", "node-2"],
+        "blog.db",
+        Duration::from_millis(5),
+    )
+    .await
+    .expect("emulator");
+    let lag_file = |name: &str| emulator.node(name).expect("node").dir.join(".lag");
+    assert_eq!(
+        lag_until(&lag_file("node-1"), |l| l == 0).await,
+        0,
+        "primary"
+    );
+    assert!(lag_until(&lag_file("node-2"), |l| l < 1000).await < 1000);
+
+    emulator.partition("node-2");
+    let cut_off = lag_until(&lag_file("node-2"), |l| l > 1500).await;
+    assert!(cut_off > 1500, "no heartbeats while partitioned: {cut_off}");
+    emulator.heal("node-2");
+    let healed = lag_until(&lag_file("node-2"), |l| l < 1000).await;
+    assert!(healed < 1000, "heartbeats again after healing: {healed}");
+    assert_eq!(lag_ms(&lag_file("node-1")), 0);
+}

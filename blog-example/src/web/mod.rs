@@ -13,6 +13,8 @@
 //!     node: "local".to_owned(),
 //!     role: NodeRole::Primary,
 //!     primary: None,
+//!     circuit: None,
+//!     replication_lag: blog_example::lag::read_lag(None),
 //! });
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! axum::serve(listener, app(AppState::new(repo, node))).await
@@ -36,10 +38,12 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use repo_core::{NodeRole, Repo};
+use repo_middleware::BreakerState;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
 use crate::entities::comment;
+use crate::lag::ReplicationLag;
 
 pub use error::ApiError;
 pub use html::escape;
@@ -101,10 +105,18 @@ pub struct HealthInfo {
     pub role: NodeRole,
     /// The primary this node knows of, if any.
     pub primary: Option<String>,
+    /// The state of the circuit breaker in the repository's write stack; `None` when the
+    /// stack has none.
+    pub circuit: Option<BreakerState>,
+    /// How far this node's copy of the database is behind the primary, or why that is
+    /// not known (see [`crate::lag`]).
+    pub replication_lag: ReplicationLag,
 }
 
 /// A source of [`HealthInfo`], asked on every `/health` request, so that the binary can
-/// plug in whatever tracks the primary (such as the LiteFS tracker).
+/// plug in whatever tracks the primary (such as the LiteFS tracker). The source may do
+/// small blocking reads (such as LiteFS's `.lag` file): `/health` asks it on tokio's
+/// blocking pool.
 #[derive(Clone)]
 pub struct NodeInfo(Arc<dyn Fn() -> HealthInfo + Send + Sync>);
 

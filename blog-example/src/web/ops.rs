@@ -4,15 +4,29 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use repo_middleware::BreakerState;
 use serde_json::json;
 
 use super::AppState;
 use super::error::ApiError;
+use crate::lag::ReplicationLag;
 
-/// `GET /health`: `{node, role, primary, database}`; `503` if the database does not
-/// answer.
+/// `GET /health`: `{status, node, role, primary, database, circuit, replication_lag}`;
+/// `503` if the database does not answer.
+///
+/// `circuit` is `closed`, `open` or `half_open` (`null` when the stack has no breaker).
+/// `replication_lag` is `{ms, status, reason}`: `ms` is LiteFS's lag in milliseconds or
+/// `null`, `status` one of [`ReplicationLag::label`]'s values, `reason` why `ms` is `null`.
 pub(crate) async fn health(State(state): State<AppState>) -> Response {
-    let info = state.node.current();
+    let node = state.node.clone();
+    // The source may read a file (LiteFS's `.lag`): keep it off the async workers.
+    let info = match tokio::task::spawn_blocking(move || node.current()).await {
+        Ok(info) => info,
+        Err(e) => {
+            tracing::error!(error = %e, "health check: the node information source failed");
+            return ApiError::Internal.into_response();
+        }
+    };
     let database = state.repo.connection().ping().await;
     if let Err(e) = &database {
         tracing::warn!(error = %e, "health check: database ping failed");
@@ -28,8 +42,18 @@ pub(crate) async fn health(State(state): State<AppState>) -> Response {
         "role": info.role.label(),
         "primary": info.primary,
         "database": if database.is_ok() { "ok" } else { "unreachable" },
+        "circuit": info.circuit.map(BreakerState::label),
+        "replication_lag": lag_json(info.replication_lag),
     });
     (status, Json(body)).into_response()
+}
+
+fn lag_json(lag: ReplicationLag) -> serde_json::Value {
+    json!({
+        "ms": lag.millis(),
+        "status": lag.label(),
+        "reason": lag.reason(),
+    })
 }
 
 /// `GET /metrics`: Prometheus text, or `404` when the state has no exporter.

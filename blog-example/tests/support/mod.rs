@@ -4,26 +4,35 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use blog_example::lag::ReplicationLag;
 use blog_example::transactions;
 use blog_example::web::{AppState, HealthInfo, NodeInfo, app};
 use http_body_util::BodyExt;
 use migrations::{Migrator, MigratorTrait};
 use repo_core::{NodeRole, Repo};
-use sea_orm::Database;
+use sea_orm::{Database, DatabaseConnection};
 use serde_json::Value;
 use tower::ServiceExt;
 
-/// The app's state over a fresh database; keep the directory alive for the test.
-pub async fn state() -> (tempfile::TempDir, AppState) {
+/// A migrated SQLite file in a fresh temporary directory; keep the directory alive.
+pub async fn database() -> (tempfile::TempDir, DatabaseConnection) {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("x.db").display());
     let db = Database::connect(url).await.expect("open database");
     Migrator::up(&db, None).await.expect("migrate");
+    (dir, db)
+}
+
+/// The app's state over a fresh database; keep the directory alive for the test.
+pub async fn state() -> (tempfile::TempDir, AppState) {
+    let (dir, db) = database().await;
     let repo = transactions::register(Repo::builder(db)).build();
     let node = NodeInfo::fixed(HealthInfo {
         node: "node-a".to_owned(),
         role: NodeRole::Primary,
         primary: Some("node-a".to_owned()),
+        circuit: None,
+        replication_lag: ReplicationLag::NoMountDir,
     });
     (dir, AppState::new(repo, node))
 }

@@ -1,8 +1,10 @@
 //! `LiteFsEmulator`: N LiteFS-like nodes on one machine, for tests and local clusters.
 //!
 //! Per node: a directory holding the database, `.primary` on replicas (the primary's
-//! hostname and a newline) and `<db>-pos` in LiteFS's format (`%016x/%016x\n`: TXID /
-//! checksum), and an HTTP endpoint on 127.0.0.1 serving `/info` and `/events` in LiteFS's
+//! hostname and a newline), `<db>-pos` in LiteFS's format (`%016x/%016x\n`: TXID /
+//! checksum), `.lag` in LiteFS's format (`%+010d\n` milliseconds since the node last heard
+//! from the primary; heartbeats every second while connected, as LiteFS sends them; `0` on
+//! the primary; growing while partitioned or stopped), and an HTTP endpoint on 127.0.0.1 serving `/info` and `/events` in LiteFS's
 //! JSON shapes (`init`, `primaryChange`, `tx`). Committed data reaches the replicas by
 //! copying from the primary after a configurable lag. The primary role can be moved
 //! (failover), replication to a node stopped (partition), and a node stopped (no
@@ -128,6 +130,9 @@ impl LiteFsEmulator {
             rounds: std::sync::atomic::AtomicU64::new(0),
         });
         shared.write_files()?;
+        for node in &shared.nodes {
+            write_lag(&node.dir.join(".lag"), Duration::ZERO)?;
+        }
         let mut tasks = Vec::new();
         for (node, listener) in shared.nodes.iter().zip(listeners) {
             let app = axum::Router::new()
@@ -142,6 +147,7 @@ impl LiteFsEmulator {
             );
         }
         tasks.push(tokio::spawn(replicate(shared.clone(), lag)).abort_handle());
+        tasks.push(tokio::spawn(report_lag(shared.clone())).abort_handle());
         Ok(Self { shared, tasks })
     }
 
@@ -265,6 +271,60 @@ impl Shared {
 fn write_pos(path: &Path, txid: u64) -> std::io::Result<()> {
     let checksum = txid.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     std::fs::write(path, format!("{txid:016x}/{checksum:016x}\n"))
+}
+
+/// How often a connected replica hears from the primary (LiteFS's heartbeat interval).
+const HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// How often `.lag` files are rewritten.
+const LAG_REFRESH: Duration = Duration::from_millis(100);
+
+/// Keeps every node's `.lag` current: 0 on the primary; on a replica, the time since it last
+/// heard from the primary, which a heartbeat resets every second unless the replica is
+/// partitioned or stopped.
+async fn report_lag(shared: Arc<Shared>) {
+    let mut heard: HashMap<String, Instant> = HashMap::new();
+    let mut last_beat: Option<Instant> = None;
+    let mut tick = tokio::time::interval(LAG_REFRESH);
+    loop {
+        tick.tick().await;
+        let Ok((primary, cut_off)) = shared.state.lock().map(|s| {
+            (
+                s.primary.clone(),
+                s.partitioned
+                    .union(&s.stopped)
+                    .cloned()
+                    .collect::<HashSet<_>>(),
+            )
+        }) else {
+            return;
+        };
+        let now = Instant::now();
+        let beat = last_beat.is_none_or(|at| now.duration_since(at) >= HEARTBEAT);
+        if beat {
+            last_beat = Some(now);
+        }
+        for node in &shared.nodes {
+            let at = heard.entry(node.name.clone()).or_insert(now);
+            if node.name == primary || (beat && !cut_off.contains(&node.name)) {
+                *at = now;
+            }
+            let _ = write_lag(&node.dir.join(".lag"), now.duration_since(*at));
+        }
+    }
+}
+
+/// `.lag` in LiteFS's format: `%+010d\n` milliseconds, capped below LiteFS's
+/// "not yet synced" value (`2147483647`).
+fn write_lag(path: &Path, lag: Duration) -> std::io::Result<()> {
+    let ms = i64::try_from(lag.as_millis()).map_or(i64::from(i32::MAX) - 1, |ms| {
+        ms.min(i64::from(i32::MAX) - 1)
+    });
+    // Through a rename, so that a reader never sees a half-written file (LiteFS serves
+    // `.lag` from memory).
+    let fresh = path.with_extension("lag-new");
+    std::fs::write(&fresh, format!("{ms:+010}\n"))?;
+    std::fs::rename(fresh, path)
 }
 
 /// The replication loop: observe commits on the primary, copy them to the replicas after

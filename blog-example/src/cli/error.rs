@@ -1,0 +1,90 @@
+//! `CliError`: why the command line was refused, naming the flag or variable at fault.
+
+use std::fmt;
+use std::net::AddrParseError;
+
+use repo_litefs::SecretError;
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The flag, e.g. `--grpc-addr`.
+    Flag(&'static str),
+    /// The environment variable, e.g. `GRPC_ADDR`.
+    Env(&'static str),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Flag(flag) => write!(f, "flag {flag}"),
+            Origin::Env(name) => write!(f, "environment variable {name}"),
+        }
+    }
+}
+
+/// Why the command line could not be turned into something to run.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Unknown command or flag, a flag without its value, or `--help`/`--version`:
+    /// clap's message, which `clap::Error::exit` prints with the right exit code.
+    #[error(transparent)]
+    Usage(#[from] clap::Error),
+    /// A required setting was given neither as a flag nor as an environment variable.
+    #[error("missing {flag} (or environment variable {env})")]
+    Missing {
+        /// The flag.
+        flag: &'static str,
+        /// The environment variable(s) that could give it instead.
+        env: &'static str,
+    },
+    /// An address is not `IP:PORT`.
+    #[error("invalid {origin}: `{value}` is not an IP:PORT address such as 0.0.0.0:8080")]
+    InvalidAddress {
+        /// Where the value came from.
+        origin: Origin,
+        /// The value given.
+        value: String,
+        /// What the parser said.
+        #[source]
+        source: AddrParseError,
+    },
+    /// The cluster secret was refused (its value is never repeated).
+    #[error("invalid {origin}: {source}")]
+    InvalidSecret {
+        /// Where the value came from.
+        origin: Origin,
+        /// Why it was refused.
+        #[source]
+        source: SecretError,
+    },
+    /// LiteFS's API is not an `http://` or `https://` URL with a host.
+    #[error("invalid {origin}: `{value}` is not an http:// or https:// URL")]
+    InvalidUrl {
+        /// Where the value came from.
+        origin: Origin,
+        /// The value given.
+        value: String,
+    },
+    /// The endpoint template is not an `http(s)://` URL containing `{hostname}`.
+    #[error(
+        "invalid {origin}: `{value}` must be an http:// or https:// URL containing {{hostname}}"
+    )]
+    InvalidTemplate {
+        /// Where the value came from.
+        origin: Origin,
+        /// The value given.
+        value: String,
+    },
+    /// The node name is not a hostname LiteFS could report.
+    #[error(
+        "invalid {origin}: `{value}` is not a hostname (letters, digits, `-`, `.` and `_`, \
+         at most 253)"
+    )]
+    InvalidNodeName {
+        /// Where the value came from.
+        origin: Origin,
+        /// The value given.
+        value: String,
+    },
+}

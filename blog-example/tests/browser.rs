@@ -1,0 +1,185 @@
+//! A real browser on a replica: headless Chromium opens a replica's post page of a local
+//! three-node cluster, adds a comment through the page's form (which sends it over the
+//! WebSocket), and sees it appear; the comment is then stored exactly once on the primary.
+//!
+//! Needs Chromium (`/usr/bin/chromium`, or `CHROMIUM_PATH`), `node`, and playwright-core
+//! (`npm ci --prefix blog-example/tests/browser`). When one is missing the test says so
+//! on stderr and passes as skipped, unless `CI_REQUIRE_BROWSER` is set (`.ci/run` sets it):
+//! then a missing piece is a failure.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use blog_example::entities::comment;
+use blog_example::local_cluster;
+use blog_example::transactions::{CreatePostWithTags, NewPost};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::Value;
+
+/// Where `comment.mjs`, its `package.json` and `node_modules` live.
+const SCRIPT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser");
+
+/// How long the browser may take, start to finish, before it is killed.
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(90);
+
+fn chromium() -> PathBuf {
+    std::env::var_os("CHROMIUM_PATH").map_or_else(|| "/usr/bin/chromium".into(), Into::into)
+}
+
+/// What the test needs and does not find, if anything.
+fn missing_prerequisite() -> Option<String> {
+    let chromium = chromium();
+    if !chromium.is_file() {
+        return Some(format!(
+            "Chromium is not installed at {} (apt-get install chromium, or set CHROMIUM_PATH)",
+            chromium.display()
+        ));
+    }
+    let node = Command::new("node")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !node.is_ok_and(|s| s.success()) {
+        return Some("`node` is not on PATH".to_owned());
+    }
+    let playwright = Path::new(SCRIPT_DIR).join("node_modules/playwright-core/package.json");
+    if !playwright.is_file() {
+        return Some(format!(
+            "playwright-core is not installed (npm ci --prefix {SCRIPT_DIR})"
+        ));
+    }
+    None
+}
+
+/// Whether a missing prerequisite must fail the test (`CI_REQUIRE_BROWSER` set, not `0`).
+fn browser_required() -> bool {
+    std::env::var("CI_REQUIRE_BROWSER").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// What the script did.
+struct ScriptRun {
+    status: Option<ExitStatus>,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `comment.mjs` to completion, killing it after [`SCRIPT_TIMEOUT`] (`status` is then
+/// `None`). Output goes to files, so a chatty browser cannot block on a full pipe.
+fn run_script(url: &str, text: &str, author: &str) -> ScriptRun {
+    let out = tempfile::tempdir().expect("output dir");
+    let stdout = out.path().join("stdout");
+    let stderr = out.path().join("stderr");
+    let mut child = Command::new("node")
+        .arg(Path::new(SCRIPT_DIR).join("comment.mjs"))
+        .args([url, text, author])
+        .env("CHROMIUM_PATH", chromium())
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&stdout).expect("stdout file"))
+        .stderr(std::fs::File::create(&stderr).expect("stderr file"))
+        .spawn()
+        .expect("start node");
+    let deadline = Instant::now() + SCRIPT_TIMEOUT;
+    let status = loop {
+        match child.try_wait().expect("wait for node") {
+            Some(status) => break Some(status),
+            None if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            None => std::thread::sleep(Duration::from_millis(100)),
+        }
+    };
+    ScriptRun {
+        status,
+        stdout: std::fs::read_to_string(stdout).unwrap_or_default(),
+        stderr: std::fs::read_to_string(stderr).unwrap_or_default(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_comment_added_in_chromium_on_a_replica_appears_and_is_stored_once_on_the_primary() {
+    if let Some(missing) = missing_prerequisite() {
+        assert!(
+            !browser_required(),
+            "CI_REQUIRE_BROWSER is set, but {missing}"
+        );
+        // Straight to stderr: the test harness would swallow `eprintln!` of a passing test.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED browser test: {missing}. Set CI_REQUIRE_BROWSER=1 to make this a failure."
+        );
+        return;
+    }
+
+    let dir = tempfile::tempdir().expect("dir");
+    let cluster = local_cluster::start(
+        dir.path(),
+        &["node-1", "node-2", "node-3"],
+        Duration::from_millis(5),
+        None,
+    )
+    .await
+    .expect("cluster");
+    let (primary, replica) = (&cluster.nodes[0], &cluster.nodes[2]);
+    assert!(primary.primary && !replica.primary);
+    let post = replica
+        .repo
+        .transaction::<CreatePostWithTags>(NewPost {
+            title: "Watched in a browser".into(),
+            slug: "watched-in-a-browser".into(),
+            body: "Comment below.".into(),
+            tags: vec![],
+        })
+        .await
+        .expect("create the post through the replica");
+
+    let text = format!("Seen in Chromium {}", uuid::Uuid::new_v4().simple());
+    let url = format!("http://{}/posts/{}", replica.http_addr, post.id);
+    let run = {
+        let text = text.clone();
+        tokio::task::spawn_blocking(move || run_script(&url, &text, "chromium"))
+            .await
+            .expect("script runner")
+    };
+    let report = format!("stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    match run.status {
+        Some(status) => assert!(
+            status.success(),
+            "the browser did not see the comment ({status}):\n{report}"
+        ),
+        None => panic!("the browser took longer than {SCRIPT_TIMEOUT:?}:\n{report}"),
+    }
+    let result: Value = run
+        .stdout
+        .lines()
+        .last()
+        .and_then(|line| serde_json::from_str(line).ok())
+        .unwrap_or_else(|| panic!("no JSON result line:\n{report}"));
+    assert!(
+        result["shown"].as_array().is_some_and(|shown| shown
+            .iter()
+            .filter(|b| **b == text.as_str())
+            .count()
+            == 1),
+        "the page shows the comment once: {result}"
+    );
+    assert_eq!(result["sentOverWebSocket"], true, "{result}");
+    assert_eq!(
+        result["httpWrites"],
+        serde_json::json!([]),
+        "no HTTP write: {result}"
+    );
+
+    let stored = comment::Entity::find()
+        .filter(comment::Column::Body.eq(text.as_str()))
+        .all(&primary.db)
+        .await
+        .expect("read the primary");
+    assert_eq!(stored.len(), 1, "stored once on the primary: {stored:?}");
+    assert_eq!(stored[0].post_id, post.id);
+    assert_eq!(stored[0].author, "chromium");
+}

@@ -1,0 +1,166 @@
+//! Three (or more) LiteFS processes on one machine with a static lease: separate mounts and
+//! data directories, distinct HTTP ports on 127.0.0.1. `start` returns once every node is
+//! mounted, the primary holds the lease and each replica is connected to it.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+use super::install;
+use super::process::{LiteFsProcess, StaticLease};
+
+/// How long a node gets to mount and connect.
+const READY_WAIT: Duration = Duration::from_secs(30);
+
+/// Why a LiteFS cluster did not come up.
+#[derive(Debug, thiserror::Error)]
+pub enum LiteFsError {
+    /// A file, directory, port or process could not be set up.
+    #[error("LiteFS setup: {0}")]
+    Io(#[from] std::io::Error),
+    /// A node did not become ready in time; its log says why.
+    #[error("LiteFS node {node} was not ready after {waited:?} ({reason}); its log:\n{log}")]
+    NotReady {
+        /// The node's name.
+        node: String,
+        /// How long it was waited for.
+        waited: Duration,
+        /// What was still missing.
+        reason: String,
+        /// What the process printed.
+        log: String,
+    },
+}
+
+/// A running LiteFS cluster; stops and unmounts every node when dropped.
+#[derive(Debug)]
+pub struct LiteFsCluster {
+    /// The nodes, in the order their names were given.
+    pub nodes: Vec<LiteFsProcess>,
+    primary: usize,
+    bin: PathBuf,
+    http: reqwest::Client,
+    _dir: TempDir,
+}
+
+impl LiteFsCluster {
+    /// Starts `names.len()` nodes with `names[0]` as the static primary, or `None` (after
+    /// printing why) when LiteFS cannot run here; see [`install::require`].
+    pub async fn start_or_skip(names: &[&str]) -> Option<Self> {
+        let bin = install::require()?;
+        Some(
+            Self::start(&bin, names)
+                .await
+                .unwrap_or_else(|e| panic!("{e}")),
+        )
+    }
+
+    /// Starts `names.len()` nodes of `bin` with `names[0]` as the static primary.
+    pub async fn start(bin: &Path, names: &[&str]) -> Result<Self, LiteFsError> {
+        let dir = tempfile::Builder::new().prefix("litefs-").tempdir()?;
+        let mut nodes = Vec::new();
+        for name in names {
+            nodes.push(LiteFsProcess::new(dir.path(), name, free_port()?)?);
+        }
+        let mut cluster = Self {
+            nodes,
+            primary: 0,
+            bin: bin.to_owned(),
+            http: reqwest::Client::new(),
+            _dir: dir,
+        };
+        cluster.launch().await?;
+        Ok(cluster)
+    }
+
+    /// The node holding the lease.
+    pub fn primary(&self) -> &LiteFsProcess {
+        &self.nodes[self.primary]
+    }
+
+    /// Stops every node and starts them again with `nodes[primary]` holding the static
+    /// lease: the closest a static lease comes to a failover. Data directories are kept.
+    pub async fn restart_with_primary(&mut self, primary: usize) -> Result<(), LiteFsError> {
+        for node in self.nodes.iter_mut().rev() {
+            node.stop();
+        }
+        self.primary = primary;
+        self.launch().await
+    }
+
+    async fn launch(&mut self) -> Result<(), LiteFsError> {
+        let lease = StaticLease {
+            hostname: self.primary().name.clone(),
+            advertise_url: self.primary().api_url(),
+        };
+        // The primary first, so that replicas find it at their first attempt.
+        let order: Vec<usize> = std::iter::once(self.primary)
+            .chain((0..self.nodes.len()).filter(|&i| i != self.primary))
+            .collect();
+        for &i in &order {
+            self.nodes[i].start(&self.bin, &lease)?;
+        }
+        for &i in &order {
+            self.wait_ready(i, &lease.hostname).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits until node `i` answers `/info` with the expected role and primary, is mounted,
+    /// and (on a replica) is connected to the primary (`.primary` exists).
+    async fn wait_ready(&mut self, i: usize, primary: &str) -> Result<(), LiteFsError> {
+        let is_primary = i == self.primary;
+        let until = Instant::now() + READY_WAIT;
+        loop {
+            let node = &mut self.nodes[i];
+            let reason: String;
+            if node.exited() {
+                reason = "the process exited".into();
+            } else if !node.is_mounted() {
+                reason = "not mounted".into();
+            } else if !is_primary && !node.mount.join(".primary").exists() {
+                reason = "not connected to the primary (no .primary)".into();
+            } else {
+                match info(&self.http, &node.api_url()).await {
+                    Ok((p, host)) if p == is_primary && host == primary => return Ok(()),
+                    Ok((p, host)) => reason = format!("/info says isPrimary={p}, primary={host}"),
+                    Err(e) => reason = format!("/info: {e}"),
+                }
+            }
+            if Instant::now() >= until || node.exited() {
+                return Err(LiteFsError::NotReady {
+                    node: node.name.clone(),
+                    waited: READY_WAIT,
+                    reason,
+                    log: node.log(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// `/info`'s `isPrimary` and `primary.hostname`.
+async fn info(http: &reqwest::Client, api: &str) -> Result<(bool, String), String> {
+    let body: serde_json::Value = http
+        .get(format!("{api}/info"))
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let is_primary = body["isPrimary"].as_bool().ok_or("no isPrimary")?;
+    let host = body["primary"]["hostname"].as_str().unwrap_or_default();
+    Ok((is_primary, host.to_owned()))
+}
+
+/// A port on 127.0.0.1 that was free a moment ago (LiteFS takes a fixed port in its config).
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}

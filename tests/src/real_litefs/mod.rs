@@ -1,0 +1,15 @@
+//! Real LiteFS for the integration tests: LiteFS processes under FUSE on one machine
+//! ([`LiteFsCluster`]), and the repository stack on each of their nodes ([`Stacks`]).
+//!
+//! Needs the `litefs` binary, `/dev/fuse` and `fusermount3` (root). Without them the tests
+//! skip with a message, unless `CI_REQUIRE_LITEFS` is set; see [`install`].
+
+pub mod cluster;
+pub mod halt;
+pub mod install;
+pub mod process;
+pub mod stack;
+
+pub use cluster::{LiteFsCluster, LiteFsError};
+pub use halt::HaltLock;
+pub use stack::{DB, NodeStack, Stacks};

@@ -1,0 +1,195 @@
+//! The repository stack on each node of a real LiteFS cluster, as an application runs it:
+//! the primary tracker following the node's own LiteFS API (`/info`, `/events`), the
+//! forwarding layer with read-your-writes by LiteFS TXID (`<db>-pos` on both sides), a
+//! counter in front of the node's own executor, and the node's forwarding server.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use repo_core::Repo;
+use repo_litefs::tracker::{PrimaryTracker, TrackerConfig};
+use repo_litefs::{
+    ClusterSecret, Endpoints, ForwardConfig, ForwardLayer, ForwardServer, OnLag, ReadYourWrites,
+    ServerConfig,
+};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
+use tokio::sync::oneshot;
+
+use super::cluster::LiteFsCluster;
+use crate::cluster::{SECRET, blog_builder, migrate};
+use crate::layers::CountingLayer;
+
+/// The database every stack opens in its node's mount.
+pub const DB: &str = "blog.db";
+
+/// How long a replica waits for the schema to replicate.
+const SCHEMA_WAIT: Duration = Duration::from_secs(30);
+
+/// One node's application side.
+pub struct NodeStack {
+    /// The node's name.
+    pub name: String,
+    /// The node's repository: forwarding layer, counter, executor.
+    pub repo: Repo,
+    /// The node's own connection to the database in its mount (read-only on a replica).
+    pub db: DatabaseConnection,
+    /// Writes that reached this node's executor through its repository.
+    pub executed: CountingLayer,
+    /// The node's tracker, following its LiteFS.
+    pub tracker: PrimaryTracker,
+    /// The forwarding server's address.
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for NodeStack {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Every node's stack.
+pub struct Stacks {
+    /// One per LiteFS node, in the cluster's order.
+    pub nodes: Vec<NodeStack>,
+}
+
+impl Stacks {
+    /// Starts a stack on each node: the primary (in WAL mode, as LiteFS recommends) runs the
+    /// migrations; replicas wait for the schema, then open their file read-only.
+    pub async fn start(cluster: &LiteFsCluster) -> Self {
+        let secret = ClusterSecret::new(SECRET).expect("secret");
+        let mut listeners = Vec::new();
+        for _ in &cluster.nodes {
+            listeners.push(
+                tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind"),
+            );
+        }
+        let endpoints = Endpoints::map(cluster.nodes.iter().zip(&listeners).map(|(n, l)| {
+            (
+                n.name.clone(),
+                format!("http://{}", l.local_addr().expect("addr")),
+            )
+        }));
+
+        let primary = cluster.primary();
+        let db = open(&primary.db_path(DB), "rwc").await;
+        db.execute_unprepared("PRAGMA journal_mode = wal")
+            .await
+            .expect("wal");
+        migrate(&db).await;
+
+        let mut nodes = Vec::new();
+        for (node, listener) in cluster.nodes.iter().zip(listeners) {
+            let path = node.db_path(DB);
+            let pos = node.mount.join(format!("{DB}-pos"));
+            let db = if node.name == primary.name {
+                db.clone()
+            } else {
+                schema_replicated(&path).await
+            };
+            let tracker = PrimaryTracker::spawn(
+                TrackerConfig::new()
+                    .api_url(node.api_url())
+                    .self_hostname(node.name.clone()),
+            );
+            tracker
+                .wait_for_primary(Duration::from_secs(10))
+                .await
+                .expect("the tracker learns the primary from LiteFS");
+            let consistency = ReadYourWrites::new(db.clone())
+                .litefs_position(&pos)
+                .wait(Duration::from_secs(5))
+                .on_lag(OnLag::Fail);
+            let forward = ForwardLayer::new(
+                ForwardConfig::new(
+                    tracker.clone(),
+                    endpoints.clone(),
+                    secret.clone(),
+                    node.name.clone(),
+                )
+                .read_your_writes(consistency),
+            );
+            let executed = CountingLayer::default();
+            let repo = blog_builder(db.clone())
+                .layer(forward)
+                .layer(executed.clone())
+                .build();
+            let addr = listener.local_addr().expect("addr");
+            let server = ForwardServer::new(
+                repo.executor(),
+                tracker.clone(),
+                ServerConfig::new(secret.clone(), node.name.clone()).litefs_position(&pos),
+            );
+            let (stop, stopped) = oneshot::channel::<()>();
+            tokio::spawn(server.serve(listener, async move {
+                let _ = stopped.await;
+            }));
+            nodes.push(NodeStack {
+                name: node.name.clone(),
+                repo,
+                db,
+                executed,
+                tracker,
+                addr,
+                stop: Some(stop),
+            });
+        }
+        Self { nodes }
+    }
+
+    /// The stack of the node named `name`.
+    pub fn node(&self, name: &str) -> &NodeStack {
+        self.nodes
+            .iter()
+            .find(|n| n.name == name)
+            .unwrap_or_else(|| panic!("no node {name}"))
+    }
+
+    /// Stops every server and closes every connection, so that LiteFS can unmount.
+    pub async fn close(self) {
+        for mut node in self.nodes {
+            if let Some(stop) = node.stop.take() {
+                let _ = stop.send(());
+            }
+            let db = node.db.clone();
+            drop(node);
+            let _ = db.close().await;
+        }
+    }
+}
+
+async fn open(path: &std::path::Path, mode: &str) -> DatabaseConnection {
+    Database::connect(format!("sqlite://{}?mode={mode}", path.display()))
+        .await
+        .unwrap_or_else(|e| panic!("open {}: {e}", path.display()))
+}
+
+/// Opens the replica's file read-only once the whole schema (the gadgets table is created
+/// last) has replicated to it.
+async fn schema_replicated(path: &std::path::Path) -> DatabaseConnection {
+    let until = Instant::now() + SCHEMA_WAIT;
+    let probe = "SELECT 1 FROM sqlite_master WHERE name = 'gadgets'";
+    loop {
+        if path.exists() {
+            let db = open(path, "ro").await;
+            let found = db
+                .query_one_raw(Statement::from_string(DbBackend::Sqlite, probe))
+                .await;
+            if let Ok(Some(_)) = found {
+                return db;
+            }
+            let _ = db.close().await;
+        }
+        assert!(
+            Instant::now() < until,
+            "the schema did not replicate to {} in {SCHEMA_WAIT:?}",
+            path.display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,217 @@
+//! The integration suite on real LiteFS under FUSE: three `litefs mount` processes on
+//! 127.0.0.1 with a static lease (node-1 primary), the repository stack on each node.
+//! Same assertions as on the emulator. Skips with a message when LiteFS or FUSE is missing,
+//! unless `CI_REQUIRE_LITEFS` is set (`.ci/run` sets it).
+
+use std::time::{Duration, Instant};
+
+use blog_example::entities::tag;
+use repo_litefs::tracker::{PrimaryState, PrimaryTracker, Role, TrackerConfig};
+use repo_tests::real_litefs::{DB, HaltLock, LiteFsCluster, Stacks};
+use repo_tests::write_script::{dump, every_write_action, new_tag, twin};
+use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
+
+const NAMES: [&str; 3] = ["node-1", "node-2", "node-3"];
+
+async fn tags_on(db: &impl ConnectionTrait) -> u64 {
+    tag::Entity::find().count(db).await.expect("count")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_on_a_replica_without_the_repository_fails_with_litefs_error() {
+    let Some(cluster) = LiteFsCluster::start_or_skip(&NAMES).await else {
+        return;
+    };
+    let stacks = Stacks::start(&cluster).await;
+    let direct = Database::connect(format!(
+        "sqlite://{}?mode=rw",
+        cluster.nodes[1].db_path(DB).display()
+    ))
+    .await
+    .expect("open the replica's file");
+    let err = direct
+        .execute_unprepared("INSERT INTO tags (name) VALUES ('direct')")
+        .await
+        .expect_err("LiteFS refuses writes on a replica");
+    let message = err.to_string();
+    assert!(
+        message.contains("disk I/O error") || message.contains("readonly"),
+        "LiteFS's refusal (WAL: disk I/O error; journal: readonly): {message}"
+    );
+    assert_eq!(tags_on(&stacks.node("node-1").db).await, 0);
+    assert_eq!(tags_on(&direct).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_write_action_from_each_replica_lands_once_on_the_primary() {
+    let Some(cluster) = LiteFsCluster::start_or_skip(&NAMES).await else {
+        return;
+    };
+    let stacks = Stacks::start(&cluster).await;
+    let (_dir, twin) = twin().await;
+    for (i, name) in [(1, "node-2"), (2, "node-3")] {
+        every_write_action(&stacks.node(name).repo, &twin, i).await;
+    }
+    let primary = dump(&stacks.node("node-1").db).await;
+    assert_eq!(
+        primary,
+        dump(twin.connection()).await,
+        "the primary holds exactly what the twin holds: each write ran once"
+    );
+    for name in ["node-2", "node-3"] {
+        let replica = stacks.node(name);
+        assert_eq!(replica.executed.count(), 0, "{name}'s executor never ran");
+        let until = Instant::now() + Duration::from_secs(10);
+        while dump(&replica.db).await != primary {
+            assert!(
+                Instant::now() < until,
+                "{name} did not catch up through LiteFS"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_forwarded_writes_are_each_read_back_by_txid() {
+    let Some(cluster) = LiteFsCluster::start_or_skip(&NAMES).await else {
+        return;
+    };
+    let stacks = Stacks::start(&cluster).await;
+    let mut misses = 0;
+    let started = Instant::now();
+    for i in 0..1000 {
+        let replica = &stacks.node(NAMES[1 + i % 2]).repo;
+        let written = replica
+            .insert(new_tag(&format!("ryw-{i}")))
+            .await
+            .expect("write");
+        if replica.get::<tag::Entity>(written.id).await.expect("read") != Some(written) {
+            misses += 1;
+        }
+    }
+    eprintln!(
+        "1000 forwarded writes with read-back: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(misses, 0, "read-your-writes misses");
+    assert_eq!(tags_on(&stacks.node("node-1").db).await, 1000);
+}
+
+/// What a tracker on `node` reports when `primary` holds the lease.
+fn expected(node: &str, primary: &str) -> PrimaryState {
+    let role = if node == primary {
+        Role::Primary
+    } else {
+        Role::Replica
+    };
+    PrimaryState {
+        role,
+        primary: Some(primary.to_owned()),
+    }
+}
+
+async fn settle(tracker: &PrimaryTracker, want: &PrimaryState) {
+    let until = Instant::now() + Duration::from_secs(20);
+    while tracker.current() != *want {
+        assert!(
+            Instant::now() < until,
+            "the tracker reports {:?}, not {want:?}",
+            tracker.current()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trackers_follow_litefs_and_writes_follow_a_restarted_primary() {
+    let Some(mut cluster) = LiteFsCluster::start_or_skip(&NAMES).await else {
+        return;
+    };
+    // Trackers of their own, living across the restart, fed by each node's /info and /events.
+    let trackers: Vec<PrimaryTracker> = cluster
+        .nodes
+        .iter()
+        .map(|n| {
+            PrimaryTracker::spawn(
+                TrackerConfig::new()
+                    .api_url(n.api_url())
+                    .self_hostname(n.name.clone()),
+            )
+        })
+        .collect();
+    for (tracker, name) in trackers.iter().zip(NAMES) {
+        settle(tracker, &expected(name, "node-1")).await;
+    }
+    let stacks = Stacks::start(&cluster).await;
+    stacks
+        .node("node-3")
+        .repo
+        .insert(new_tag("before"))
+        .await
+        .expect("forwarded to node-1");
+    assert_eq!(tags_on(&stacks.node("node-1").db).await, 1);
+    stacks.close().await;
+
+    cluster
+        .restart_with_primary(1)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for (tracker, name) in trackers.iter().zip(NAMES) {
+        settle(tracker, &expected(name, "node-2")).await;
+    }
+    let stacks = Stacks::start(&cluster).await;
+    for name in ["node-1", "node-3"] {
+        let replica = stacks.node(name);
+        let written = replica
+            .repo
+            .insert(new_tag(&format!("after-{name}")))
+            .await
+            .expect("forwarded to node-2");
+        assert_eq!(
+            replica
+                .repo
+                .get::<tag::Entity>(written.id)
+                .await
+                .expect("read"),
+            Some(written),
+            "read back on {name}"
+        );
+        assert_eq!(replica.executed.count(), 0, "{name}'s executor never ran");
+    }
+    let names: Vec<String> = tag::Entity::find()
+        .all(&stacks.node("node-2").db)
+        .await
+        .expect("tags")
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(names, ["before", "after-node-1", "after-node-3"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_holding_the_halt_lock_writes_its_own_file() {
+    let Some(cluster) = LiteFsCluster::start_or_skip(&NAMES).await else {
+        return;
+    };
+    let stacks = Stacks::start(&cluster).await;
+    let replica = &cluster.nodes[2];
+    let direct = Database::connect(format!(
+        "sqlite://{}?mode=rw",
+        replica.db_path(DB).display()
+    ))
+    .await
+    .expect("open");
+    let lock = HaltLock::open(&replica.mount, DB).expect("lock file");
+    tokio::task::block_in_place(|| lock.acquire()).expect("halt");
+    direct
+        .execute_unprepared("INSERT INTO tags (name) VALUES ('halted')")
+        .await
+        .expect("a write under the HALT lock");
+    lock.release().expect("release");
+    assert_eq!(
+        tags_on(&stacks.node("node-1").db).await,
+        1,
+        "shipped to the primary"
+    );
+}
