@@ -16,9 +16,7 @@ use repo_litefs::{
     ClusterSecret, Endpoints, ForwardConfig, ForwardLayer, ForwardServer, ReadYourWrites,
     ServerConfig,
 };
-use repo_middleware::{
-    BreakerConfig, CircuitBreakerLayer, RetryConfig, RetryLayer, TelemetryLayer, TimeoutLayer,
-};
+use repo_middleware::StackConfig;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
 use tokio::net::TcpListener;
 
@@ -156,20 +154,17 @@ pub async fn start_on(
         wait_for_schema(&config).await?
     };
 
-    // repo-middleware's standard stack (what `StackConfig::default().layers()` builds,
-    // in the same order), spelled out to keep a handle on the breaker for `/health`: the
-    // layer's clones share one breaker.
-    let breaker = CircuitBreakerLayer::new(BreakerConfig::default());
-    let builder = transactions::register(Repo::builder(db.clone()))
+    // repo-middleware's standard stack, keeping a handle on its breaker for `/health`.
+    let (layers, breaker) = StackConfig::default().layers_and_breaker();
+    let mut builder = transactions::register(Repo::builder(db.clone()))
         .entity::<post::Entity>()
         .entity::<comment::Entity>()
         .entity::<tag::Entity>()
         .entity::<post_tag::Entity>()
-        .sea_orm_returning(true)
-        .layer(TelemetryLayer::new())
-        .layer(TimeoutLayer::new(TimeoutLayer::DEFAULT))
-        .layer(RetryLayer::new(RetryConfig::default()))
-        .layer(breaker.clone());
+        .sea_orm_returning(true);
+    for layer in layers {
+        builder = builder.boxed_layer(layer);
+    }
     let forward = ForwardLayer::new(
         ForwardConfig::new(
             tracker.clone(),

@@ -32,8 +32,6 @@ fn value_in(yaml: &str, section: &str, key: &str) -> String {
         .unwrap_or_else(|| panic!("no `{key}:` under `{section}:`"))
 }
 
-/// The `exec` command (a `>-` folded block: its lines joined by spaces), split into words
-/// as LiteFS does (shell-like, with single quotes).
 /// The value of the first `key = value` line after the `[section]` header of a TOML file.
 fn toml_value(toml: &str, section: &str, key: &str) -> String {
     let (_, after) = toml
@@ -46,6 +44,8 @@ fn toml_value(toml: &str, section: &str, key: &str) -> String {
         .unwrap_or_else(|| panic!("no `{key} =` under [{section}]"))
 }
 
+/// The `exec` command (a `>-` folded block: its lines joined by spaces), split into words
+/// as LiteFS does (shell-like, with single quotes).
 fn exec_words(yaml: &str) -> Vec<String> {
     let (_, block) = yaml
         .split_once("- cmd: >-\n")
@@ -119,6 +119,14 @@ fn litefs_yml_runs_the_node_with_flags_it_accepts_and_values_that_fit() {
     );
     let litefs_api = config.litefs_api.clone().expect("an API URL");
     assert_eq!(port(&litefs_api), port(&value_in(&yaml, "http", "addr")));
+    assert_eq!(
+        value_in(&yaml, "lease", "advertise-url"),
+        format!(
+            "http://{lease_hostname}:{}",
+            port(&value_in(&yaml, "http", "addr"))
+        ),
+        "other nodes reach this one's LiteFS by its lease hostname and HTTP port"
+    );
 
     let primary_url = config.endpoints.resolve(&lease_hostname).expect("resolves");
     assert_eq!(

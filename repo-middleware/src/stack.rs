@@ -40,13 +40,22 @@ impl StackConfig {
 
     /// The four layers, boxed, outermost first.
     pub fn layers(&self) -> Vec<BoxedLayer> {
-        vec![
+        self.layers_and_breaker().0
+    }
+
+    /// The four layers, boxed, outermost first, and a handle on their circuit breaker (the
+    /// layer's clones share one breaker), to read its [`state`](CircuitBreakerLayer::state),
+    /// e.g. for a health endpoint.
+    pub fn layers_and_breaker(&self) -> (Vec<BoxedLayer>, CircuitBreakerLayer) {
+        let breaker = CircuitBreakerLayer::new(self.breaker.clone());
+        let layers = vec![
             BoxedLayer::new(TelemetryLayer::new()),
             BoxedLayer::new(TimeoutLayer::new(
                 self.timeout.unwrap_or(TimeoutLayer::DEFAULT),
             )),
             BoxedLayer::new(RetryLayer::new(self.retry)),
-            BoxedLayer::new(CircuitBreakerLayer::new(self.breaker.clone())),
-        ]
+            BoxedLayer::new(breaker.clone()),
+        ];
+        (layers, breaker)
     }
 }

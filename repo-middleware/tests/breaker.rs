@@ -190,3 +190,25 @@ async fn a_dropped_call_counts_as_a_failure() {
     );
     assert_eq!(breaker.state(), BreakerState::Open);
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_stacks_breaker_handle_reads_the_breaker_inside_the_stack() {
+    let (layers, breaker) = repo_middleware::StackConfig::default()
+        .retry(repo_middleware::RetryConfig::default().max_attempts(1))
+        .breaker(config())
+        .layers_and_breaker();
+    let inner = Scripted::new([Step::ConnectionLost; 3]);
+    let stack = repo_core::wrap_all(repo_core::RepoService::new(inner.clone()), &layers);
+    assert_eq!(breaker.state(), BreakerState::Closed);
+    for _ in 0..3 {
+        let _ = stack.clone().oneshot(request()).await;
+    }
+    assert_eq!(
+        breaker.state(),
+        BreakerState::Open,
+        "the handle sees it open"
+    );
+    let err = stack.oneshot(request()).await.expect_err("fails fast");
+    assert_eq!(err.kind(), "circuit_open");
+    assert_eq!(inner.calls(), 3, "the open breaker did not call inside");
+}

@@ -3,13 +3,17 @@
 //! Same assertions as on the emulator. Skips with a message when LiteFS or FUSE is missing,
 //! unless `CI_REQUIRE_LITEFS` is set (`.ci/run` sets it).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use blog_example::entities::tag;
+use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use repo_litefs::position::read_txid;
 use repo_litefs::tracker::{PrimaryState, PrimaryTracker, Role, TrackerConfig};
-use repo_tests::real_litefs::{DB, HaltLock, LiteFsCluster, Stacks};
+use repo_tests::real_litefs::{DB, HaltLock, LiteFsCluster, Stacks, WaitFor};
 use repo_tests::write_script::{dump, every_write_action, new_tag, twin};
-use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
+use sea_orm::{ConnectionTrait, Database, DbBackend, EntityTrait, PaginatorTrait, Statement};
 
 const NAMES: [&str; 3] = ["node-1", "node-2", "node-3"];
 
@@ -29,17 +33,30 @@ async fn a_write_on_a_replica_without_the_repository_fails_with_litefs_error() {
     ))
     .await
     .expect("open the replica's file");
+    let mode = direct
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "PRAGMA journal_mode",
+        ))
+        .await
+        .expect("journal mode")
+        .expect("a row")
+        .try_get_by_index::<String>(0)
+        .expect("text");
+    assert_eq!(mode, "wal", "replicated from the primary");
     let err = direct
         .execute_unprepared("INSERT INTO tags (name) VALUES ('direct')")
         .await
         .expect_err("LiteFS refuses writes on a replica");
-    let message = err.to_string();
     assert!(
-        message.contains("disk I/O error") || message.contains("readonly"),
-        "LiteFS's refusal (WAL: disk I/O error; journal: readonly): {message}"
+        err.to_string().contains("disk I/O error"),
+        "LiteFS's refusal in WAL mode (EACCES from its FUSE layer): {err}"
     );
     assert_eq!(tags_on(&stacks.node("node-1").db).await, 0);
     assert_eq!(tags_on(&direct).await, 0);
+    direct.close().await.expect("close");
+    stacks.close().await;
+    cluster.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,6 +87,8 @@ async fn every_write_action_from_each_replica_lands_once_on_the_primary() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+    stacks.close().await;
+    cluster.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,7 +96,9 @@ async fn a_thousand_forwarded_writes_are_each_read_back_by_txid() {
     let Some(cluster) = LiteFsCluster::start_or_skip(&NAMES).await else {
         return;
     };
-    let stacks = Stacks::start(&cluster).await;
+    // Only LiteFS's TXID can end each wait (the ledger probe looks at an empty decoy), and a
+    // wait that does not end is an error (`OnLag::Fail`).
+    let stacks = Stacks::start_waiting_for(&cluster, WaitFor::TxidOnly).await;
     let mut misses = 0;
     let started = Instant::now();
     for i in 0..1000 {
@@ -85,7 +106,7 @@ async fn a_thousand_forwarded_writes_are_each_read_back_by_txid() {
         let written = replica
             .insert(new_tag(&format!("ryw-{i}")))
             .await
-            .expect("write");
+            .expect("write, and the replica's TXID caught up");
         if replica.get::<tag::Entity>(written.id).await.expect("read") != Some(written) {
             misses += 1;
         }
@@ -96,6 +117,8 @@ async fn a_thousand_forwarded_writes_are_each_read_back_by_txid() {
     );
     assert_eq!(misses, 0, "read-your-writes misses");
     assert_eq!(tags_on(&stacks.node("node-1").db).await, 1000);
+    stacks.close().await;
+    cluster.shutdown().await;
 }
 
 /// What a tracker on `node` reports when `primary` holds the lease.
@@ -123,8 +146,43 @@ async fn settle(tracker: &PrimaryTracker, want: &PrimaryState) {
     }
 }
 
+/// `litefs_events_total` by `type`, summed over this binary's life: a recorder installed
+/// once, process-wide (the trackers run on runtime threads), so counts include every test's
+/// trackers. Each snapshot drains the recorder's counters, hence the running sums.
+fn events(kind: &str) -> u64 {
+    static RECORDED: OnceLock<(Snapshotter, Mutex<HashMap<String, u64>>)> = OnceLock::new();
+    let (snapshotter, sums) = RECORDED.get_or_init(|| {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        recorder
+            .install()
+            .expect("the only recorder of this binary");
+        (snapshotter, Mutex::default())
+    });
+    let mut sums = sums.lock().expect("sums");
+    for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+        let key = key.key();
+        if key.name() != "litefs_events_total" {
+            continue;
+        }
+        if let (Some(label), DebugValue::Counter(n)) =
+            (key.labels().find(|l| l.key() == "type"), value)
+        {
+            *sums.entry(label.value().to_owned()).or_default() += n;
+        }
+    }
+    sums.get(kind).copied().unwrap_or(0)
+}
+
+/// The TXID in a node's `<db>-pos`.
+async fn txid(cluster: &LiteFsCluster, node: usize) -> u64 {
+    let pos = cluster.nodes[node].mount.join(format!("{DB}-pos"));
+    read_txid(&pos).await.unwrap_or(0)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trackers_follow_litefs_and_writes_follow_a_restarted_primary() {
+    let _ = events("init"); // installs the recorder before any tracker starts
     let Some(mut cluster) = LiteFsCluster::start_or_skip(&NAMES).await else {
         return;
     };
@@ -144,6 +202,7 @@ async fn trackers_follow_litefs_and_writes_follow_a_restarted_primary() {
         settle(tracker, &expected(name, "node-1")).await;
     }
     let stacks = Stacks::start(&cluster).await;
+    let tx_events = events("tx");
     stacks
         .node("node-3")
         .repo
@@ -151,8 +210,26 @@ async fn trackers_follow_litefs_and_writes_follow_a_restarted_primary() {
         .await
         .expect("forwarded to node-1");
     assert_eq!(tags_on(&stacks.node("node-1").db).await, 1);
+    // The trackers read LiteFS's real /events stream: its `init` lines, and `tx` lines for
+    // the commits, parse; nothing was malformed.
+    let until = Instant::now() + Duration::from_secs(10);
+    while events("tx") <= tx_events {
+        assert!(Instant::now() < until, "no tx event reached the trackers");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(events("init") >= 3, "each tracker's stream began with init");
+    assert_eq!(events("malformed"), 0);
     stacks.close().await;
 
+    // node-2 must hold everything before it becomes primary, or the restart would drop it.
+    let until = Instant::now() + Duration::from_secs(10);
+    while txid(&cluster, 1).await < txid(&cluster, 0).await {
+        assert!(
+            Instant::now() < until,
+            "node-2 did not catch up before the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     cluster
         .restart_with_primary(1)
         .await
@@ -187,6 +264,8 @@ async fn trackers_follow_litefs_and_writes_follow_a_restarted_primary() {
         .map(|t| t.name)
         .collect();
     assert_eq!(names, ["before", "after-node-1", "after-node-3"]);
+    stacks.close().await;
+    cluster.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -202,16 +281,22 @@ async fn a_replica_holding_the_halt_lock_writes_its_own_file() {
     ))
     .await
     .expect("open");
-    let lock = HaltLock::open(&replica.mount, DB).expect("lock file");
-    tokio::task::block_in_place(|| lock.acquire()).expect("halt");
+    let lock = Arc::new(HaltLock::open(&replica.mount, DB).expect("lock file"));
+    lock.acquire_within(Duration::from_secs(30))
+        .await
+        .expect("halt");
     direct
         .execute_unprepared("INSERT INTO tags (name) VALUES ('halted')")
         .await
         .expect("a write under the HALT lock");
     lock.release().expect("release");
+    assert_eq!(tags_on(&direct).await, 1, "on the replica at once");
     assert_eq!(
         tags_on(&stacks.node("node-1").db).await,
         1,
         "shipped to the primary"
     );
+    direct.close().await.expect("close");
+    stacks.close().await;
+    cluster.shutdown().await;
 }

@@ -27,6 +27,19 @@ pub(crate) enum Event {
     },
 }
 
+impl Event {
+    /// The event's kind as the `type` label of `litefs_events_total`: `init`,
+    /// `primaryChange`, `tx` or `other`.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Event::Init(_) => "init",
+            Event::PrimaryChange(_) => "primaryChange",
+            Event::Tx { .. } => "tx",
+            Event::Other { .. } => "other",
+        }
+    }
+}
+
 /// The `data` of `init` and `primaryChange`: `{"isPrimary": bool, "hostname": "node-2"}`.
 ///
 /// LiteFS omits `hostname` when it knows no primary, and may omit it on the primary itself.

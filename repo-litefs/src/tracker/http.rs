@@ -152,10 +152,12 @@ impl Follower {
         }
         match parse_event(&line) {
             Ok(event) => {
+                metrics::counter!("litefs_events_total", "type" => event.kind()).increment(1);
                 self.apply(event).await;
                 true
             }
             Err(err) => {
+                metrics::counter!("litefs_events_total", "type" => "malformed").increment(1);
                 let shown: String = line.chars().take(LOGGED_LINE).collect();
                 tracing::warn!(error = %err, line = %shown, "skipping a malformed LiteFS /events line");
                 false

@@ -28,6 +28,8 @@
 //! - `litefs_primary_changes_total` (counter): published state changes (role or primary
 //!   hostname). Each is also logged at info.
 //! - `litefs_is_primary` (gauge): 1 while this node is the primary, else 0.
+//! - `litefs_events_total` (counter, label `type`: `init`, `primaryChange`, `tx`, `other`,
+//!   `malformed`): lines read from `/events`, by what they parsed as.
 //!
 //! # Example
 //!

@@ -56,12 +56,28 @@ impl LiteFsCluster {
         )
     }
 
-    /// Starts `names.len()` nodes of `bin` with `names[0]` as the static primary.
+    /// Starts `names.len()` nodes of `bin` with `names[0]` as the static primary. Ports are
+    /// chosen again (up to three times) when one was taken before LiteFS could bind it.
     pub async fn start(bin: &Path, names: &[&str]) -> Result<Self, LiteFsError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match Self::start_once(bin, names).await {
+                Err(LiteFsError::NotReady { ref log, .. })
+                    if attempt < 3 && log.contains("address already in use") => {}
+                other => return other,
+            }
+        }
+    }
+
+    async fn start_once(bin: &Path, names: &[&str]) -> Result<Self, LiteFsError> {
         let dir = tempfile::Builder::new().prefix("litefs-").tempdir()?;
+        // The mount as /proc/self/mountinfo shows it: no symlinks on the way.
+        let root = dir.path().canonicalize()?;
+        let ports = free_ports(names.len())?;
         let mut nodes = Vec::new();
-        for name in names {
-            nodes.push(LiteFsProcess::new(dir.path(), name, free_port()?)?);
+        for (name, port) in names.iter().zip(ports) {
+            nodes.push(LiteFsProcess::new(&root, name, port)?);
         }
         let mut cluster = Self {
             nodes,
@@ -74,6 +90,17 @@ impl LiteFsCluster {
         Ok(cluster)
     }
 
+    /// Stops every node (replicas first) and unmounts, off the async threads.
+    pub async fn shutdown(mut self) {
+        let nodes = std::mem::take(&mut self.nodes);
+        let _ = tokio::task::spawn_blocking(move || {
+            for mut node in nodes.into_iter().rev() {
+                node.stop();
+            }
+        })
+        .await;
+    }
+
     /// The node holding the lease.
     pub fn primary(&self) -> &LiteFsProcess {
         &self.nodes[self.primary]
@@ -82,9 +109,12 @@ impl LiteFsCluster {
     /// Stops every node and starts them again with `nodes[primary]` holding the static
     /// lease: the closest a static lease comes to a failover. Data directories are kept.
     pub async fn restart_with_primary(&mut self, primary: usize) -> Result<(), LiteFsError> {
-        for node in self.nodes.iter_mut().rev() {
-            node.stop();
-        }
+        // Stopping blocks (a grace period per node): keep the runtime's other tasks going.
+        tokio::task::block_in_place(|| {
+            for node in self.nodes.iter_mut().rev() {
+                node.stop();
+            }
+        });
         self.primary = primary;
         self.launch().await
     }
@@ -158,9 +188,27 @@ async fn info(http: &reqwest::Client, api: &str) -> Result<(bool, String), Strin
     Ok((is_primary, host.to_owned()))
 }
 
-/// A port on 127.0.0.1 that was free a moment ago (LiteFS takes a fixed port in its config).
-fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+/// Below Linux's range for automatic ports (`ip_local_port_range`, 32768 and up by default),
+/// so that no socket bound to port 0 meanwhile can take one of these.
+const PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// `n` distinct ports on 127.0.0.1 that were free a moment ago (LiteFS takes a fixed port in
+/// its config), picked at random from [`PORTS`] and held until all are chosen.
+fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
+    let mut held = Vec::new();
+    let mut tries = 0;
+    while held.len() < n {
+        tries += 1;
+        if tries > 1_000 {
+            return Err(std::io::Error::other("no free port found in 1,000 tries"));
+        }
+        let span = u128::from(PORTS.end - PORTS.start);
+        let offset = u16::try_from(uuid::Uuid::new_v4().as_u128() % span).unwrap_or(0);
+        if let Ok(listener) = std::net::TcpListener::bind(("127.0.0.1", PORTS.start + offset)) {
+            held.push(listener);
+        }
+    }
+    held.iter()
+        .map(|l| l.local_addr().map(|a| a.port()))
+        .collect()
 }

@@ -4,9 +4,10 @@
 //! to install it, unless [`REQUIRE_VAR`] is set (`.ci/run` sets it): then a missing piece
 //! fails the test instead, so that CI cannot pass by skipping.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Set (to anything but empty) to make a missing LiteFS a failure instead of a skip.
+/// Set (to anything but empty or `0`) to make a missing LiteFS a failure instead of a skip.
 pub const REQUIRE_VAR: &str = "CI_REQUIRE_LITEFS";
 
 /// Names the `litefs` binary to use, overriding the search.
@@ -17,8 +18,7 @@ const INSTALL: &str = "install Debian's fuse3 and LiteFS with \
 
 /// Finds the `litefs` binary and checks that FUSE is usable, or says what is missing.
 pub fn find() -> Result<PathBuf, String> {
-    let bin = binary()
-        .ok_or_else(|| format!("no `litefs` binary ({BIN_VAR}, PATH, $GOPATH/bin or ~/go/bin)"))?;
+    let bin = binary()?;
     if let Err(e) = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -43,30 +43,61 @@ pub fn require() -> Option<PathBuf> {
             )
         }
         Err(reason) => {
-            eprintln!("skipping: real LiteFS cannot run here: {reason}; {INSTALL}");
+            // Straight to stderr: the test harness swallows `eprintln!` of a passing test.
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipping: real LiteFS cannot run here: {reason}; {INSTALL}"
+            );
             None
         }
     }
 }
 
+/// Whether [`REQUIRE_VAR`] is set to anything but empty or `0`.
 fn required() -> bool {
-    std::env::var_os(REQUIRE_VAR).is_some_and(|v| !v.is_empty())
+    std::env::var(REQUIRE_VAR).is_ok_and(|v| !v.is_empty() && v != "0")
 }
 
-fn binary() -> Option<PathBuf> {
+/// `LITEFS_BIN` when set (and then only it), else `litefs` on PATH, in `$GOBIN`, in each
+/// `$GOPATH` entry's `bin`, or in `~/go/bin`.
+fn binary() -> Result<PathBuf, String> {
     if let Some(bin) = std::env::var_os(BIN_VAR) {
-        return Some(PathBuf::from(bin)).filter(|p| p.is_file());
+        let bin = PathBuf::from(bin);
+        return if is_executable(&bin) {
+            Ok(bin)
+        } else {
+            Err(format!(
+                "{BIN_VAR}={} is not an executable file",
+                bin.display()
+            ))
+        };
     }
     if let Some(bin) = on_path("litefs") {
-        return Some(bin);
+        return Ok(bin);
     }
-    let go_paths = std::env::var_os("GOPATH")
-        .map(PathBuf::from)
+    let gobin = std::env::var_os("GOBIN").map(PathBuf::from);
+    let gopaths = std::env::var_os("GOPATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("bin"))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let home = std::env::var_os("HOME").map(|h| Path::new(&h).join("go").join("bin"));
+    gobin
         .into_iter()
-        .chain(std::env::var_os("HOME").map(|h| Path::new(&h).join("go")));
-    go_paths
-        .map(|dir| dir.join("bin").join("litefs"))
-        .find(|p| p.is_file())
+        .chain(gopaths)
+        .chain(home)
+        .map(|dir| dir.join("litefs"))
+        .find(|p| is_executable(p))
+        .ok_or_else(|| {
+            format!("no `litefs` binary ({BIN_VAR}, PATH, $GOBIN, $GOPATH/bin or ~/go/bin)")
+        })
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// The first executable called `name` on PATH.
@@ -74,5 +105,5 @@ pub fn on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
+        .find(|p| is_executable(p))
 }

@@ -2,7 +2,9 @@
 //! ([`LiteFsCluster`]), and the repository stack on each of their nodes ([`Stacks`]).
 //!
 //! Needs the `litefs` binary, `/dev/fuse` and `fusermount3` (root). Without them the tests
-//! skip with a message, unless `CI_REQUIRE_LITEFS` is set; see [`install`].
+//! skip with a message, unless `CI_REQUIRE_LITEFS` is set; see [`install`]. Every LiteFS
+//! process is stopped and unmounted when its cluster is shut down or dropped (a panicking
+//! test included); only a test process killed outright leaves them behind.
 
 pub mod cluster;
 pub mod halt;
@@ -11,5 +13,5 @@ pub mod process;
 pub mod stack;
 
 pub use cluster::{LiteFsCluster, LiteFsError};
-pub use halt::HaltLock;
-pub use stack::{DB, NodeStack, Stacks};
+pub use halt::{HaltError, HaltLock};
+pub use stack::{DB, NodeStack, Stacks, WaitFor};

@@ -115,7 +115,8 @@ impl LiteFsProcess {
         let mount = self.mount.to_string_lossy();
         mounts
             .lines()
-            .any(|line| line.split(' ').nth(4) == Some(mount.as_ref()))
+            .filter_map(|line| line.split(' ').nth(4))
+            .any(|point| unescape_mount_point(point) == mount)
     }
 
     /// What the process has printed so far.
@@ -155,6 +156,16 @@ impl LiteFsProcess {
             let _ = Command::new("umount").arg("-l").arg(&self.mount).status();
         }
     }
+}
+
+/// A mount point as `/proc/self/mountinfo` writes it, with `\040` for a space, `\011` for a
+/// tab, `\012` for a newline and `\134` for a backslash.
+fn unescape_mount_point(field: &str) -> String {
+    field
+        .replace("\\040", " ")
+        .replace("\\011", "\t")
+        .replace("\\012", "\n")
+        .replace("\\134", "\\")
 }
 
 /// Sends SIGINT: LiteFS unmounts and exits cleanly on it.

@@ -50,16 +50,38 @@ impl Drop for NodeStack {
     }
 }
 
+/// What ends a replica's read-your-writes wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitFor {
+    /// The library's behaviour: the local TXID reaching the primary's, or the write's ledger
+    /// row becoming visible locally, whichever comes first.
+    TxidOrLedger,
+    /// The TXID alone: the ledger probe looks at an empty decoy table, so a wait can only end
+    /// by LiteFS's `<db>-pos` catching up (to test the TXID path on its own).
+    TxidOnly,
+}
+
 /// Every node's stack.
 pub struct Stacks {
     /// One per LiteFS node, in the cluster's order.
     pub nodes: Vec<NodeStack>,
+    /// Keeps the decoy ledgers of [`WaitFor::TxidOnly`] until the stacks are gone.
+    _decoys: Option<tempfile::TempDir>,
 }
 
 impl Stacks {
     /// Starts a stack on each node: the primary (in WAL mode, as LiteFS recommends) runs the
     /// migrations; replicas wait for the schema, then open their file read-only.
     pub async fn start(cluster: &LiteFsCluster) -> Self {
+        Self::start_waiting_for(cluster, WaitFor::TxidOrLedger).await
+    }
+
+    /// Like [`Stacks::start`], with the replicas' waits ended by `wait_for`.
+    pub async fn start_waiting_for(cluster: &LiteFsCluster, wait_for: WaitFor) -> Self {
+        let decoys = match wait_for {
+            WaitFor::TxidOrLedger => None,
+            WaitFor::TxidOnly => Some(tempfile::tempdir().expect("decoy dir")),
+        };
         let secret = ClusterSecret::new(SECRET).expect("secret");
         let mut listeners = Vec::new();
         for _ in &cluster.nodes {
@@ -101,7 +123,11 @@ impl Stacks {
                 .wait_for_primary(Duration::from_secs(10))
                 .await
                 .expect("the tracker learns the primary from LiteFS");
-            let consistency = ReadYourWrites::new(db.clone())
+            let probed = match &decoys {
+                Some(dir) => decoy_ledger(&dir.path().join(format!("{}.db", node.name))).await,
+                None => db.clone(),
+            };
+            let consistency = ReadYourWrites::new(probed)
                 .litefs_position(&pos)
                 .wait(Duration::from_secs(5))
                 .on_lag(OnLag::Fail);
@@ -139,7 +165,10 @@ impl Stacks {
                 stop: Some(stop),
             });
         }
-        Self { nodes }
+        Self {
+            nodes,
+            _decoys: decoys,
+        }
     }
 
     /// The stack of the node named `name`.
@@ -151,8 +180,8 @@ impl Stacks {
     }
 
     /// Stops every server and closes every connection, so that LiteFS can unmount.
-    pub async fn close(self) {
-        for mut node in self.nodes {
+    pub async fn close(mut self) {
+        for mut node in std::mem::take(&mut self.nodes) {
             if let Some(stop) = node.stop.take() {
                 let _ = stop.send(());
             }
@@ -161,6 +190,18 @@ impl Stacks {
             let _ = db.close().await;
         }
     }
+}
+
+/// An empty ledger table outside LiteFS, for [`WaitFor::TxidOnly`].
+async fn decoy_ledger(path: &std::path::Path) -> DatabaseConnection {
+    let db = open(path, "rwc").await;
+    db.execute_unprepared(&format!(
+        "CREATE TABLE {} (request_id BLOB PRIMARY KEY)",
+        repo_litefs::ledger::TABLE
+    ))
+    .await
+    .expect("decoy ledger");
+    db
 }
 
 async fn open(path: &std::path::Path, mode: &str) -> DatabaseConnection {
