@@ -37,13 +37,23 @@ fn missing_prerequisite() -> Option<String> {
             chromium.display()
         ));
     }
+    // playwright-core refuses Node.js older than 20.
     let node = Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
+        .args(["-p", "process.versions.node"])
         .stderr(Stdio::null())
-        .status();
-    if !node.is_ok_and(|s| s.success()) {
+        .output();
+    let Ok(node) = node.map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned()) else {
         return Some("`node` is not on PATH".to_owned());
+    };
+    let major: u32 = node
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    if major < 20 {
+        return Some(format!(
+            "Node.js {node} is too old for playwright-core (20 or newer)"
+        ));
     }
     let playwright = Path::new(SCRIPT_DIR).join("node_modules/playwright-core/package.json");
     if !playwright.is_file() {

@@ -230,7 +230,7 @@ async fn main() {
     .expect("open the replica's file for HALT writes");
     let variants = [
         Variant::Forwarded(stacks.node("node-2").repo.clone()),
-        Variant::Halt(halt_db, Arc::new(replica.mount.clone())),
+        Variant::Halt(halt_db.clone(), Arc::new(replica.mount.clone())),
         Variant::PrimaryLocal(stacks.node("node-1").db.clone()),
     ];
     // Warm-up: connections, channels, caches.
@@ -238,4 +238,8 @@ async fn main() {
     println!("\n(the warm-up above is not counted)");
     sequential(&variants, rounds, "sequential").await;
     concurrent(&variants, 4, block).await;
+    drop(variants);
+    let _ = halt_db.close().await;
+    stacks.close().await;
+    cluster.shutdown().await;
 }

@@ -89,11 +89,13 @@ async fn the_blog_on_real_litefs_forwards_http_and_websocket_writes_and_reports_
         .await
         .expect("GET");
     assert_eq!(read.status(), 200, "read back on the replica right away");
-    let on_primary = post::Entity::find_by_id(i32::try_from(id).expect("i32"))
-        .one(&nodes[0].db)
+    let on_primary = post::Entity::find()
+        .filter(post::Column::Slug.eq("on-litefs"))
+        .all(&nodes[0].db)
         .await
         .expect("read");
-    assert_eq!(on_primary.map(|p| p.slug).as_deref(), Some("on-litefs"));
+    assert_eq!(on_primary.len(), 1, "stored once, on the primary");
+    assert_eq!(i64::from(on_primary[0].id), id);
 
     // The write LiteFS's proxy cannot forward: a comment over the replica's WebSocket.
     let ws = format!("ws://{}/posts/{id}/ws", nodes[2].http_addr);
@@ -117,6 +119,15 @@ async fn the_blog_on_real_litefs_forwards_http_and_websocket_writes_and_reports_
         .await
         .expect("comments");
     assert_eq!(stored.len(), 1, "stored once, on the primary");
+    let on_replica = comment::Entity::find_by_id(stored[0].id)
+        .one(&nodes[2].db)
+        .await
+        .expect("read on the replica");
+    assert_eq!(
+        on_replica.map(|c| c.body).as_deref(),
+        Some("Over a WebSocket."),
+        "on the replica when its push came"
+    );
     drop(socket);
 
     for (node, role) in [(&nodes[0], "primary"), (&nodes[1], "replica")] {

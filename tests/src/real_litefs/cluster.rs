@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use repo_litefs::tracker::{PrimaryTracker, TrackerConfig};
 use tempfile::TempDir;
 
 use super::install;
@@ -104,6 +105,20 @@ impl LiteFsCluster {
     /// The node holding the lease.
     pub fn primary(&self) -> &LiteFsProcess {
         &self.nodes[self.primary]
+    }
+
+    /// A primary tracker per node, following that node's `/info` and `/events`.
+    pub fn trackers(&self) -> Vec<PrimaryTracker> {
+        self.nodes
+            .iter()
+            .map(|n| {
+                PrimaryTracker::spawn(
+                    TrackerConfig::new()
+                        .api_url(n.api_url())
+                        .self_hostname(n.name.clone()),
+                )
+            })
+            .collect()
     }
 
     /// Stops every node and starts them again with `nodes[primary]` holding the static

@@ -49,7 +49,9 @@ impl HaltLock {
 
     /// Like [`HaltLock::acquire`], failing after `limit` instead of blocking forever (LiteFS's
     /// FUSE layer answers the non-blocking `F_OFD_SETLK` with ENOSYS, so the blocking call
-    /// runs on a thread of its own; on timeout that thread stays blocked until LiteFS answers).
+    /// runs on a thread of its own; on timeout that thread stays blocked until LiteFS answers,
+    /// and if LiteFS grants the lock then, it stays held until every clone of this `Arc` is
+    /// dropped, which closes the file).
     pub async fn acquire_within(self: &Arc<Self>, limit: Duration) -> Result<(), HaltError> {
         let lock = self.clone();
         let blocking = tokio::task::spawn_blocking(move || lock.acquire());

@@ -85,11 +85,13 @@ impl LiteFsProcess {
         Ok(())
     }
 
+    /// `exit-on-error: true`: a failure at start (its port taken, say) ends the process at
+    /// once, instead of LiteFS waiting for a signal unmounted.
     fn config_yaml(&self, lease: &StaticLease) -> String {
         format!(
             "fuse:\n  dir: \"{mount}\"\ndata:\n  dir: \"{data}\"\nhttp:\n  addr: \"127.0.0.1:{port}\"\n\
              lease:\n  type: \"static\"\n  hostname: \"{host}\"\n  advertise-url: \"{url}\"\n  \
-             candidate: {candidate}\nexit-on-error: false\n",
+             candidate: {candidate}\nexit-on-error: true\n",
             mount = self.mount.display(),
             data = self.data.display(),
             port = self.port,
