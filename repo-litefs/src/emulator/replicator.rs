@@ -2,6 +2,7 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,6 +21,9 @@ pub struct Replicator {
     progress: Arc<Mutex<(i64, HashSet<String>)>>,
     /// Every replica's name.
     names: Vec<String>,
+    /// Rounds of the replication loop so far, so a waiter knows the loop has looked at the
+    /// primary since it started waiting.
+    rounds: Arc<AtomicU64>,
     /// The replication loop; aborted on drop.
     task: JoinHandle<()>,
 }
@@ -75,27 +79,39 @@ impl Replicator {
         }
         let partitioned = Arc::new(Mutex::new(HashSet::new()));
         let progress = Arc::new(Mutex::new((i64::MIN, HashSet::new())));
+        let rounds = Arc::new(AtomicU64::new(0));
         let task = tokio::spawn(run(
             source,
             targets,
             lag,
             partitioned.clone(),
-            progress.clone(),
+            Progress {
+                latest: progress.clone(),
+                rounds: rounds.clone(),
+            },
         ));
         Ok(Self {
             partitioned,
             progress,
             names,
+            rounds,
             task,
         })
     }
 
-    /// Waits until every replica that is not partitioned has everything the primary has
-    /// committed (bounded by `timeout`); returns whether they did.
+    /// Waits until every replica that is not partitioned has everything the primary had
+    /// committed when this was called (bounded by `timeout`); returns whether they did.
     pub async fn wait_synced(&self, timeout: Duration) -> bool {
         let until = Instant::now() + timeout;
-        // Let the loop see the primary's latest change first.
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        // Two rounds of the loop after this call: the second began after it, so it has seen
+        // every commit made before it (a fixed sleep is not enough on a busy machine).
+        let start = self.rounds.load(Ordering::SeqCst);
+        while self.rounds.load(Ordering::SeqCst) < start + 2 {
+            if Instant::now() >= until {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
         loop {
             let cut_off: HashSet<String> = self
                 .partitioned
@@ -145,13 +161,22 @@ pub(crate) async fn version(source: &DatabaseConnection) -> Option<i64> {
     row.try_get_by_index(0).ok()
 }
 
+/// What the replication loop reports to [`Replicator::wait_synced`].
+struct Progress {
+    /// `(latest change seen on the primary, replicas that have applied it)`.
+    latest: Arc<Mutex<(i64, HashSet<String>)>>,
+    /// Rounds completed (each looked at the primary's change counter).
+    rounds: Arc<AtomicU64>,
+}
+
 async fn run(
     source: DatabaseConnection,
     mut targets: Vec<Target>,
     lag: Duration,
     partitioned: Arc<Mutex<HashSet<String>>>,
-    progress: Arc<Mutex<(i64, HashSet<String>)>>,
+    report: Progress,
 ) {
+    let progress = report.latest;
     // Changes seen on the primary, with when they were seen: each becomes visible on the
     // replicas `lag` later.
     let mut changes: VecDeque<(i64, Instant)> = VecDeque::new();
@@ -160,14 +185,16 @@ async fn run(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Some(v) = version(&source).await
-            && v != seen
-        {
-            seen = v;
-            changes.push_back((v, Instant::now()));
-            if let Ok(mut p) = progress.lock() {
-                *p = (v, HashSet::new());
+        if let Some(v) = version(&source).await {
+            if v != seen {
+                seen = v;
+                changes.push_back((v, Instant::now()));
+                if let Ok(mut p) = progress.lock() {
+                    *p = (v, HashSet::new());
+                }
             }
+            // Only a round that read the counter tells a waiter anything.
+            report.rounds.fetch_add(1, Ordering::SeqCst);
         }
         // The newest change old enough to be applied.
         let now = Instant::now();
