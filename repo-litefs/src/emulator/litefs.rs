@@ -256,7 +256,7 @@ impl Shared {
             if node.name == primary {
                 let _ = std::fs::remove_file(&marker);
             } else {
-                std::fs::write(&marker, format!("{primary}\n"))?;
+                write_whole(&marker, format!("{primary}\n").as_bytes())?;
             }
             write_pos(
                 &node.dir.join(format!("{}-pos", self.db_name)),
@@ -270,7 +270,7 @@ impl Shared {
 /// `<db>-pos` in LiteFS's format: TXID and post-apply checksum, 16 hex digits each.
 fn write_pos(path: &Path, txid: u64) -> std::io::Result<()> {
     let checksum = txid.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    std::fs::write(path, format!("{txid:016x}/{checksum:016x}\n"))
+    write_whole(path, format!("{txid:016x}/{checksum:016x}\n").as_bytes())
 }
 
 /// How often a connected replica hears from the primary (LiteFS's heartbeat interval).
@@ -320,10 +320,15 @@ fn write_lag(path: &Path, lag: Duration) -> std::io::Result<()> {
     let ms = i64::try_from(lag.as_millis()).map_or(i64::from(i32::MAX) - 1, |ms| {
         ms.min(i64::from(i32::MAX) - 1)
     });
-    // Through a rename, so that a reader never sees a half-written file (LiteFS serves
-    // `.lag` from memory).
-    let fresh = path.with_extension("lag-new");
-    std::fs::write(&fresh, format!("{ms:+010}\n"))?;
+    write_whole(path, format!("{ms:+010}\n").as_bytes())
+}
+
+/// Replaces `path`'s content through a rename, so that a reader never sees a half-written
+/// file (LiteFS serves `.primary`, `<db>-pos` and `.lag` from memory, whole).
+fn write_whole(path: &Path, content: &[u8]) -> std::io::Result<()> {
+    let mut fresh = path.as_os_str().to_owned();
+    fresh.push(".new");
+    std::fs::write(&fresh, content)?;
     std::fs::rename(fresh, path)
 }
 
