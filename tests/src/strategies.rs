@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use proptest::prelude::*;
-use repo_core::{RowShape, ValueKind};
+use repo_core::{BatchStep, Fetch, Operation, RowShape, StepOperation, ValueKind};
 use sea_orm::sea_query::{Enum, OptionEnum};
 use sea_orm::{DbBackend, Statement, Value, Values};
 
@@ -155,4 +155,94 @@ pub fn same_statement(a: &Statement, b: &Statement) -> bool {
             (None, None) => true,
             _ => false,
         }
+}
+
+/// An operation of the kind `which` picks (0 execute, 1 query, 2 named transaction, 3 a
+/// batch of an execute and a query step) from the same parts, for the codecs' round trips.
+pub fn operation(
+    which: u8,
+    stmt: &Statement,
+    shape: &Option<Arc<RowShape>>,
+    fetch: Fetch,
+    name: &str,
+    args: &[u8],
+) -> Operation {
+    match which {
+        0 => Operation::Execute(stmt.clone()),
+        1 => Operation::Query {
+            statement: stmt.clone(),
+            shape: shape.clone(),
+            fetch,
+        },
+        2 => Operation::Transaction {
+            name: name.to_owned(),
+            args: args.to_vec(),
+        },
+        _ => Operation::Batch(vec![
+            BatchStep {
+                name: name.to_owned(),
+                operation: StepOperation::Execute(stmt.clone()),
+                require_row: true,
+            },
+            BatchStep {
+                name: format!("{name}2"),
+                operation: StepOperation::Query {
+                    statement: stmt.clone(),
+                    shape: shape.clone(),
+                },
+                require_row: false,
+            },
+        ]),
+    }
+}
+
+/// Whether `b` holds all of `a`: statements with their values' exact types
+/// ([`same_statement`]), shapes, fetch modes, transaction names and arguments, and each batch
+/// step's name, flag and operation.
+pub fn same_operation(a: &Operation, b: &Operation) -> bool {
+    match (a, b) {
+        (Operation::Execute(x), Operation::Execute(y)) => same_statement(x, y),
+        (
+            Operation::Query {
+                statement: x,
+                shape: sx,
+                fetch: fx,
+            },
+            Operation::Query {
+                statement: y,
+                shape: sy,
+                fetch: fy,
+            },
+        ) => same_statement(x, y) && sx.as_deref() == sy.as_deref() && fx == fy,
+        (
+            Operation::Transaction { name: x, args: ax },
+            Operation::Transaction { name: y, args: ay },
+        ) => x == y && ax == ay,
+        (Operation::Batch(x), Operation::Batch(y)) => {
+            x.len() == y.len()
+                && x.iter().zip(y).all(|(p, q)| {
+                    p.name == q.name
+                        && p.require_row == q.require_row
+                        && same_step(&p.operation, &q.operation)
+                })
+        }
+        _ => false,
+    }
+}
+
+fn same_step(a: &StepOperation, b: &StepOperation) -> bool {
+    match (a, b) {
+        (StepOperation::Execute(x), StepOperation::Execute(y)) => same_statement(x, y),
+        (
+            StepOperation::Query {
+                statement: x,
+                shape: sx,
+            },
+            StepOperation::Query {
+                statement: y,
+                shape: sy,
+            },
+        ) => same_statement(x, y) && sx.as_deref() == sy.as_deref(),
+        _ => false,
+    }
 }

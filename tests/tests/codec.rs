@@ -3,11 +3,8 @@
 
 use proptest::prelude::*;
 use repo_core::codec::{decode_request, decode_response, encode_request, encode_response};
-use repo_core::{
-    Action, BatchStep, ExecSummary, Operation, Outcome, Request, Response, Row, StepOperation,
-    WireValue,
-};
-use repo_tests::strategies::{same, same_statement, shape, statement, value};
+use repo_core::{Action, ExecSummary, Outcome, Request, Response, Row, WireValue};
+use repo_tests::strategies::{operation, same, same_operation, shape, statement, value};
 use sea_orm::Value;
 
 proptest! {
@@ -25,41 +22,19 @@ proptest! {
 
     #[test]
     fn requests_round_trip(stmt in statement(), shape in shape(), name in ".{1,20}", args in prop::collection::vec(any::<u8>(), 0..32), which in 0u8..4) {
-        let operation = match which {
-            0 => Operation::Execute(stmt.clone()),
-            1 => Operation::Query { statement: stmt.clone(), shape: shape.clone(), fetch: repo_core::Fetch::One },
-            2 => Operation::Transaction { name: name.clone(), args: args.clone() },
-            _ => Operation::Batch(vec![
-                BatchStep { name: name.clone(), operation: StepOperation::Execute(stmt.clone()), require_row: true },
-                BatchStep { name: format!("{name}2"), operation: StepOperation::Query { statement: stmt.clone(), shape: shape.clone() }, require_row: false },
-            ]),
-        };
+        let operation = operation(which, &stmt, &shape, repo_core::Fetch::One, &name, &args);
         let request = Request::new(Action::Transaction(name.clone()), name.clone(), operation);
         let back = decode_request(&encode_request(&request).expect("encode")).expect("decode");
         prop_assert_eq!(back.id, request.id);
         prop_assert_eq!(&back.action, &request.action);
         prop_assert_eq!(&back.target, &request.target);
         prop_assert_eq!(back.consistency, request.consistency);
-        match (&request.operation, &back.operation) {
-            (Operation::Execute(a), Operation::Execute(b)) => prop_assert!(same_statement(a, b)),
-            (Operation::Query { statement: a, shape: sa, fetch: fa }, Operation::Query { statement: b, shape: sb, fetch: fb }) => {
-                prop_assert_eq!(fa, fb);
-                prop_assert!(same_statement(a, b));
-                prop_assert_eq!(sa.as_deref(), sb.as_deref());
-            }
-            (Operation::Transaction { name: a, args: x }, Operation::Transaction { name: b, args: y }) => {
-                prop_assert_eq!(a, b);
-                prop_assert_eq!(x, y);
-            }
-            (Operation::Batch(a), Operation::Batch(b)) => {
-                prop_assert_eq!(a.len(), b.len());
-                for (p, q) in a.iter().zip(b) {
-                    prop_assert_eq!(&p.name, &q.name);
-                    prop_assert_eq!(p.require_row, q.require_row);
-                }
-            }
-            (a, b) => prop_assert!(false, "{a:?} became {b:?}"),
-        }
+        prop_assert!(
+            same_operation(&request.operation, &back.operation),
+            "{:?} became {:?}",
+            request.operation,
+            back.operation
+        );
     }
 
     #[test]

@@ -4,14 +4,12 @@
 
 use proptest::prelude::*;
 use prost::Message;
-use repo_core::{
-    Action, BatchStep, ExecSummary, Fetch, Operation, Outcome, Request, Row, StepOperation,
-};
+use repo_core::{Action, ExecSummary, Fetch, Outcome, Request, Row};
 use repo_litefs::convert::{
     decode_outcome, decode_request, decode_value, encode_outcome, encode_request, encode_value,
 };
 use repo_litefs::proto as pb;
-use repo_tests::strategies::{same, same_statement, shape, statement, value};
+use repo_tests::strategies::{operation, same, same_operation, shape, statement, value};
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
@@ -28,41 +26,19 @@ proptest! {
     #[test]
     fn requests_round_trip_through_protobuf(stmt in statement(), shape in shape(), name in "[a-z_.0-9]{1,20}", args in prop::collection::vec(any::<u8>(), 0..32), which in 0u8..4, fetch_one in any::<bool>()) {
         let fetch = if fetch_one { Fetch::One } else { Fetch::All };
-        let operation = match which {
-            0 => Operation::Execute(stmt.clone()),
-            1 => Operation::Query { statement: stmt.clone(), shape: shape.clone(), fetch },
-            2 => Operation::Transaction { name: name.clone(), args: args.clone() },
-            _ => Operation::Batch(vec![
-                BatchStep { name: name.clone(), operation: StepOperation::Execute(stmt.clone()), require_row: true },
-                BatchStep { name: format!("{name}2"), operation: StepOperation::Query { statement: stmt.clone(), shape: shape.clone() }, require_row: false },
-            ]),
-        };
+        let operation = operation(which, &stmt, &shape, fetch, &name, &args);
         let request = Request::new(Action::Transaction(name.clone()), name.clone(), operation);
         let bytes = encode_request(&request, "node-2").expect("encode").encode_to_vec();
         let back = decode_request(pb::ForwardRequest::decode(bytes.as_slice()).expect("protobuf")).expect("valid");
         prop_assert_eq!(back.id, request.id);
         prop_assert_eq!(&back.action, &request.action);
         prop_assert_eq!(&back.target, &request.target);
-        match (&request.operation, &back.operation) {
-            (Operation::Execute(a), Operation::Execute(b)) => prop_assert!(same_statement(a, b)),
-            (Operation::Query { statement: a, shape: sa, fetch: fa }, Operation::Query { statement: b, shape: sb, fetch: fb }) => {
-                prop_assert!(same_statement(a, b));
-                prop_assert_eq!(sa.as_deref(), sb.as_deref());
-                prop_assert_eq!(fa, fb);
-            }
-            (Operation::Transaction { name: a, args: x }, Operation::Transaction { name: b, args: y }) => {
-                prop_assert_eq!(a, b);
-                prop_assert_eq!(x, y);
-            }
-            (Operation::Batch(a), Operation::Batch(b)) => {
-                prop_assert_eq!(a.len(), b.len());
-                for (p, q) in a.iter().zip(b) {
-                    prop_assert_eq!(&p.name, &q.name);
-                    prop_assert_eq!(p.require_row, q.require_row);
-                }
-            }
-            (a, b) => prop_assert!(false, "{a:?} became {b:?}"),
-        }
+        prop_assert!(
+            same_operation(&request.operation, &back.operation),
+            "{:?} became {:?}",
+            request.operation,
+            back.operation
+        );
     }
 
     #[test]

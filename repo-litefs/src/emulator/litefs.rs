@@ -245,6 +245,14 @@ impl LiteFsEmulator {
 }
 
 impl Shared {
+    /// The current primary and the nodes it cannot reach (partitioned or stopped); `None`
+    /// once the state's lock is poisoned.
+    fn reach(&self) -> Option<(String, HashSet<String>)> {
+        let s = self.state.lock().ok()?;
+        let cut_off = s.partitioned.union(&s.stopped).cloned().collect();
+        Some((s.primary.clone(), cut_off))
+    }
+
     /// Writes every node's `.primary` and `<db>-pos` from the current state.
     fn write_files(&self) -> std::io::Result<()> {
         let (primary, txids) = match self.state.lock() {
@@ -288,15 +296,7 @@ async fn report_lag(shared: Arc<Shared>) {
     let mut tick = tokio::time::interval(LAG_REFRESH);
     loop {
         tick.tick().await;
-        let Ok((primary, cut_off)) = shared.state.lock().map(|s| {
-            (
-                s.primary.clone(),
-                s.partitioned
-                    .union(&s.stopped)
-                    .cloned()
-                    .collect::<HashSet<_>>(),
-            )
-        }) else {
+        let Some((primary, cut_off)) = shared.reach() else {
             return;
         };
         let now = Instant::now();
@@ -344,15 +344,7 @@ async fn replicate(shared: Arc<Shared>, lag: Duration) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let Ok((primary, cut_off)) = shared.state.lock().map(|s| {
-            (
-                s.primary.clone(),
-                s.partitioned
-                    .union(&s.stopped)
-                    .cloned()
-                    .collect::<HashSet<_>>(),
-            )
-        }) else {
+        let Some((primary, cut_off)) = shared.reach() else {
             return;
         };
         if primary != last_primary {

@@ -109,16 +109,7 @@ impl LiteFsApi {
     pub(crate) async fn info(&self) -> Result<Info, ApiError> {
         let url = &self.info_url;
         let response = self.get(url).await?;
-        let body = tokio::time::timeout(self.timeout, response.bytes())
-            .await
-            .map_err(|_| ApiError::Timeout {
-                url: url.clone(),
-                after: self.timeout,
-            })?
-            .map_err(|source| ApiError::Request {
-                url: url.clone(),
-                source,
-            })?;
+        let body = self.bounded(url, response.bytes()).await?;
         parse_info(&body).map_err(|source| ApiError::Json {
             url: url.clone(),
             source,
@@ -132,16 +123,9 @@ impl LiteFsApi {
 
     /// Sends a GET and waits (bounded) for a success status.
     async fn get(&self, url: &Url) -> Result<reqwest::Response, ApiError> {
-        let response = tokio::time::timeout(self.timeout, self.client.get(url.clone()).send())
-            .await
-            .map_err(|_| ApiError::Timeout {
-                url: url.clone(),
-                after: self.timeout,
-            })?
-            .map_err(|source| ApiError::Request {
-                url: url.clone(),
-                source,
-            })?;
+        let response = self
+            .bounded(url, self.client.get(url.clone()).send())
+            .await?;
         let status = response.status();
         if !status.is_success() {
             return Err(ApiError::Status {
@@ -150,6 +134,24 @@ impl LiteFsApi {
             });
         }
         Ok(response)
+    }
+
+    /// Awaits one step of a request to `url` for at most the configured timeout.
+    async fn bounded<T>(
+        &self,
+        url: &Url,
+        step: impl Future<Output = Result<T, reqwest::Error>>,
+    ) -> Result<T, ApiError> {
+        tokio::time::timeout(self.timeout, step)
+            .await
+            .map_err(|_| ApiError::Timeout {
+                url: url.clone(),
+                after: self.timeout,
+            })?
+            .map_err(|source| ApiError::Request {
+                url: url.clone(),
+                source,
+            })
     }
 }
 
