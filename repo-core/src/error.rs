@@ -136,6 +136,28 @@ pub enum RepoError {
         /// Whether the write may have committed anyway.
         commit: CommitState,
     },
+
+    /// The write ran longer than the node's maximum statement time and SQLite interrupted
+    /// it: nothing was committed. Not retried (it would run out of time again): simplify
+    /// the statement, or raise the limit (`WriterConfig::max_statement_time`) on the node
+    /// that executes writes.
+    #[error(
+        "interrupted after the maximum statement time of {limit:?}; nothing was committed \
+         (simplify the statement or raise WriterConfig::max_statement_time)"
+    )]
+    Interrupted {
+        /// The maximum statement time that passed.
+        limit: std::time::Duration,
+    },
+
+    /// The node that ran the write failed internally (a panic, logged there and counted in
+    /// `repo_executor_panics_total`); the write rolled back and other writes were not
+    /// affected. A bug, not a property of the data: report it.
+    #[error("internal error on the executing node: {message}")]
+    Internal {
+        /// What failed, without internal detail.
+        message: String,
+    },
 }
 
 /// SQLITE_BUSY (5) and its extended codes: another connection held the lock; nothing
@@ -247,6 +269,8 @@ impl RepoError {
             RepoError::ReplicationLag { .. } => "replication_lag",
             RepoError::MaybeCommitted { .. } => "maybe_committed",
             RepoError::Timeout { .. } => "timeout",
+            RepoError::Interrupted { .. } => "interrupted",
+            RepoError::Internal { .. } => "internal",
         }
     }
 

@@ -12,25 +12,53 @@ use crate::request::{BatchStep, Fetch, Operation, Request, StepOperation};
 use crate::response::{ExecSummary, Outcome, Response};
 use crate::row::{Row, RowShape};
 use crate::transaction::TransactionRegistry;
+use crate::writer::{Writer, WriterConfig};
 
 /// Runs [`Request`]s on the local sea-orm connection.
 ///
 /// It is the end of every middleware stack: a layer that answers without calling its inner
 /// service (the forwarding layer on a replica) keeps the executor from running at all.
-/// Statements run one by one on the connection; named transactions and batches run inside
-/// one database transaction that commits only if every part succeeded.
+/// Statements run one by one; named transactions and batches run inside one database
+/// transaction that commits only if every part succeeded.
+///
+/// Every write runs on the [writer](WriterConfig) connection, one at a time, under a time
+/// budget that SQLite enforces while the statement runs, and in a task of its own: a caller
+/// that goes away does not cut a write short (it finishes, or is interrupted by its budget,
+/// and rolls back whole), and a panic while running one request fails that request only
+/// ([`RepoError::Internal`]). Clones share the writer.
 #[derive(Clone, Debug)]
 pub struct Executor {
-    /// The local database.
+    /// The local database: reads, and the ledger lookups of the forwarding server.
     db: DatabaseConnection,
     /// Named transactions this node can run.
     transactions: Arc<TransactionRegistry>,
+    /// The connection writes run on, one turn at a time, under a budget.
+    writer: Writer,
 }
 
 impl Executor {
-    /// An executor over `db` that knows `transactions`.
+    /// An executor over `db` that knows `transactions`, with the default [`WriterConfig`].
     pub fn new(db: DatabaseConnection, transactions: Arc<TransactionRegistry>) -> Self {
-        Self { db, transactions }
+        Self::with_config(db, transactions, WriterConfig::default())
+    }
+
+    /// An executor over `db` that knows `transactions`, writing as `config` says.
+    pub fn with_config(
+        db: DatabaseConnection,
+        transactions: Arc<TransactionRegistry>,
+        config: WriterConfig,
+    ) -> Self {
+        let writer = Writer::new(&db, config);
+        Self {
+            db,
+            transactions,
+            writer,
+        }
+    }
+
+    /// The writer, for the executing code in this crate.
+    pub(crate) fn writer(&self) -> &Writer {
+        &self.writer
     }
 
     /// The named transactions, shared.
@@ -50,53 +78,67 @@ impl Executor {
 
     /// Runs `request` to completion.
     pub async fn execute(&self, request: Request) -> Result<Response, RepoError> {
+        let this = self.clone();
+        isolate(async move { this.execute_here(request).await }).await
+    }
+
+    /// [`Executor::execute`] in the calling task.
+    async fn execute_here(&self, request: Request) -> Result<Response, RepoError> {
         if request.deadline.is_some_and(|d| d <= Instant::now()) {
             return Err(RepoError::Timeout {
                 commit: CommitState::NotCommitted,
             });
         }
+        let mut turn = self.writer.turn(request.deadline).await?;
+        turn.budget_for(request.deadline);
+        let db = self.writer.connection();
         let outcome = match request.operation {
-            Operation::Execute(stmt) => {
-                Outcome::Executed(summary(&self.db.execute_raw(stmt).await?))
-            }
+            Operation::Execute(stmt) => db
+                .execute_raw(stmt)
+                .await
+                .map(|r| Outcome::Executed(summary(&r)))
+                .map_err(RepoError::from),
             Operation::Query {
                 statement,
                 shape,
                 fetch,
-            } => Outcome::Rows(query(&self.db, statement, shape.as_deref(), fetch).await?),
-            Operation::Transaction { name, args } => {
-                Outcome::Transaction(self.run_transaction(&name, &args).await?)
-            }
-            Operation::Batch(steps) => Outcome::Batch(self.run_batch(steps).await?),
+            } => query(db, statement, shape.as_deref(), fetch)
+                .await
+                .map(Outcome::Rows),
+            Operation::Transaction { name, args } => self
+                .run_transaction(&name, &args)
+                .await
+                .map(Outcome::Transaction),
+            Operation::Batch(steps) => self.run_batch(steps).await.map(Outcome::Batch),
         };
-        Ok(Response::new(outcome))
+        Ok(Response::new(turn.classify(outcome)?))
     }
 
     async fn run_transaction(&self, name: &str, args: &[u8]) -> Result<Vec<u8>, RepoError> {
         if !self.transactions.contains(name) {
             return Err(RepoError::UnknownTransaction(name.to_owned()));
         }
-        let txn = self.db.begin().await?;
+        let txn = self.writer.connection().begin().await?;
         match self.transactions.run(name, &txn, args).await {
             Ok(output) => {
                 txn.commit().await?;
                 Ok(output)
             }
             Err(e) => {
-                txn.rollback().await?;
+                roll_back(txn).await;
                 Err(e)
             }
         }
     }
 
     async fn run_batch(&self, steps: Vec<BatchStep>) -> Result<Vec<Outcome>, RepoError> {
-        let txn = self.db.begin().await?;
+        let txn = self.writer.connection().begin().await?;
         let mut outcomes = Vec::with_capacity(steps.len());
         for step in steps {
             match run_step(&txn, step.operation, step.require_row).await {
                 Ok(outcome) => outcomes.push(outcome),
                 Err(source) => {
-                    txn.rollback().await?;
+                    roll_back(txn).await;
                     return Err(RepoError::MultiStep {
                         step: step.name,
                         source: Box::new(source),
@@ -106,6 +148,43 @@ impl Executor {
         }
         txn.commit().await?;
         Ok(outcomes)
+    }
+}
+
+/// Rolls `txn` back. A failure to do so is logged, not returned: the caller reports why it
+/// rolled back, and SQLite has already rolled back a transaction whose statement was
+/// interrupted (so its rollback finds no transaction).
+pub(crate) async fn roll_back(txn: sea_orm::DatabaseTransaction) {
+    if let Err(e) = txn.rollback().await {
+        tracing::debug!(error = %e, "rollback after a failed write did not run");
+    }
+}
+
+/// Runs `work` in a task of its own: a caller that goes away does not cut it short, and a
+/// panic inside it fails this request only (counted in `repo_executor_panics_total`).
+pub(crate) async fn isolate<F>(work: F) -> Result<Response, RepoError>
+where
+    F: std::future::Future<Output = Result<Response, RepoError>> + Send + 'static,
+{
+    match tokio::spawn(work).await {
+        Ok(result) => result,
+        Err(join) => Err(panicked(join.is_panic())),
+    }
+}
+
+/// The error of a request whose execution panicked (or was aborted).
+pub(crate) fn panicked(panic: bool) -> RepoError {
+    metrics::counter!("repo_executor_panics_total").increment(1);
+    tracing::error!(
+        panic,
+        "a write failed inside the executor; its transaction rolled back"
+    );
+    RepoError::Internal {
+        message: if panic {
+            "the write panicked while running; it rolled back".into()
+        } else {
+            "the write was aborted while running; it rolled back".into()
+        },
     }
 }
 

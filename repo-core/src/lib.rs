@@ -43,6 +43,7 @@ pub mod statement;
 mod transaction;
 mod value;
 pub mod write;
+mod writer;
 
 pub use call::{CallContext, WriteCall, WriteOp};
 pub use error::{CommitState, RepoError, SqlErrorKind};
@@ -62,3 +63,4 @@ pub use shape::{shape_of, table_of};
 pub use stack::{BoxedLayer, RepoService, wrap_all};
 pub use transaction::{NamedTransaction, TransactionRegistry};
 pub use value::{WireInstant, WireTime, WireValue};
+pub use writer::{SqliteLimits, WriterConfig};

@@ -1,14 +1,19 @@
 //! Executing requests together with work of the caller's in the same database transaction
 //! (a ledger of request ids, say), one at a time or as a group commit.
 
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures::FutureExt;
 use futures::future::BoxFuture;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 use tokio::time::Instant;
 
 use crate::error::{CommitState, RepoError};
-use crate::executor::{Executor, query, run_step, summary};
+use crate::executor::{Executor, isolate, panicked, query, roll_back, run_step, summary};
 use crate::request::{Operation, Request};
 use crate::response::{Outcome, Response};
+use crate::writer::Turn;
 
 /// Work that runs in the same database transaction as a request.
 pub trait TransactionHook: Send + Sync {
@@ -54,9 +59,28 @@ impl TransactionHook for NoHook {
 
 impl Executor {
     /// Runs `request` and `hook` in one database transaction: all of it commits, or none.
+    ///
+    /// Like [`Executor::execute`], it runs in a task of its own on the writer, under the
+    /// request's budget.
     pub async fn execute_with(
         &self,
         request: Request,
+        hook: Arc<dyn TransactionHook>,
+    ) -> Result<Response, RepoError> {
+        let this = self.clone();
+        isolate(async move {
+            let mut turn = this.writer().turn(request.deadline).await?;
+            this.execute_in_turn(&mut turn, &request, hook.as_ref())
+                .await
+        })
+        .await
+    }
+
+    /// Runs one hooked request while holding `turn`.
+    async fn execute_in_turn(
+        &self,
+        turn: &mut Turn,
+        request: &Request,
         hook: &dyn TransactionHook,
     ) -> Result<Response, RepoError> {
         if request.deadline.is_some_and(|d| d <= Instant::now()) {
@@ -64,22 +88,25 @@ impl Executor {
                 commit: CommitState::NotCommitted,
             });
         }
-        let txn = self.connection().begin().await?;
+        turn.budget_for(request.deadline);
+        let txn = self.writer().connection().begin().await?;
         request.facts.mark_dispatched();
-        match self.run_hooked(&txn, &request, hook).await {
+        let result = match self.run_hooked(&txn, request, hook).await {
             Ok(Hooked::Answered(response)) => {
-                txn.rollback().await?;
+                roll_back(txn).await;
                 Ok(response)
             }
             Ok(Hooked::Ran(response)) => {
-                txn.commit().await?;
-                Ok(response)
+                // The commit gets a fresh budget: the work fitted in the request's.
+                turn.budget_for(None);
+                txn.commit().await.map(|()| response).map_err(Into::into)
             }
             Err(e) => {
-                txn.rollback().await?;
+                roll_back(txn).await;
                 Err(e)
             }
-        }
+        };
+        turn.classify(result)
     }
 
     /// Runs single-statement requests (`Execute` and `Query`) together in one database
@@ -87,8 +114,10 @@ impl Executor {
     /// once costs a fraction of running each statement on its own (see docs/BENCHMARKS.md).
     ///
     /// Each request gets the result it would have got alone: if any part fails, or the
-    /// commit does, the whole group is rolled back and every request runs again on its own
-    /// ([`Executor::execute_with`]). Other kinds of request always run on their own.
+    /// commit does, the whole group is rolled back and every request runs again on its own.
+    /// A panic while running the group is caught the same way, and then fails only the
+    /// request that panics again on its own ([`RepoError::Internal`]). Other kinds of
+    /// request always run on their own.
     pub async fn execute_group_with(
         &self,
         requests: Vec<Request>,
@@ -98,12 +127,31 @@ impl Executor {
             && requests
                 .iter()
                 .all(|r| matches!(r.operation, Operation::Execute(_) | Operation::Query { .. }));
-        if groupable && let Some(results) = self.try_group(&requests, hook).await {
-            return results;
+        if groupable {
+            let grouped = AssertUnwindSafe(self.try_group(&requests, hook))
+                .catch_unwind()
+                .await;
+            match grouped {
+                Ok(Some(results)) => return results,
+                Ok(None) => {}
+                Err(_) => {
+                    metrics::counter!("repo_group_commit_panics_total").increment(1);
+                    tracing::error!(
+                        size = requests.len(),
+                        "a group commit panicked; its writes rolled back and run one by one"
+                    );
+                }
+            }
         }
         let mut results = Vec::with_capacity(requests.len());
         for request in requests {
-            results.push(self.execute_with(request, hook).await);
+            let alone = AssertUnwindSafe(async {
+                let mut turn = self.writer().turn(request.deadline).await?;
+                self.execute_in_turn(&mut turn, &request, hook).await
+            })
+            .catch_unwind()
+            .await;
+            results.push(alone.unwrap_or_else(|_| Err(panicked(true))));
         }
         results
     }
@@ -119,7 +167,9 @@ impl Executor {
         requests: &[Request],
         hook: &dyn TransactionHook,
     ) -> Option<Vec<Result<Response, RepoError>>> {
-        let txn = self.connection().begin().await.ok()?;
+        let deadline = requests.iter().filter_map(|r| r.deadline).min();
+        let mut turn = self.writer().turn(deadline).await.ok()?;
+        let txn = self.writer().connection().begin().await.ok()?;
         let mut results = Vec::with_capacity(requests.len());
         for request in requests {
             if request.deadline.is_some_and(|d| d <= Instant::now()) {
@@ -128,17 +178,19 @@ impl Executor {
                 }));
                 continue;
             }
+            turn.budget_for(request.deadline);
             request.facts.mark_dispatched();
             match self.run_hooked(&txn, request, hook).await {
                 Ok(Hooked::Answered(response) | Hooked::Ran(response)) => {
                     results.push(Ok(response))
                 }
                 Err(_) => {
-                    let _ = txn.rollback().await;
+                    roll_back(txn).await;
                     return None;
                 }
             }
         }
+        turn.budget_for(None);
         txn.commit().await.ok()?;
         Some(results)
     }

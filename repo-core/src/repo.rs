@@ -17,6 +17,7 @@ use crate::row::RowShape;
 use crate::shape::{shape_of, table_of};
 use crate::stack::{BoxedLayer, RepoService, wrap_all};
 use crate::transaction::{NamedTransaction, TransactionRegistry};
+use crate::writer::WriterConfig;
 
 /// An Ecto-like repository over a sea-orm connection.
 ///
@@ -50,6 +51,8 @@ struct RepoInner {
     default_timeout: Option<Duration>,
     /// Whether sea-orm code using `&repo` may use `RETURNING` (see `sea_orm_returning`).
     plain_returning: bool,
+    /// The executor at the end of the stack, shared with a forwarding server.
+    executor: Executor,
 }
 
 /// Builds a [`Repo`]: its default layers, named transactions and entities.
@@ -61,6 +64,7 @@ pub struct RepoBuilder {
     shapes: HashMap<String, Arc<RowShape>>,
     default_timeout: Option<Duration>,
     plain_returning: bool,
+    writer: WriterConfig,
 }
 
 impl RepoBuilder {
@@ -115,11 +119,18 @@ impl RepoBuilder {
         self
     }
 
+    /// How writes run on this node: the maximum statement time and SQLite's limits on the
+    /// writer connection (default: [`WriterConfig::default`]).
+    pub fn writer(mut self, config: WriterConfig) -> Self {
+        self.writer = config;
+        self
+    }
+
     /// Builds the repository.
     pub fn build(self) -> Repo {
         let transactions = Arc::new(self.transactions);
-        let executor = Executor::new(self.db.clone(), transactions.clone());
-        let stack = wrap_all(RepoService::new(executor), &self.layers);
+        let executor = Executor::with_config(self.db.clone(), transactions.clone(), self.writer);
+        let stack = wrap_all(RepoService::new(executor.clone()), &self.layers);
         Repo {
             inner: Arc::new(RepoInner {
                 db: self.db,
@@ -128,6 +139,7 @@ impl RepoBuilder {
                 shapes: self.shapes,
                 default_timeout: self.default_timeout,
                 plain_returning: self.plain_returning,
+                executor,
             }),
         }
     }
@@ -148,6 +160,7 @@ impl Repo {
             shapes: HashMap::new(),
             default_timeout: None,
             plain_returning: false,
+            writer: WriterConfig::default(),
         }
     }
 
@@ -161,10 +174,11 @@ impl Repo {
         &self.inner.transactions
     }
 
-    /// An executor for this repository's database and transactions, e.g. to serve
-    /// requests forwarded from other nodes.
+    /// The executor of this repository (its database, transactions and writer), e.g. to
+    /// serve requests forwarded from other nodes: local and forwarded writes then share one
+    /// writer, one turn at a time.
     pub fn executor(&self) -> Executor {
-        Executor::new(self.inner.db.clone(), self.inner.transactions.clone())
+        self.inner.executor.clone()
     }
 
     /// Whether sea-orm code through `&repo` writes with `RETURNING`.

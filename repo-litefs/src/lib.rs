@@ -21,6 +21,7 @@ pub mod position;
 pub mod proto;
 mod secret;
 pub mod server;
+mod supervise;
 pub mod tracker;
 
 pub use forward::{Endpoints, ForwardConfig, ForwardLayer, OnLag, ReadYourWrites};

@@ -3,7 +3,8 @@
 //! The status code says what the caller can do (`FAILED_PRECONDITION`: not the primary;
 //! `INVALID_ARGUMENT`: a refused request; `ABORTED`: the database refused the write;
 //! `DEADLINE_EXCEEDED`; `UNAUTHENTICATED`; `OUT_OF_RANGE` for a message too large;
-//! `UNAVAILABLE`), the
+//! `RESOURCE_EXHAUSTED` for a write interrupted at the maximum statement time; `INTERNAL`
+//! for a panic on the primary; `UNAVAILABLE`), the
 //! message says it in words, and the details carry the structure the replica needs to
 //! rebuild the very error the primary saw.
 
@@ -45,6 +46,10 @@ fn forward_error(err: &RepoError) -> Option<pb::forward_error::Error> {
         RepoError::Codec(m) => E::Codec(m.clone()),
         RepoError::InvalidRequest(m) => E::InvalidRequest(m.clone()),
         RepoError::MultipleResults => E::MultipleResults(true),
+        RepoError::Interrupted { limit } => {
+            E::InterruptedAfterMs(u64::try_from(limit.as_millis()).unwrap_or(u64::MAX))
+        }
+        RepoError::Internal { message } => E::Internal(message.clone()),
         // Failures of this node's own layers never come from the executor it serves.
         RepoError::MaybeCommitted { .. }
         | RepoError::ReplicationLag { .. }
@@ -67,6 +72,8 @@ fn code(err: &RepoError) -> Code {
         | RepoError::InvalidRequest(_)
         | RepoError::MultipleResults => Code::InvalidArgument,
         RepoError::Timeout { .. } => Code::DeadlineExceeded,
+        RepoError::Interrupted { .. } => Code::ResourceExhausted,
+        RepoError::Internal { .. } => Code::Internal,
         _ => Code::Unavailable,
     }
 }
@@ -160,6 +167,10 @@ fn decode_error(e: pb::forward_error::Error) -> futures::future::BoxFuture<'stat
             E::Codec(m) => RepoError::Codec(m),
             E::InvalidRequest(m) => RepoError::InvalidRequest(m),
             E::MultipleResults(_) => RepoError::MultipleResults,
+            E::InterruptedAfterMs(ms) => RepoError::Interrupted {
+                limit: std::time::Duration::from_millis(ms),
+            },
+            E::Internal(message) => RepoError::Internal { message },
         }
     })
 }

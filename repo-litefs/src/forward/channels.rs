@@ -14,12 +14,14 @@ pub(crate) struct Channels {
 }
 
 impl Channels {
-    /// The channel to `url`, connecting lazily (TCP_NODELAY set) on first use.
+    /// The channel to `url`, connecting lazily (TCP_NODELAY set) on first use. A new
+    /// plaintext channel to a host beyond loopback logs a warning unless `plaintext_chosen`.
     pub(crate) fn get(
         &self,
         url: &str,
         node: &str,
         tls: Option<&ClientTlsConfig>,
+        plaintext_chosen: bool,
     ) -> Result<Channel, RepoError> {
         let mut current = self
             .current
@@ -37,6 +39,14 @@ impl Channels {
                 .tls_config(tls.clone())
                 .map_err(|e| unreachable_err(node, &format!("TLS setup for {url}: {e}")))?;
         }
+        if tls.is_none() && !plaintext_chosen && !is_loopback(endpoint.uri().host()) {
+            tracing::warn!(
+                endpoint = %url,
+                "forwarding to a host beyond loopback without TLS: the cluster secret and every \
+                 write travel in clear text; set ForwardConfig::tls, or ForwardConfig::plaintext \
+                 on a private network"
+            );
+        }
         let channel = endpoint
             .tcp_nodelay(true)
             .connect_timeout(Duration::from_secs(2))
@@ -47,6 +57,19 @@ impl Channels {
             tracing::info!(from = %old, to = %url, "forwarding channel switched to the new primary");
         }
         Ok(channel)
+    }
+}
+
+/// Whether `host` names this machine.
+fn is_loopback(host: Option<&str>) -> bool {
+    match host {
+        Some("localhost") => true,
+        Some(host) => host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => false,
     }
 }
 

@@ -41,6 +41,8 @@ pub struct ForwardConfig {
     tls: Option<tonic::transport::ClientTlsConfig>,
     /// How to wait for forwarded writes to reach this node (none: return at once).
     read_your_writes: Option<ReadYourWrites>,
+    /// Whether plaintext to a host beyond loopback is deliberate (no warning then).
+    plaintext: bool,
 }
 
 impl ForwardConfig {
@@ -60,7 +62,17 @@ impl ForwardConfig {
             primary_wait: Duration::from_secs(5),
             tls: None,
             read_your_writes: None,
+            plaintext: false,
         }
+    }
+
+    /// Forwards over plaintext HTTP/2 on purpose: the cluster secret and every write's SQL
+    /// and values then travel unencrypted, so do this only on a private network. Without
+    /// this or [`ForwardConfig::tls`], connecting to a primary beyond loopback logs a
+    /// warning.
+    pub fn plaintext(mut self) -> Self {
+        self.plaintext = true;
+        self
     }
 
     /// Connects over TLS, trusting the PEM certificate authority `ca_pem`; `domain`
@@ -212,7 +224,9 @@ async fn wait_for_primary(
 async fn send(shared: &Shared, primary: &str, request: Request) -> Result<Response, RepoError> {
     let config = &shared.config;
     let url = config.endpoints.resolve(primary)?;
-    let channel = shared.channels.get(&url, primary, config.tls.as_ref())?;
+    let channel = shared
+        .channels
+        .get(&url, primary, config.tls.as_ref(), config.plaintext)?;
     let message = encode_request(&request, &config.node_name).map_err(RepoError::from)?;
     let mut grpc = tonic::Request::new(message);
     if let Some(deadline) = request.deadline {

@@ -20,7 +20,7 @@ mod prune;
 
 use futures::future::BoxFuture;
 use repo_core::codec::{decode_response, encode_response};
-use repo_core::{RepoError, Request, Response, TransactionHook};
+use repo_core::{Executor, RepoError, Request, Response, TransactionHook};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
 
 pub use migration::CreateLedgerTable;
@@ -79,7 +79,7 @@ impl TransactionHook for LedgerHook {
                 });
             }
             // Duplicates are found by the ledger's primary key when the answer is recorded
-            // (see `after`, and the server's `settle`), which saves a lookup on every write.
+            // (see `after` and `LedgerHook::settle`), which saves a lookup on every write.
             let _ = (txn, request);
             Ok(None)
         })
@@ -116,4 +116,42 @@ impl TransactionHook for LedgerHook {
             Ok(())
         })
     }
+}
+
+impl LedgerHook {
+    /// A failed write whose request id is in the ledger was a duplicate of one that
+    /// committed: it is answered with that one's recorded response (its own attempt rolled
+    /// back). Without a ledger (`ServerConfig::ledger(false)`) the failure stands as it is.
+    pub(crate) async fn settle(
+        &self,
+        executor: &Executor,
+        id: uuid::Uuid,
+        result: Result<Response, RepoError>,
+    ) -> Result<Response, RepoError> {
+        match result {
+            Err(e) if self.record && may_be_duplicate(&e) => {
+                match lookup(executor.connection(), id).await {
+                    Ok(Some(recorded)) => {
+                        metrics::counter!("litefs_ledger_duplicates_total").increment(1);
+                        tracing::info!(request_id = %id, "duplicate request answered from the ledger");
+                        Ok(recorded)
+                    }
+                    Ok(None) => Err(e),
+                    // The write may be a duplicate of one that committed: say so.
+                    Err(_) => Err(RepoError::MaybeCommitted { last: Box::new(e) }),
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+/// Whether a failed write may have failed because an earlier attempt of it committed
+/// (its ledger row, or a unique value it wrote, already there). A refusal before the write
+/// ran (not the primary, out of time before it started, interrupted) cannot.
+fn may_be_duplicate(error: &RepoError) -> bool {
+    !matches!(
+        error,
+        RepoError::NotPrimary { .. } | RepoError::Interrupted { .. } | RepoError::Internal { .. }
+    )
 }

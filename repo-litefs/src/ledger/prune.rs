@@ -88,16 +88,21 @@ impl Pruner {
 
     /// Prunes every `every` while this node is the primary, until the returned task is
     /// aborted or dropped with the runtime.
+    ///
+    /// A panic while pruning restarts the loop (see `litefs_task_panics_total`).
     pub fn spawn(self, tracker: PrimaryTracker) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(self.config.every);
-            loop {
-                tick.tick().await;
-                if !tracker.is_primary() {
-                    continue;
-                }
-                if let Err(e) = self.prune().await {
-                    tracing::warn!(error = %e, "pruning the ledger failed");
+        crate::supervise::supervised("pruner", move || {
+            let (pruner, tracker) = (self.clone(), tracker.clone());
+            async move {
+                let mut tick = tokio::time::interval(pruner.config.every);
+                loop {
+                    tick.tick().await;
+                    if !tracker.is_primary() {
+                        continue;
+                    }
+                    if let Err(e) = pruner.prune().await {
+                        tracing::warn!(error = %e, "pruning the ledger failed");
+                    }
                 }
             }
         })

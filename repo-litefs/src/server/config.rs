@@ -5,7 +5,10 @@ use std::time::Duration;
 use crate::secret::ClusterSecret;
 
 /// How the forwarding server behaves. Defaults: 4 MiB messages, 64 writes at a time,
-/// 30 s to finish in-flight writes on shutdown.
+/// batches of at most 1,000 steps, plaintext HTTP/2 (a warning at start when bound to a
+/// non-loopback address without TLS, unless [`ServerConfig::plaintext`] says it is meant).
+///
+/// Every limit, its default and what it defends against: docs/SECURITY.md.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub(crate) secret: ClusterSecret,
@@ -19,6 +22,10 @@ pub struct ServerConfig {
     pub(crate) ledger: bool,
     /// LiteFS's `<db>-pos` file, read after each commit to report the TXID.
     pub(crate) position: Option<std::path::PathBuf>,
+    /// Most steps in one forwarded batch (`Multi`).
+    pub(crate) max_batch_steps: usize,
+    /// Whether serving without TLS on a non-loopback address is a deliberate choice.
+    pub(crate) plaintext_chosen: bool,
 }
 
 impl ServerConfig {
@@ -33,6 +40,42 @@ impl ServerConfig {
             tls: None,
             ledger: true,
             position: None,
+            max_batch_steps: 1_000,
+            plaintext_chosen: false,
+        }
+    }
+
+    /// Most steps in one forwarded batch (default 1,000; at least 1); larger batches are
+    /// refused before anything runs.
+    pub fn max_batch_steps(mut self, steps: usize) -> Self {
+        self.max_batch_steps = steps.max(1);
+        self
+    }
+
+    /// Serves plaintext HTTP/2 on purpose: the cluster secret, every forwarded statement and
+    /// its values, and every answer then travel unencrypted, so only do this on a private
+    /// network (Fly's 6PN, a WireGuard mesh, a pod network). Without this, or
+    /// [`ServerConfig::tls`], a server bound to a non-loopback address logs a warning at
+    /// start.
+    pub fn plaintext(mut self) -> Self {
+        self.plaintext_chosen = true;
+        self
+    }
+
+    /// Logs a warning when the server listens on `addr` beyond this machine without TLS and
+    /// plaintext was not chosen.
+    pub(crate) fn warn_if_exposed(&self, addr: std::net::SocketAddr) {
+        if self.tls.is_none() && !addr.ip().is_loopback() {
+            if self.plaintext_chosen {
+                tracing::info!(%addr, "forwarding server serves plaintext (chosen)");
+            } else {
+                tracing::warn!(
+                    %addr,
+                    "forwarding server listens beyond loopback without TLS: the cluster secret \
+                     and every forwarded write travel in clear text; set ServerConfig::tls, or \
+                     ServerConfig::plaintext on a private network"
+                );
+            }
         }
     }
 

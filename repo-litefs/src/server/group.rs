@@ -6,12 +6,14 @@
 //! once, a busy one commits many writes together. SQLite runs one write transaction at a
 //! time anyway, so a single task loses no parallelism.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use futures::FutureExt;
 use repo_core::{Executor, RepoError, Request, Response};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::ledger::{LedgerHook, lookup};
+use crate::ledger::LedgerHook;
 
 type Job = (Request, oneshot::Sender<Result<Response, RepoError>>);
 
@@ -60,13 +62,20 @@ async fn run(
         }
         let (requests, replies): (Vec<_>, Vec<_>) = group.into_iter().unzip();
         metrics::histogram!("litefs_forward_group_size").record(requests.len() as f64);
-        let ids: Vec<_> = requests.iter().map(|r| r.id.0).collect();
-        let results = executor.execute_group_with(requests, hook.as_ref()).await;
-        let mut answered = Vec::with_capacity(results.len());
-        for (id, result) in ids.into_iter().zip(results) {
-            answered.push(settle(&executor, id, result).await);
-        }
-        let results = answered;
+        let size = requests.len();
+        // The executor isolates a panic to the request that caused it; this catches the
+        // rest (answering from the ledger), so the committer never dies with a panic.
+        let results = AssertUnwindSafe(commit_group(&executor, &hook, requests))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| {
+                metrics::counter!("litefs_forward_panics_total").increment(1);
+                tracing::error!(
+                    size,
+                    "a group commit panicked after running; answered INTERNAL"
+                );
+                (0..size).map(|_| Err(internal())).collect()
+            });
         for (reply, result) in replies.into_iter().zip(results) {
             // The caller may have gone away; the write ran all the same.
             let _ = reply.send(result);
@@ -74,26 +83,23 @@ async fn run(
     }
 }
 
-/// A failed write whose request id is in the ledger was a duplicate of one that
-/// committed: it is answered with that one's recorded response (its own attempt rolled back).
-pub(crate) async fn settle(
+/// Runs one group and settles each answer against the ledger.
+async fn commit_group(
     executor: &Executor,
-    id: uuid::Uuid,
-    result: Result<Response, RepoError>,
-) -> Result<Response, RepoError> {
-    match result {
-        Err(e) if !matches!(e, RepoError::NotPrimary { .. }) => {
-            match lookup(executor.connection(), id).await {
-                Ok(Some(recorded)) => {
-                    metrics::counter!("litefs_ledger_duplicates_total").increment(1);
-                    tracing::info!(request_id = %id, "duplicate request answered from the ledger");
-                    Ok(recorded)
-                }
-                Ok(None) => Err(e),
-                // The write may be a duplicate of one that committed: say so.
-                Err(_) => Err(RepoError::MaybeCommitted { last: Box::new(e) }),
-            }
-        }
-        other => other,
+    hook: &LedgerHook,
+    requests: Vec<Request>,
+) -> Vec<Result<Response, RepoError>> {
+    let ids: Vec<_> = requests.iter().map(|r| r.id.0).collect();
+    let results = executor.execute_group_with(requests, hook).await;
+    let mut answered = Vec::with_capacity(results.len());
+    for (id, result) in ids.into_iter().zip(results) {
+        answered.push(hook.settle(executor, id, result).await);
+    }
+    answered
+}
+
+fn internal() -> RepoError {
+    RepoError::Internal {
+        message: "the primary failed while committing the write's group".into(),
     }
 }

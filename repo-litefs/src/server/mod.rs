@@ -14,13 +14,16 @@
 
 mod config;
 mod group;
+mod shape;
 mod validate;
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use repo_core::{Executor, Operation, RepoError, Response};
+use futures::FutureExt;
+use repo_core::{Executor, Operation, RepoError, Response, TransactionHook};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
@@ -28,6 +31,7 @@ use tonic::transport::server::TcpIncoming;
 use tonic::{Request as GrpcRequest, Response as GrpcResponse, Status};
 
 pub use config::ServerConfig;
+pub use shape::MAX_NAME_BYTES;
 
 use crate::ledger::LedgerHook;
 use group::GroupCommit;
@@ -108,7 +112,9 @@ impl ForwardServer {
                 commit: repo_core::CommitState::NotCommitted,
             });
         }
-        validate::validate(&request, self.inner.executor.transactions())?;
+        shape::check_shape(&request, self.inner.config.max_batch_steps)?;
+        // The permit comes before parsing: at most `max_concurrency` statements are parsed
+        // (and held in memory) at a time, however many arrive.
         let wait = request.deadline.map_or(self.inner.config.permit_wait, |d| {
             d.saturating_duration_since(Instant::now())
         });
@@ -120,10 +126,11 @@ impl ForwardServer {
             .map_err(|_| RepoError::Rejected {
                 reason: "the server is shutting down".into(),
             })?;
+        validate::validate(&request, self.inner.executor.transactions())?;
         // Single statements join a group commit when other writes are in flight; alone, a
-        // write runs at once, in this task. If the caller goes away mid-write, a statement
-        // already handed to SQLite still completes, and a transaction or batch rolls back
-        // whole: either way the outcome is atomic, and a retry with the same request id is
+        // write runs at once. Either way it runs in a task of its own on the executor's
+        // writer: if the caller goes away mid-write, the write still completes or is
+        // interrupted by its budget, atomically, and a retry with the same request id is
         // answered by the ledger.
         let alone = self.inner.permits.available_permits() + 1 >= self.inner.config.max_concurrency;
         let single = matches!(
@@ -135,14 +142,15 @@ impl ForwardServer {
         } else {
             let id = request.id.0;
             let result = if self.inner.config.ledger {
-                self.inner
-                    .executor
-                    .execute_with(request, self.inner.ledger.as_ref())
-                    .await
+                let hook: Arc<dyn TransactionHook> = self.inner.ledger.clone();
+                self.inner.executor.execute_with(request, hook).await
             } else {
                 self.inner.executor.execute(request).await
             };
-            group::settle(&self.inner.executor, id, result).await
+            self.inner
+                .ledger
+                .settle(&self.inner.executor, id, result)
+                .await
         };
         drop(permit);
         result
@@ -157,7 +165,18 @@ impl pb::forwarder_server::Forwarder for ForwardServer {
     ) -> Result<GrpcResponse<pb::ForwardResponse>, Status> {
         let message = request.into_inner();
         let (origin, action) = (message.origin.clone(), message.action.clone());
-        match self.execute_write(message).await {
+        // A panic while handling one request fails that request only.
+        let result = AssertUnwindSafe(self.execute_write(message))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| {
+                metrics::counter!("litefs_forward_panics_total").increment(1);
+                tracing::error!("a forwarded write panicked in the server; answered INTERNAL");
+                Err(RepoError::Internal {
+                    message: "the primary failed while handling the write; it rolled back".into(),
+                })
+            });
+        match result {
             Ok(response) => {
                 let outcome = encode_outcome(&response.outcome)
                     .map_err(|e| Status::internal(e.to_string()))?;
@@ -226,6 +245,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let config = server.inner.config.clone();
+    if let Ok(addr) = listener.local_addr() {
+        config.warn_if_exposed(addr);
+    }
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let service = pb::forwarder_server::ForwarderServer::new(server)
         .max_decoding_message_size(config.max_message_bytes)

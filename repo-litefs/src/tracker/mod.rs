@@ -61,6 +61,7 @@ mod lines;
 mod publish;
 mod state;
 
+use crate::supervise::supervised;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -119,10 +120,15 @@ impl PrimaryTracker {
             if config.mount_dir.is_some() {
                 tracing::debug!("LiteFS api_url is set: mount_dir (.primary) is not polled");
             }
-            Some(tokio::spawn(http::follow(config, publisher.clone())))
-        } else if let Some(dir) = config.mount_dir {
-            let poll = file::poll(dir, config.poll_interval, publisher.clone());
-            Some(tokio::spawn(poll))
+            let publisher = publisher.clone();
+            Some(supervised("tracker", move || {
+                http::follow(config.clone(), publisher.clone())
+            }))
+        } else if let Some(dir) = config.mount_dir.clone() {
+            let (interval, publisher) = (config.poll_interval, publisher.clone());
+            Some(supervised("tracker", move || {
+                file::poll(dir.clone(), interval, publisher.clone())
+            }))
         } else {
             tracing::warn!(
                 "no LiteFS source configured (api_url or mount_dir): the primary stays unknown"

@@ -1,0 +1,256 @@
+//! `Writer`: the one connection every write of this node runs on, one turn at a time, under
+//! a time budget and SQLite's limits.
+//!
+//! SQLite runs one write transaction at a time whatever the pool; the writer makes that
+//! explicit. A write takes a [`Turn`] (waiting for it no longer than its deadline), and
+//! while it holds the turn its statements run on the writer connection with a budget:
+//! SQLite's progress handler interrupts any statement still running when the turn's
+//! deadline passes — the request's own deadline or the writer's maximum statement time,
+//! whichever comes first. An interrupted write rolls back; the connection stays healthy and
+//! the next turn starts at once. Reads never wait for the writer: they run on the
+//! repository's own connection.
+//!
+//! The writer connection is a second, single-connection pool over the same database file,
+//! with the same connect options (so `mode=ro` stays read-only) plus the budget and
+//! [`SqliteLimits`]. For a database the writer cannot open a second connection to — an
+//! in-memory database, or a non-SQLite backend — writes run on the repository's own
+//! connection, one turn at a time, and the budget is only checked between statements (a
+//! warning says so once).
+
+mod budget;
+mod limits;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::sqlx::ConnectOptions;
+use sea_orm::sqlx::sqlite::SqlitePoolOptions;
+use sea_orm::{DatabaseConnection, DatabaseConnectionType, SqlxSqliteConnector};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::time::Instant;
+
+use crate::error::{CommitState, RepoError};
+use budget::{Budget, CHECK_EVERY_OPS};
+pub use limits::SqliteLimits;
+
+/// How the executor's writer behaves. Defaults: statements interrupted after 5 s, SQLite
+/// limits as in [`SqliteLimits::default`].
+///
+/// ```
+/// use std::time::Duration;
+/// use repo_core::{SqliteLimits, WriterConfig};
+/// let config = WriterConfig::default()
+///     .max_statement_time(Duration::from_secs(2))
+///     .limits(SqliteLimits::default().length(1024 * 1024));
+/// # let _ = config;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriterConfig {
+    /// The longest one write (a statement, a named transaction, a batch or a group commit
+    /// member) may run before SQLite interrupts it.
+    max_statement_time: Duration,
+    /// SQLite's limits on the writer connection.
+    limits: SqliteLimits,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        Self {
+            max_statement_time: Duration::from_secs(5),
+            limits: SqliteLimits::default(),
+        }
+    }
+}
+
+impl WriterConfig {
+    /// The longest one write may run before SQLite interrupts it (default 5 s; at least
+    /// 1 ms). A request's earlier deadline interrupts it sooner.
+    pub fn max_statement_time(mut self, time: Duration) -> Self {
+        self.max_statement_time = time.max(Duration::from_millis(1));
+        self
+    }
+
+    /// SQLite's limits on the writer connection.
+    pub fn limits(mut self, limits: SqliteLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The configured maximum statement time.
+    pub fn statement_time(&self) -> Duration {
+        self.max_statement_time
+    }
+}
+
+/// The connection writes run on, its turn and its budget; cheap to clone (clones share it).
+#[derive(Clone, Debug)]
+pub(crate) struct Writer {
+    /// Where writes run.
+    db: DatabaseConnection,
+    /// Interrupts a statement that outlives its turn; `None` when writes share the
+    /// repository's connection (no handler could be installed on it).
+    budget: Option<Arc<Budget>>,
+    /// One write at a time.
+    turn: Arc<Mutex<()>>,
+    /// The limits and the maximum statement time.
+    config: WriterConfig,
+}
+
+impl Writer {
+    /// A writer for the database behind `db`. Opens nothing yet: the writer connection is
+    /// made on the first write (so a read-only replica never opens it).
+    pub(crate) fn new(db: &DatabaseConnection, config: WriterConfig) -> Self {
+        let turn = Arc::new(Mutex::new(()));
+        match dedicated(db, config) {
+            Some((writer_db, budget)) => Self {
+                db: writer_db,
+                budget: Some(budget),
+                turn,
+                config,
+            },
+            None => Self {
+                db: db.clone(),
+                budget: None,
+                turn,
+                config,
+            },
+        }
+    }
+
+    /// The connection writes run on.
+    pub(crate) fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Waits for the writer's turn, no longer than `deadline`.
+    pub(crate) async fn turn(&self, deadline: Option<Instant>) -> Result<Turn, RepoError> {
+        let guard = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, self.turn.clone().lock_owned())
+                .await
+                .map_err(|_| RepoError::Timeout {
+                    commit: CommitState::NotCommitted,
+                })?,
+            None => self.turn.clone().lock_owned().await,
+        };
+        Ok(Turn {
+            _guard: guard,
+            budget: self.budget.clone(),
+            max_statement_time: self.config.max_statement_time,
+            limit: None,
+        })
+    }
+}
+
+/// Which bound a turn's budget came from.
+#[derive(Debug, Clone, Copy)]
+enum Bound {
+    /// The request's own deadline.
+    Deadline,
+    /// The writer's maximum statement time.
+    StatementTime(Duration),
+}
+
+/// The right to write, with the budget of the work running under it.
+#[derive(Debug)]
+pub(crate) struct Turn {
+    /// Held for the turn's life: the next write waits for it.
+    _guard: OwnedMutexGuard<()>,
+    /// The writer connection's budget (none on a shared connection).
+    budget: Option<Arc<Budget>>,
+    /// The writer's maximum statement time.
+    max_statement_time: Duration,
+    /// The bound set by the last [`Turn::budget_for`], for the error it turns into.
+    limit: Option<Bound>,
+}
+
+impl Turn {
+    /// Starts the budget of one request: interrupted at `deadline` or after the maximum
+    /// statement time, whichever comes first.
+    pub(crate) fn budget_for(&mut self, deadline: Option<Instant>) {
+        let cap = Instant::now() + self.max_statement_time;
+        let (until, bound) = match deadline {
+            Some(d) if d <= cap => (d, Bound::Deadline),
+            _ => (cap, Bound::StatementTime(self.max_statement_time)),
+        };
+        self.limit = Some(bound);
+        if let Some(budget) = &self.budget {
+            budget.set(until.into_std());
+        }
+    }
+
+    /// Whether the current budget has run out (so a failure now is an interruption).
+    pub(crate) fn expired(&self) -> bool {
+        self.budget.as_ref().is_some_and(|b| b.expired())
+    }
+
+    /// The error of a request whose budget ran out, replacing what the database said
+    /// (`interrupted`, or the failed rollback after it).
+    pub(crate) fn interruption(&self) -> RepoError {
+        match self.limit {
+            Some(Bound::StatementTime(limit)) => RepoError::Interrupted { limit },
+            Some(Bound::Deadline) | None => RepoError::Timeout {
+                commit: CommitState::NotCommitted,
+            },
+        }
+    }
+
+    /// `result`, with a failure caused by the budget running out reported as such.
+    pub(crate) fn classify<T>(&self, result: Result<T, RepoError>) -> Result<T, RepoError> {
+        match result {
+            Err(_) if self.expired() => {
+                metrics::counter!("repo_statements_interrupted_total").increment(1);
+                Err(self.interruption())
+            }
+            other => other,
+        }
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        if let Some(budget) = &self.budget {
+            budget.clear();
+        }
+    }
+}
+
+/// A single-connection pool over the same SQLite file as `db`, with the budget's progress
+/// handler and `config`'s limits; `None` when `db` is not a file-backed sqlx SQLite pool.
+fn dedicated(
+    db: &DatabaseConnection,
+    config: WriterConfig,
+) -> Option<(DatabaseConnection, Arc<Budget>)> {
+    let DatabaseConnectionType::SqlxSqlitePoolConnection(_) = &db.inner else {
+        return None;
+    };
+    let options = db.get_sqlite_connection_pool().connect_options();
+    let in_memory = options
+        .to_url_lossy()
+        .query_pairs()
+        .any(|(k, v)| k == "mode" && v == "memory");
+    if in_memory {
+        tracing::debug!(
+            "in-memory database: writes share the repository's connection; the statement \
+             budget is checked between statements only"
+        );
+        return None;
+    }
+    let budget = Budget::new();
+    let handler_budget = budget.clone();
+    let limits = config.limits;
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(0)
+        .after_connect(move |conn, _| {
+            let budget = handler_budget.clone();
+            Box::pin(async move {
+                limits.apply(conn).await?;
+                conn.lock_handle()
+                    .await?
+                    .set_progress_handler(CHECK_EVERY_OPS, budget.handler());
+                Ok(())
+            })
+        })
+        .connect_lazy_with((*options).clone());
+    Some((SqlxSqliteConnector::from_sqlx_sqlite_pool(pool), budget))
+}
