@@ -2,7 +2,6 @@
 //! (a ledger of request ids, say), one at a time or as a group commit.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -10,7 +9,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 use tokio::time::Instant;
 
 use crate::error::{CommitState, RepoError};
-use crate::executor::{Executor, isolate, panicked, query, roll_back, run_step, summary};
+use crate::executor::{Executor, contain, panicked, query, roll_back, run_step, summary};
 use crate::request::{Operation, Request};
 use crate::response::{Outcome, Response};
 use crate::writer::Turn;
@@ -60,18 +59,15 @@ impl TransactionHook for NoHook {
 impl Executor {
     /// Runs `request` and `hook` in one database transaction: all of it commits, or none.
     ///
-    /// Like [`Executor::execute`], it runs in a task of its own on the writer, under the
-    /// request's budget.
+    /// Like [`Executor::execute`], it runs on the writer, under the request's budget.
     pub async fn execute_with(
         &self,
         request: Request,
-        hook: Arc<dyn TransactionHook>,
+        hook: &dyn TransactionHook,
     ) -> Result<Response, RepoError> {
-        let this = self.clone();
-        isolate(async move {
-            let mut turn = this.writer().turn(request.deadline).await?;
-            this.execute_in_turn(&mut turn, &request, hook.as_ref())
-                .await
+        contain(async {
+            let mut turn = self.writer().turn(request.deadline).await?;
+            self.execute_in_turn(&mut turn, &request, hook).await
         })
         .await
     }
@@ -151,7 +147,7 @@ impl Executor {
             })
             .catch_unwind()
             .await;
-            results.push(alone.unwrap_or_else(|_| Err(panicked(true))));
+            results.push(alone.unwrap_or_else(|_| Err(panicked())));
         }
         results
     }
@@ -169,6 +165,18 @@ impl Executor {
     ) -> Option<Vec<Result<Response, RepoError>>> {
         let deadline = requests.iter().filter_map(|r| r.deadline).min();
         let mut turn = self.writer().turn(deadline).await.ok()?;
+        let results = self.group_in_turn(&mut turn, requests, hook).await;
+        turn.finish();
+        results
+    }
+
+    /// [`Executor::try_group`] while holding `turn`.
+    async fn group_in_turn(
+        &self,
+        turn: &mut Turn,
+        requests: &[Request],
+        hook: &dyn TransactionHook,
+    ) -> Option<Vec<Result<Response, RepoError>>> {
         let txn = self.writer().connection().begin().await.ok()?;
         let mut results = Vec::with_capacity(requests.len());
         for request in requests {

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::sqlx::ConnectOptions;
-use sea_orm::sqlx::sqlite::SqlitePoolOptions;
+use sea_orm::sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 use sea_orm::{DatabaseConnection, DatabaseConnectionType, SqlxSqliteConnector};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use tokio::time::Instant;
@@ -90,6 +90,8 @@ pub(crate) struct Writer {
     /// Interrupts a statement that outlives its turn; `None` when writes share the
     /// repository's connection (no handler could be installed on it).
     budget: Option<Arc<Budget>>,
+    /// The dedicated connection's pool, to know when an abandoned turn's work has ended.
+    pool: Option<SqlitePool>,
     /// One write at a time.
     turn: Arc<Mutex<()>>,
     /// The limits and the maximum statement time.
@@ -102,15 +104,17 @@ impl Writer {
     pub(crate) fn new(db: &DatabaseConnection, config: WriterConfig) -> Self {
         let turn = Arc::new(Mutex::new(()));
         match dedicated(db, config) {
-            Some((writer_db, budget)) => Self {
-                db: writer_db,
+            Some((pool, budget)) => Self {
+                db: SqlxSqliteConnector::from_sqlx_sqlite_pool(pool.clone()),
                 budget: Some(budget),
+                pool: Some(pool),
                 turn,
                 config,
             },
             None => Self {
                 db: db.clone(),
                 budget: None,
+                pool: None,
                 turn,
                 config,
             },
@@ -133,10 +137,12 @@ impl Writer {
             None => self.turn.clone().lock_owned().await,
         };
         Ok(Turn {
-            _guard: guard,
+            guard: Some(guard),
             budget: self.budget.clone(),
+            pool: self.pool.clone(),
             max_statement_time: self.config.max_statement_time,
             limit: None,
+            finished: false,
         })
     }
 }
@@ -151,12 +157,22 @@ enum Bound {
 }
 
 /// The right to write, with the budget of the work running under it.
+///
+/// A turn dropped before [`Turn::finish`] (its caller went away, or a panic unwound through
+/// it) may leave a statement running on the writer connection: the turn then stays taken,
+/// and the budget stays set, until that statement has ended (or been interrupted), so
+/// that the next write neither extends the abandoned statement's budget nor waits on it
+/// with its own.
 #[derive(Debug)]
 pub(crate) struct Turn {
     /// Held for the turn's life: the next write waits for it.
-    _guard: OwnedMutexGuard<()>,
+    guard: Option<OwnedMutexGuard<()>>,
     /// The writer connection's budget (none on a shared connection).
     budget: Option<Arc<Budget>>,
+    /// The writer connection's pool, acquired to see that an abandoned turn's work ended.
+    pool: Option<SqlitePool>,
+    /// Whether the work under this turn ran to its end.
+    finished: bool,
     /// The writer's maximum statement time.
     max_statement_time: Duration,
     /// The bound set by the last [`Turn::budget_for`], for the error it turns into.
@@ -194,8 +210,15 @@ impl Turn {
         }
     }
 
-    /// `result`, with a failure caused by the budget running out reported as such.
-    pub(crate) fn classify<T>(&self, result: Result<T, RepoError>) -> Result<T, RepoError> {
+    /// The work under this turn has ended: nothing runs on the writer connection any more.
+    pub(crate) fn finish(&mut self) {
+        self.finished = true;
+    }
+
+    /// `result`, with a failure caused by the budget running out reported as such; the
+    /// work has ended ([`Turn::finish`]).
+    pub(crate) fn classify<T>(&mut self, result: Result<T, RepoError>) -> Result<T, RepoError> {
+        self.finish();
         match result {
             Err(_) if self.expired() => {
                 metrics::counter!("repo_statements_interrupted_total").increment(1);
@@ -208,18 +231,37 @@ impl Turn {
 
 impl Drop for Turn {
     fn drop(&mut self) {
-        if let Some(budget) = &self.budget {
-            budget.clear();
+        let (guard, budget) = (self.guard.take(), self.budget.take());
+        let abandoned = !self.finished;
+        match (
+            abandoned,
+            self.pool.take(),
+            tokio::runtime::Handle::try_current(),
+        ) {
+            (true, Some(pool), Ok(runtime)) => {
+                // Keep the turn, and the budget, until the writer connection is idle again:
+                // acquiring it waits for the abandoned statement (and its rollback).
+                runtime.spawn(async move {
+                    let _ = pool.acquire().await;
+                    if let Some(budget) = budget {
+                        budget.clear();
+                    }
+                    drop(guard);
+                });
+            }
+            _ => {
+                if let Some(budget) = budget {
+                    budget.clear();
+                }
+                drop(guard);
+            }
         }
     }
 }
 
 /// A single-connection pool over the same SQLite file as `db`, with the budget's progress
 /// handler and `config`'s limits; `None` when `db` is not a file-backed sqlx SQLite pool.
-fn dedicated(
-    db: &DatabaseConnection,
-    config: WriterConfig,
-) -> Option<(DatabaseConnection, Arc<Budget>)> {
+fn dedicated(db: &DatabaseConnection, config: WriterConfig) -> Option<(SqlitePool, Arc<Budget>)> {
     let DatabaseConnectionType::SqlxSqlitePoolConnection(_) = &db.inner else {
         return None;
     };
@@ -252,5 +294,5 @@ fn dedicated(
             })
         })
         .connect_lazy_with((*options).clone());
-    Some((SqlxSqliteConnector::from_sqlx_sqlite_pool(pool), budget))
+    Some((pool, budget))
 }

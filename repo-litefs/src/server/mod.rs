@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt;
-use repo_core::{Executor, Operation, RepoError, Response, TransactionHook};
+use repo_core::{Executor, Operation, RepoError, Response};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
@@ -128,10 +128,10 @@ impl ForwardServer {
             })?;
         validate::validate(&request, self.inner.executor.transactions())?;
         // Single statements join a group commit when other writes are in flight; alone, a
-        // write runs at once. Either way it runs in a task of its own on the executor's
-        // writer: if the caller goes away mid-write, the write still completes or is
-        // interrupted by its budget, atomically, and a retry with the same request id is
-        // answered by the ledger.
+        // write runs at once, in this task, on the executor's writer. If the caller goes
+        // away mid-write, the statement still completes or is interrupted by its budget, and
+        // a transaction or batch rolls back whole: the outcome is atomic, the next write
+        // waits for it, and a retry with the same request id is answered by the ledger.
         let alone = self.inner.permits.available_permits() + 1 >= self.inner.config.max_concurrency;
         let single = matches!(
             request.operation,
@@ -142,8 +142,10 @@ impl ForwardServer {
         } else {
             let id = request.id.0;
             let result = if self.inner.config.ledger {
-                let hook: Arc<dyn TransactionHook> = self.inner.ledger.clone();
-                self.inner.executor.execute_with(request, hook).await
+                self.inner
+                    .executor
+                    .execute_with(request, self.inner.ledger.as_ref())
+                    .await
             } else {
                 self.inner.executor.execute(request).await
             };
