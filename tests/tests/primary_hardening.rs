@@ -53,6 +53,13 @@ struct Pair {
 }
 
 async fn pair(writer: WriterConfig) -> Pair {
+    pair_with(writer, |config| config).await
+}
+
+async fn pair_with(
+    writer: WriterConfig,
+    server: impl FnOnce(ServerConfig) -> ServerConfig,
+) -> Pair {
     let dir = tempfile::tempdir().expect("dir");
     let primary_path = dir.path().join("node-1.db");
     let primary_db = migrated(&primary_path).await;
@@ -79,7 +86,7 @@ async fn pair(writer: WriterConfig) -> Pair {
     let server = ForwardServer::new(
         primary.executor(),
         primary_tracker,
-        ServerConfig::new(secret.clone(), "node-1"),
+        server(ServerConfig::new(secret.clone(), "node-1")),
     );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(server.serve(listener, async move {
@@ -325,4 +332,28 @@ async fn sqlite_limits_bound_what_one_statement_can_store() {
     ok.insert(&pair.replica)
         .await
         .expect("ordinary writes pass");
+}
+
+#[tokio::test]
+async fn without_a_ledger_a_constraint_violation_is_a_plain_database_error() {
+    let pair = pair_with(WriterConfig::default(), |config| config.ledger(false)).await;
+    // A primary without a ledger need not have its table.
+    pair.primary_db
+        .execute_unprepared("DROP TABLE litefs_ledger")
+        .await
+        .expect("drop");
+    let duplicate = tag::ActiveModel {
+        name: Set("seed-1".into()),
+        ..Default::default()
+    };
+    let err = pair.replica.insert(duplicate).await.expect_err("unique");
+    assert!(
+        matches!(
+            err.sql_err(),
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+        ),
+        "a unique violation, not 'may have committed': {err:?}"
+    );
+    assert_eq!(err.commit_state(), repo_core::CommitState::NotCommitted);
+    assert_eq!(tags(&pair.primary_db).await, 100);
 }
