@@ -68,7 +68,8 @@ pub fn value() -> impl Strategy<Value = Value> {
         opt(any::<u8>()).prop_map(Value::TinyUnsigned),
         opt(any::<u16>()).prop_map(Value::SmallUnsigned),
         opt(any::<u32>()).prop_map(Value::Unsigned),
-        opt(any::<u64>()).prop_map(Value::BigUnsigned),
+        // SQLite integers are signed: a `u64` above `i64::MAX` is refused (see value_bounds).
+        opt(0..=i64::MAX as u64).prop_map(Value::BigUnsigned),
         opt(any::<f32>()).prop_map(Value::Float),
         opt(any::<f64>()).prop_map(Value::Double),
         opt(".*").prop_map(Value::String),
