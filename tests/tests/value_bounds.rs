@@ -4,6 +4,9 @@
 //! panic. Arbitrary bytes and arbitrary requests never make request decoding panic, and a
 //! local value that the primary would refuse is refused when encoded, not sent.
 //!
+//! Parameters that pass `WireValue::check_bindable` also bind in place: sqlx does not drop
+//! them and shift the next parameter into their slot.
+//!
 //! A panic anywhere (this thread or sqlx's worker: a panic hook counts them all) fails the
 //! test, naming the input that caused it.
 
@@ -15,7 +18,7 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone as _};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use prost::Message;
-use repo_core::{Row, RowShape, ValueKind};
+use repo_core::{Row, RowShape, ValueKind, WireValue};
 use repo_litefs::convert::{decode_request, decode_value, encode_value};
 use repo_litefs::proto as pb;
 use repo_tests::strategies::{edge_pb_value, same, value};
@@ -186,6 +189,25 @@ impl Db {
         Ok(())
     }
 
+    /// `v` binds as exactly one parameter: the one after it still lands in its place
+    /// (sqlx drops a parameter it cannot write and shifts the rest left).
+    fn binds_in_place(&self, v: &Value) -> Result<(), TestCaseError> {
+        let rows = self
+            .run(
+                "SELECT ? AS v, ? AS s",
+                vec![v.clone(), Value::BigInt(Some(7))],
+            )
+            .map_err(|e| TestCaseError::fail(format!("{v:.200?} does not bind: {e}")))?;
+        let s = rows.first().map(|r| r.try_get::<Option<i64>>("", "s"));
+        prop_assert!(
+            matches!(s, Some(Ok(Some(7)))),
+            "{:.200?} shifted the next parameter: {:?}",
+            v,
+            s
+        );
+        Ok(())
+    }
+
     /// Binds `v` as SQLite sees it from the primary: `SELECT ?`, then an INSERT into a
     /// column of its kind with RETURNING, read back typed by that kind (the executor's
     /// path for shaped rows) and by storage class, and the rows' values encoded again.
@@ -249,6 +271,10 @@ fn every_wire_value_is_refused_or_safe_to_bind_encode_and_read_back() {
             Ok(v) => {
                 accepted.set(accepted.get() + 1);
                 round_trip(&arrived, &v)?;
+                let bindable = WireValue::try_from(&v).map(|w| w.check_bindable());
+                if matches!(bindable, Ok(Ok(()))) {
+                    db.binds_in_place(&v)?;
+                }
                 db.bind_and_read_back(&v)
             }
         })

@@ -18,6 +18,10 @@
 //! | `Decimal` | scale `<= 28`, no flag bits other than sign and scale |
 //! | `Json` | text that `serde_json` parses (its own depth limit of 128 applies) |
 //!
+//! A statement's parameters have two more rules (`WireValue::check_bindable`, in
+//! `bind.rs`): a zoned date-time's offset in whole minutes, and a `time` one with a local
+//! year in 0000-9999 and an offset under 24 hours, the forms sqlx can write.
+//!
 //! Everything else (strings, bytes, enums, floats including NaN and infinities, UUIDs,
 //! chars, which the wire already holds as Unicode scalar values) has no bound beyond the
 //! message size.
@@ -50,6 +54,12 @@ pub enum ValueReason {
     DecimalFlags,
     /// JSON text that does not parse.
     InvalidJson,
+    /// An offset with a seconds part: sqlx writes offsets in whole minutes, so chrono's
+    /// instant would move and `time`'s would not be written at all.
+    OffsetSeconds,
+    /// A `time` date-time that RFC 3339 (sqlx's text form) cannot hold: a local year
+    /// outside 0000-9999 or an offset of 24 hours or more.
+    NotRfc3339,
 }
 
 impl std::fmt::Display for ValueReason {
@@ -64,6 +74,8 @@ impl std::fmt::Display for ValueReason {
             Self::DecimalScale => "decimal scale above 28",
             Self::DecimalFlags => "decimal flags with unknown bits",
             Self::InvalidJson => "JSON text does not parse",
+            Self::OffsetSeconds => "UTC offset with a seconds part, which sqlx cannot write",
+            Self::NotRfc3339 => "local year or offset outside RFC 3339, which sqlx writes",
         })
     }
 }
@@ -189,4 +201,24 @@ pub(super) fn decimal(bytes: [u8; 16]) -> Bounded<rust_decimal::Decimal> {
 
 pub(super) fn json(text: &str) -> Bounded<serde_json::Value> {
     serde_json::from_str(text).map_err(|_| ValueReason::InvalidJson)
+}
+
+/// sqlx writes a zoned date-time's offset as `+hh:mm`: a seconds part is lost.
+pub(super) fn whole_minute_offset(offset: i32) -> Bounded<()> {
+    if offset % 60 != 0 {
+        return Err(ValueReason::OffsetSeconds);
+    }
+    Ok(())
+}
+
+/// sqlx writes an `OffsetDateTime` with `time`'s RFC 3339 formatter, which fails (and sqlx
+/// then drops the parameter) outside years 0000-9999, offsets of 24 h or more, or offsets
+/// with seconds.
+pub(super) fn rfc3339_time(unix_nanos: i128, offset: i32) -> Bounded<()> {
+    let local = time_zoned(unix_nanos, offset)?;
+    whole_minute_offset(offset)?;
+    if !(0..=9999).contains(&local.year()) || local.offset().whole_hours().unsigned_abs() > 23 {
+        return Err(ValueReason::NotRfc3339);
+    }
+    Ok(())
 }

@@ -13,6 +13,7 @@
 //!
 //! [`Value`]: sea_orm::Value
 
+mod bind;
 mod bounds;
 mod decode;
 mod encode;
