@@ -68,7 +68,8 @@ pub fn value() -> impl Strategy<Value = Value> {
         opt(any::<u8>()).prop_map(Value::TinyUnsigned),
         opt(any::<u16>()).prop_map(Value::SmallUnsigned),
         opt(any::<u32>()).prop_map(Value::Unsigned),
-        opt(any::<u64>()).prop_map(Value::BigUnsigned),
+        // SQLite integers are signed: a `u64` above `i64::MAX` is refused (see value_bounds).
+        opt(0..=i64::MAX as u64).prop_map(Value::BigUnsigned),
         opt(any::<f32>()).prop_map(Value::Float),
         opt(any::<f64>()).prop_map(Value::Double),
         opt(".*").prop_map(Value::String),
@@ -245,4 +246,216 @@ fn same_step(a: &StepOperation, b: &StepOperation) -> bool {
         ) => same_statement(x, y) && sx.as_deref() == sy.as_deref(),
         _ => false,
     }
+}
+
+/// `anchor ± a little`, or an arbitrary value: integers at the edges of every range a
+/// conversion has to check, and just inside and outside them.
+fn near<T>(anchors: Vec<T>, spread: i64, any_value: BoxedStrategy<T>) -> BoxedStrategy<T>
+where
+    T: Copy + std::fmt::Debug + TryFrom<i128> + Into<i128> + 'static,
+{
+    let near = (prop::sample::select(anchors), -spread..=spread).prop_map(|(a, d)| {
+        let v: i128 = a.into() + i128::from(d);
+        T::try_from(v).unwrap_or(a)
+    });
+    prop_oneof![3 => near, 1 => any_value].boxed()
+}
+
+/// Seconds since the Unix epoch near chrono's and `time`'s extremes (a day either way,
+/// so every offset is tried against them), the integer extremes, or anything.
+pub fn edge_unix_seconds() -> BoxedStrategy<i64> {
+    let anchors = vec![
+        i64::MIN,
+        i64::MAX,
+        0,
+        DateTime::<Utc>::MIN_UTC.timestamp(),
+        DateTime::<Utc>::MAX_UTC.timestamp(),
+        time::PrimitiveDateTime::MIN.assume_utc().unix_timestamp(),
+        time::PrimitiveDateTime::MAX.assume_utc().unix_timestamp(),
+        -62_135_596_800, // 0001-01-01
+    ];
+    near(anchors, 2 * 86_400, any::<i64>().boxed())
+}
+
+/// Nanoseconds: valid, leap-second (1e9..2e9), beyond, `u32::MAX`.
+pub fn edge_nanos() -> BoxedStrategy<u32> {
+    let anchors = vec![
+        0,
+        999_999_999,
+        1_000_000_000,
+        1_999_999_999,
+        2_000_000_000,
+        u32::MAX,
+    ];
+    near(anchors, 2, any::<u32>().boxed())
+}
+
+/// UTC offsets in seconds around chrono's (±86,399) and `time`'s (±93,599) limits, with
+/// and without a seconds part, and the `i32` extremes.
+pub fn edge_offset_seconds() -> BoxedStrategy<i32> {
+    let anchors = vec![
+        0,
+        30,
+        3_600,
+        -3_600,
+        86_399,
+        -86_399,
+        93_599,
+        -93_599,
+        86_340,
+        i32::MIN,
+        i32::MAX,
+    ];
+    near(anchors, 2, any::<i32>().boxed())
+}
+
+/// Day numbers near chrono's and `time`'s calendars' ends (days from CE and Julian days)
+/// and the `i32` extremes.
+pub fn edge_day_numbers() -> BoxedStrategy<i32> {
+    use chrono::Datelike;
+    let anchors = vec![
+        i32::MIN,
+        i32::MAX,
+        0,
+        1,
+        NaiveDate::MIN.num_days_from_ce(),
+        NaiveDate::MAX.num_days_from_ce(),
+        time::Date::MIN.to_julian_day(),
+        time::Date::MAX.to_julian_day(),
+    ];
+    near(anchors, 3, any::<i32>().boxed())
+}
+
+/// Seconds since midnight: valid, 86,399, 86,400, a `:59` second, `u32::MAX`.
+pub fn edge_time_of_day() -> BoxedStrategy<repo_litefs::proto::TimeOfDay> {
+    let secs = near(
+        vec![0, 59, 86_399, 86_400, u32::MAX],
+        2,
+        (0u32..90_000).boxed(),
+    );
+    (secs, edge_nanos())
+        .prop_map(|(seconds, nanos)| repo_litefs::proto::TimeOfDay { seconds, nanos })
+        .boxed()
+}
+
+/// An instant from [`edge_unix_seconds`] and [`edge_nanos`].
+pub fn edge_instant() -> BoxedStrategy<repo_litefs::proto::Instant> {
+    (edge_unix_seconds(), edge_nanos())
+        .prop_map(|(seconds, nanos)| repo_litefs::proto::Instant { seconds, nanos })
+        .boxed()
+}
+
+/// JSON texts: valid, invalid, deep, out-of-range numbers, or arbitrary.
+pub fn edge_json_text() -> BoxedStrategy<String> {
+    prop_oneof![
+        json().prop_map(|j| j.to_string()),
+        prop::sample::select(vec![
+            "",
+            "{",
+            "NaN",
+            "1e400",
+            "-0",
+            "\u{0}",
+            "[1,]",
+            "\"\\ud800\"",
+            "{\"a\":1} x",
+        ])
+        .prop_map(str::to_owned),
+        (1usize..300).prop_map(|depth| format!("{}{}", "[".repeat(depth), "]".repeat(depth))),
+        ".{0,24}",
+    ]
+    .boxed()
+}
+
+/// Decimal's 16-byte form: valid and invalid scales and flag bits, wrong lengths.
+pub fn edge_decimal_bytes() -> BoxedStrategy<Vec<u8>> {
+    let flags = prop_oneof![
+        (0u32..=40, any::<bool>()).prop_map(|(scale, neg)| (scale << 16) | (u32::from(neg) << 31)),
+        any::<u32>(),
+    ];
+    prop_oneof![
+        4 => (flags, any::<[u8; 12]>()).prop_map(|(f, m)| {
+            let mut b = f.to_le_bytes().to_vec();
+            b.extend_from_slice(&m);
+            b
+        }),
+        1 => prop::collection::vec(any::<u8>(), 0..20),
+    ]
+    .boxed()
+}
+
+/// Every oneof variant of the protobuf `Value`, with the integers at their extremes:
+/// what a node holding the cluster secret can send.
+pub fn edge_pb_value() -> BoxedStrategy<repo_litefs::proto::Value> {
+    use pb::value::Value as V;
+    use repo_litefs::proto as pb;
+    let i32s = || {
+        near(
+            vec![i32::MIN, i32::MAX, -129, 128, -32_769, 32_768, 0],
+            2,
+            any::<i32>().boxed(),
+        )
+    };
+    let u32s = || {
+        near(
+            vec![0, 255, 256, 65_535, 65_536, u32::MAX],
+            2,
+            any::<u32>().boxed(),
+        )
+    };
+    let floats = prop::sample::select(vec![
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        -0.0,
+        f64::MIN_POSITIVE / 2.0,
+        f64::MAX,
+    ]);
+    let zoned = (
+        prop::option::weighted(0.95, edge_instant()),
+        edge_offset_seconds(),
+    )
+        .prop_map(|(instant, offset_seconds)| pb::ZonedInstant {
+            instant,
+            offset_seconds,
+        });
+    let variant = prop_oneof![
+        near(vec![-1, 0, 1, 27, 28], 1, any::<i32>().boxed()).prop_map(V::Null),
+        any::<bool>().prop_map(V::Bool),
+        i32s().prop_map(V::TinyInt),
+        i32s().prop_map(V::SmallInt),
+        i32s().prop_map(V::Int),
+        edge_unix_seconds().prop_map(V::BigInt),
+        u32s().prop_map(V::TinyUnsigned),
+        u32s().prop_map(V::SmallUnsigned),
+        u32s().prop_map(V::Unsigned),
+        prop_oneof![
+            prop::sample::select(vec![0, i64::MAX as u64, i64::MAX as u64 + 1, u64::MAX]),
+            any::<u64>()
+        ]
+        .prop_map(V::BigUnsigned),
+        prop_oneof![any::<f32>(), floats.clone().prop_map(|f| f as f32)].prop_map(V::Float),
+        prop_oneof![any::<f64>(), floats].prop_map(V::Double),
+        prop_oneof![8 => ".{0,32}", 1 => (1usize..4).prop_map(|n| "é".repeat(n << 18))].prop_map(V::String),
+        (".{0,12}", opt(".{0,12}")).prop_map(|(type_name, value)| V::Enum(pb::EnumValue { type_name, value })),
+        near(vec![0, 0xD7FF, 0xD800, 0xDFFF, 0x10FFFF, 0x110000, u32::MAX], 1, any::<u32>().boxed()).prop_map(V::Char),
+        prop_oneof![8 => prop::collection::vec(any::<u8>(), 0..32), 1 => (1usize..3).prop_map(|n| vec![0u8; n << 20])].prop_map(V::Bytes),
+        edge_json_text().prop_map(V::Json),
+        edge_day_numbers().prop_map(V::ChronoDate),
+        edge_time_of_day().prop_map(V::ChronoTime),
+        edge_instant().prop_map(V::ChronoDateTime),
+        edge_instant().prop_map(V::ChronoDateTimeUtc),
+        edge_instant().prop_map(V::ChronoDateTimeLocal),
+        zoned.clone().prop_map(V::ChronoDateTimeWithTimeZone),
+        edge_day_numbers().prop_map(V::TimeDate),
+        edge_time_of_day().prop_map(V::TimeTime),
+        (edge_day_numbers(), prop::option::weighted(0.95, edge_time_of_day()))
+            .prop_map(|(julian_day, time)| V::TimeDateTime(pb::DateAndTime { julian_day, time })),
+        zoned.prop_map(V::TimeDateTimeWithTimeZone),
+        prop::collection::vec(any::<u8>(), 14..18).prop_map(V::Uuid),
+        edge_decimal_bytes().prop_map(V::Decimal),
+    ];
+    prop::option::weighted(0.99, variant)
+        .prop_map(|value| pb::Value { value })
+        .boxed()
 }

@@ -12,14 +12,20 @@ use pb::value::Value as V;
 pub fn encode_value(value: &Value) -> Result<pb::Value, ConvertError> {
     let wire = WireValue::try_from(value)?;
     Ok(pb::Value {
-        value: Some(encode_wire(wire)),
+        value: Some(encode_wire(wire)?),
     })
 }
 
 /// Decodes a value encoded by [`encode_value`].
+///
+/// Every date, time, offset, decimal and integer is checked against the bounds of its
+/// Rust type and of SQLite (see `repo_core::WireValue::into_value`): a value that would
+/// panic later, when bound, encoded or read back, is refused here with a [`ConvertError`]
+/// that names its kind and the reason, and never echoes the input.
 pub fn decode_value(value: pb::Value) -> Result<Value, ConvertError> {
     let wire = decode_wire(value.value.ok_or_else(|| ConvertError::missing("value"))?)?;
-    Ok(Value::try_from(wire)?)
+    wire.into_value()
+        .map_err(|e| ConvertError(format!("invalid value: {e}")))
 }
 
 fn time(t: WireTime) -> pb::TimeOfDay {
@@ -40,9 +46,9 @@ fn null(kind: ValueKind) -> V {
     V::Null(pb::ValueKind::from(kind) as i32)
 }
 
-fn encode_wire(w: WireValue) -> V {
+fn encode_wire(w: WireValue) -> Result<V, ConvertError> {
     use WireValue as W;
-    match w {
+    Ok(match w {
         W::Bool(v) => v.map_or(null(ValueKind::Bool), V::Bool),
         W::TinyInt(v) => v.map_or(null(ValueKind::TinyInt), |x| V::TinyInt(x.into())),
         W::SmallInt(v) => v.map_or(null(ValueKind::SmallInt), |x| V::SmallInt(x.into())),
@@ -92,22 +98,24 @@ fn encode_wire(w: WireValue) -> V {
             })
         }),
         W::TimeDateTimeWithTimeZone(v) => v.map_or(
-            null(ValueKind::TimeDateTimeWithTimeZone),
+            Ok(null(ValueKind::TimeDateTimeWithTimeZone)),
             |(nanos, offset)| {
                 let secs = nanos.div_euclid(1_000_000_000);
                 let sub = nanos.rem_euclid(1_000_000_000);
-                V::TimeDateTimeWithTimeZone(pb::ZonedInstant {
+                // `WireValue::try_from` checked the instant against `time`'s range (years
+                // ±9999), so both fit; a failure is refused rather than clamped.
+                Ok::<_, ConvertError>(V::TimeDateTimeWithTimeZone(pb::ZonedInstant {
                     instant: Some(pb::Instant {
-                        seconds: i64::try_from(secs).unwrap_or(i64::MAX),
-                        nanos: u32::try_from(sub).unwrap_or(0),
+                        seconds: narrow(secs, "TimeDateTimeWithTimeZone seconds")?,
+                        nanos: narrow(sub, "TimeDateTimeWithTimeZone nanoseconds")?,
                     }),
                     offset_seconds: offset,
-                })
+                }))
             },
-        ),
+        )?,
         W::Uuid(v) => v.map_or(null(ValueKind::Uuid), |u| V::Uuid(u.to_vec())),
         W::Decimal(v) => v.map_or(null(ValueKind::Decimal), |d| V::Decimal(d.to_vec())),
-    }
+    })
 }
 
 fn narrow<T: TryFrom<N>, N: Copy + std::fmt::Display>(v: N, what: &str) -> Result<T, ConvertError> {
