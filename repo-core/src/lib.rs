@@ -62,5 +62,5 @@ pub use row::{Row, RowShape, ValueKind, into_exec_result, into_query_results};
 pub use shape::{shape_of, table_of};
 pub use stack::{BoxedLayer, RepoService, wrap_all};
 pub use transaction::{NamedTransaction, TransactionRegistry};
-pub use value::{WireInstant, WireTime, WireValue};
+pub use value::{ValueError, ValueReason, WireInstant, WireTime, WireValue};
 pub use writer::{SqliteLimits, WriterConfig};

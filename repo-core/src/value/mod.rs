@@ -18,6 +18,8 @@ mod bounds;
 mod decode;
 mod encode;
 
+pub use bounds::{ValueError, ValueReason};
+
 use chrono::{DateTime, NaiveTime, TimeZone, Timelike};
 use serde::{Deserialize, Serialize};
 

@@ -14,7 +14,7 @@ pub use db_err::{decode_db_err, encode_db_err};
 pub use error::{error_from_status, status_from_error};
 pub use outcome::{decode_outcome, encode_outcome};
 pub use request::{decode_request, encode_request};
-pub use value::{decode_value, encode_value};
+pub use value::{decode_parameter, decode_value, encode_value};
 
 /// A message that does not describe a valid request or response.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -11,7 +11,7 @@ use sea_orm::{DbBackend, Statement, Values};
 use tokio::time::Instant;
 
 use super::ConvertError;
-use super::value::{decode_value, encode_value, value_kind};
+use super::value::{decode_parameter, encode_value, value_kind};
 use crate::proto as pb;
 
 /// Encodes `request` for the wire; `origin` names the sending node. The deadline travels
@@ -128,7 +128,7 @@ fn decode_statement(s: pb::Statement) -> Result<Statement, ConvertError> {
         Some(Values(
             s.values
                 .into_iter()
-                .map(decode_value)
+                .map(decode_parameter)
                 .collect::<Result<_, _>>()?,
         ))
     } else if s.values.is_empty() {

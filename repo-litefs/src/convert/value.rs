@@ -28,6 +28,18 @@ pub fn decode_value(value: pb::Value) -> Result<Value, ConvertError> {
         .map_err(|e| ConvertError(format!("invalid value: {e}")))
 }
 
+/// Decodes a value to be bound as a statement parameter: [`decode_value`], and refused when
+/// sqlx cannot bind it faithfully (`WireValue::check_bindable`: an offset that is not whole
+/// minutes, a `time` date outside years 0–9999), since sqlx would otherwise drop it and
+/// shift the parameters after it.
+pub fn decode_parameter(value: pb::Value) -> Result<Value, ConvertError> {
+    let wire = decode_wire(value.value.ok_or_else(|| ConvertError::missing("value"))?)?;
+    wire.check_bindable()
+        .map_err(|e| ConvertError(format!("invalid parameter: {e}")))?;
+    wire.into_value()
+        .map_err(|e| ConvertError(format!("invalid value: {e}")))
+}
+
 fn time(t: WireTime) -> pb::TimeOfDay {
     pb::TimeOfDay {
         seconds: t.secs,
