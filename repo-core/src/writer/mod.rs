@@ -12,13 +12,16 @@
 //!
 //! The writer connection is a second, single-connection pool over the same database file,
 //! with the same connect options (so `mode=ro` stays read-only) plus the budget and
-//! [`SqliteLimits`]. For a database the writer cannot open a second connection to — an
+//! [`SqliteLimits`]; the per-connection settings an application may have set with a
+//! `PRAGMA` on its own connection (`synchronous`, `foreign_keys`, `recursive_triggers`,
+//! `busy_timeout`) are copied from it when the writer connects. For a database the writer cannot open a second connection to — an
 //! in-memory database, or a non-SQLite backend — writes run on the repository's own
 //! connection, one turn at a time, and the budget is only checked between statements (a
 //! warning says so once).
 
 mod budget;
 mod limits;
+mod settings;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -280,12 +283,14 @@ fn dedicated(db: &DatabaseConnection, config: WriterConfig) -> Option<(SqlitePoo
     let budget = Budget::new();
     let handler_budget = budget.clone();
     let limits = config.limits;
+    let app = db.clone();
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(0)
         .after_connect(move |conn, _| {
-            let budget = handler_budget.clone();
+            let (budget, app) = (handler_budget.clone(), app.clone());
             Box::pin(async move {
+                settings::copy(&app, conn).await;
                 limits.apply(conn).await?;
                 conn.lock_handle()
                     .await?
