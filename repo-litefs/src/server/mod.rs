@@ -108,7 +108,11 @@ impl ForwardServer {
                 commit: repo_core::CommitState::NotCommitted,
             });
         }
-        validate::validate(&request, self.inner.executor.transactions())?;
+        validate::validate(
+            &request,
+            self.inner.executor.transactions(),
+            &crate::allowlist::AllowlistPolicy::default(),
+        )?;
         let wait = request.deadline.map_or(self.inner.config.permit_wait, |d| {
             d.saturating_duration_since(Instant::now())
         });
