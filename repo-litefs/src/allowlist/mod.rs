@@ -9,16 +9,18 @@
 //!
 //! # Bounds, checked before parsing
 //!
-//! An allocation-free scan of the raw text (which skips `'...'` strings, `"..."`,
-//! `` `...` `` and `[...]` identifiers, `--` and `/* */` comments the way the tokenizer
-//! does) refuses, before anything is tokenized, a statement that passes one of these
-//! bounds of its [`AllowlistPolicy`]. The same bounds are checked again, exactly, on the
-//! tokens before they are parsed, and the tokens are parsed once, without a copy.
+//! An allocation-free scan of the raw text refuses, before anything is tokenized, a
+//! statement that passes one of these bounds of its [`AllowlistPolicy`]. The token count
+//! is an upper bound whatever the tokenizer makes of quotes, so memory is bounded before
+//! anything is allocated; nesting and expression depth are read outside `'...'` strings,
+//! `"..."`, `` `...` `` and `[...]` identifiers and `--` / `/* */` comments, the way the
+//! tokenizer reads them. The same bounds are checked again, exactly, on the tokens before
+//! they are parsed, and the tokens are parsed once, without a copy.
 //!
 //! | bound | default | refusal | setting |
 //! |---|---|---|---|
 //! | text length | 1 MiB | [`Refusal::TooLong`] | [`AllowlistPolicy::max_sql_len`] |
-//! | tokens (each whitespace character is one) | 100,000 | [`Refusal::TooManyTokens`] | [`AllowlistPolicy::max_tokens`] |
+//! | tokens, counted from above: a run of letters and digits is one, any other character is one, inside literals and comments too | 100,000 | [`Refusal::TooManyTokens`] | [`AllowlistPolicy::max_tokens`] |
 //! | parenthesis nesting | 100 (at most [`NESTING_CEILING`]) | [`Refusal::TooDeep`] | [`AllowlistPolicy::max_nesting`] |
 //! | expression depth: operators chained in one list item plus the depth of its parenthesised groups | 1,000 (SQLite's `SQLITE_MAX_EXPR_DEPTH`) | [`Refusal::TooComplex`] | [`AllowlistPolicy::max_expr_depth`] |
 //! | parser recursion | [`RECURSION_LIMIT`] (50) | [`Refusal::Unparsable`] | fixed |
@@ -29,8 +31,9 @@
 //! operator keywords). The chain is what makes a ~200 KB `1+1+…+1` a 100,000-deep tree
 //! whose drop overflows a thread's stack; the token bound is what keeps a 4 MiB `((((…`
 //! from costing hundreds of MiB. A statement within the defaults parses and drops well
-//! inside a 2 MiB stack. What is left to the parser's recursion limit (unary `-`/`NOT`,
-//! nested `CASE`) is bounded by it.
+//! inside a 2 MiB stack, in a debug build too. `GLOB`, `MATCH` and `REGEXP` count as four
+//! operators each, because `sqlparser` deep-copies the expression on their left. What is
+//! left to the parser's recursion limit (unary `-`/`~`, nested `CASE`) is bounded by it.
 //!
 //! # What is allowed
 //!
