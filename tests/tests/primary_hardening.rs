@@ -357,3 +357,61 @@ async fn without_a_ledger_a_constraint_violation_is_a_plain_database_error() {
     assert_eq!(err.commit_state(), repo_core::CommitState::NotCommitted);
     assert_eq!(tags(&pair.primary_db).await, 100);
 }
+
+/// The issue's looping statement: a recursive CTE that never ends.
+const LOOPING_CTE: &str = "INSERT INTO tags (name) WITH RECURSIVE c(n) AS \
+                           (SELECT 1 UNION ALL SELECT n+1 FROM c) SELECT n FROM c WHERE n < 0";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recursive_ctes_are_refused_by_default_and_interrupted_when_allowed() {
+    let pair = pair(WriterConfig::default().max_statement_time(BUDGET)).await;
+    let cte = || Statement::from_string(DbBackend::Sqlite, LOOPING_CTE);
+    let err = guard("the refusal", pair.replica.execute_raw(cte()))
+        .await
+        .expect_err("refused");
+    assert!(err.to_string().contains("recursive"), "{err}");
+    primary_still_serves(&pair, "e").await;
+
+    let allowing = pair_with(
+        WriterConfig::default().max_statement_time(BUDGET),
+        |config| {
+            config.allowlist(
+                repo_litefs::allowlist::AllowlistPolicy::default().allow_recursive_cte(true),
+            )
+        },
+    )
+    .await;
+    let err = guard("the allowed loop", allowing.replica.execute_raw(cte()))
+        .await
+        .expect_err("interrupted");
+    assert!(err.to_string().contains("maximum statement time"), "{err}");
+    primary_still_serves(&allowing, "f").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deep_and_huge_statements_are_refused_and_the_primary_lives_on() {
+    let pair = pair(WriterConfig::default()).await;
+    let hostile = [
+        format!("UPDATE tags SET name = 1{}", "+1".repeat(100_000)),
+        format!(
+            "UPDATE tags SET name = {}1{}",
+            "(".repeat(500_000),
+            ")".repeat(500_000)
+        ),
+        format!("UPDATE tags SET name = 1{}", " COLLATE x".repeat(20_000)),
+    ];
+    for sql in hostile {
+        let err = guard(
+            "a hostile statement",
+            pair.replica
+                .execute_raw(Statement::from_string(DbBackend::Sqlite, sql)),
+        )
+        .await
+        .expect_err("refused");
+        assert!(
+            matches!(err, sea_orm::DbErr::Custom(ref m) if m.contains("refused") && m.len() < 600),
+            "a bounded refusal: {err}"
+        );
+    }
+    primary_still_serves(&pair, "g").await;
+}

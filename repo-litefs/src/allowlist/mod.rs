@@ -1,9 +1,41 @@
-//! What a statement forwarded from a replica may be: one INSERT, REPLACE, UPDATE or DELETE.
+//! What a statement forwarded from a replica may be: one INSERT, REPLACE, UPDATE or DELETE,
+//! of bounded size and shape, that cannot loop.
 //!
 //! The primary runs forwarded SQL on behalf of another node, so it checks every statement
-//! with [`check_statement`] before executing it. The rule is "a single data-changing
+//! with [`check_statement_with`] before executing it. The rule is "a single data-changing
 //! statement": the forwarding path exists to carry a replica's writes to rows, never to
-//! change the schema, the connection or the database file.
+//! change the schema, the connection or the database file, and no statement may crash,
+//! stall or exhaust the primary.
+//!
+//! # Bounds, checked before parsing
+//!
+//! An allocation-free scan of the raw text refuses, before anything is tokenized, a
+//! statement that passes one of these bounds of its [`AllowlistPolicy`]. The token count
+//! is an upper bound whatever the tokenizer makes of quotes, so memory is bounded before
+//! anything is allocated; nesting and expression depth are read outside `'...'` strings,
+//! `"..."`, `` `...` `` and `[...]` identifiers and `--` / `/* */` comments, the way the
+//! tokenizer reads them. The same bounds are checked again, exactly, on the tokens before
+//! they are parsed, and the tokens are parsed once, without a copy.
+//!
+//! | bound | default | refusal | setting |
+//! |---|---|---|---|
+//! | text length | 1 MiB | [`Refusal::TooLong`] | [`AllowlistPolicy::max_sql_len`] |
+//! | tokens, counted from above: a run of letters and digits is one, any other character is one, inside literals and comments too | 200,000 (room for an insert of SQLite's maximum 32,766 bound values, one per row) | [`Refusal::TooManyTokens`] | [`AllowlistPolicy::max_tokens`] |
+//! | parenthesis nesting | 100 (at most [`NESTING_CEILING`]) | [`Refusal::TooDeep`] | [`AllowlistPolicy::max_nesting`] |
+//! | expression depth: operators chained in one list item plus the depth of its parenthesised groups | 1,000 (SQLite's `SQLITE_MAX_EXPR_DEPTH`) | [`Refusal::TooComplex`] | [`AllowlistPolicy::max_expr_depth`] |
+//! | parser recursion | [`RECURSION_LIMIT`] (50) | [`Refusal::Unparsable`] | fixed |
+//!
+//! Operators are the infix and postfix ones `sqlparser` chains in a loop: `+ - * / % || &
+//! | << >> = == != <> < > <= >= -> ->> ::` and the like, and the keywords `AND OR NOT IS IN
+//! LIKE GLOB MATCH REGEXP BETWEEN COLLATE ESCAPE ISNULL NOTNULL` (and `sqlparser`'s other
+//! operator keywords). The chain is what makes a ~200 KB `1+1+…+1` a 100,000-deep tree
+//! whose drop overflows a thread's stack; the token bound is what keeps a 4 MiB `((((…`
+//! from costing hundreds of MiB. A statement within the defaults parses and drops well
+//! inside a 2 MiB stack, in a debug build too. `GLOB`, `MATCH` and `REGEXP` count as four
+//! operators each, because `sqlparser` deep-copies the expression on their left. What is
+//! left to the parser's recursion limit (unary `-`/`~`, nested `CASE`) is bounded by it.
+//!
+//! # What is allowed
 //!
 //! The text is parsed with `sqlparser`'s [`SQLiteDialect`] and refused unless:
 //!
@@ -24,121 +56,74 @@
 //! - it calls none of the functions that reach outside the database: `load_extension`
 //!   (loads native code), `readfile`, `writefile`, `edit`, `fsdir`, `lsdir`, `zipfile`
 //!   (the shell's file-system helpers, present when an extension provides them) and
-//!   `fts3_tokenizer` (whose pointer argument has been used to run arbitrary code). A
-//!   forwarded statement comes from the network; it must not touch the file system or the
-//!   process. The check runs on the token stream, so names inside string literals or
-//!   comments are ignored, quoted names (`"edit"(...)`) are caught, and a name written as a
-//!   table (`INSERT INTO edit (a) ...`) is not mistaken for a call.
+//!   `fts3_tokenizer` (whose pointer argument has been used to run arbitrary code). The
+//!   check runs on the token stream, so names inside string literals or comments are
+//!   ignored, quoted names (`"edit"(...)`) are caught, and a name written as a table
+//!   (`INSERT INTO edit (a) ...`) is not mistaken for a call;
+//! - it holds no recursive common table expression anywhere (the insert's source,
+//!   sub-queries, nested CTEs), with or without the `RECURSIVE` keyword: SQLite recurses
+//!   whenever a CTE names itself, and such a statement can loop forever while holding the
+//!   write lock ([`Refusal::RecursiveCte`]). [`AllowlistPolicy::allow_recursive_cte`]
+//!   lifts this for deployments that bound statement time.
 //!
-//! Parsing is bounded: the parser's recursion limit ([`RECURSION_LIMIT`]) turns deeply
-//! nested input into a refusal instead of a stack overflow, and nothing here panics.
 //! Statements `sqlparser` cannot parse (for example `PRAGMA journal_mode = wal`, `DETACH`,
 //! `REINDEX`, `VACUUM INTO`) are refused as [`Refusal::Unparsable`].
+//!
+//! # What a refusal says
+//!
+//! Every [`Refusal`] message is bounded: text from the statement (the parser's
+//! explanation, a name) is cut to [`EXCERPT_LEN`] characters with control characters
+//! escaped, by [`sanitize`], which the server also uses for untrusted log fields. Nothing
+//! here panics on any input. [`VerdictCache`] remembers accepted statements, bounded in
+//! bytes; refusals are never cached.
 
-use std::fmt;
+mod cache;
+mod cte;
+mod excerpt;
+mod functions;
+mod kind;
+mod meter;
+mod policy;
+mod prescan;
+mod refusal;
+mod target;
+mod tokens;
 
-use sqlparser::ast::{
-    FromTable, ObjectName, ObjectNamePart, Query, SetExpr, Statement, TableFactor, TableObject,
-    TableWithJoins,
-};
+use sqlparser::ast::{Query, SetExpr, Statement};
 use sqlparser::dialect::SQLiteDialect;
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
-/// How deeply the parser may nest before it refuses the statement.
+pub use cache::VerdictCache;
+pub use excerpt::{EXCERPT_LEN, sanitize};
+pub use kind::StatementKind;
+pub use policy::{AllowlistPolicy, NESTING_CEILING};
+pub use refusal::Refusal;
+
+/// How deeply the parser may recurse before it refuses the statement.
 ///
 /// The ORM's statements nest a few levels; this is `sqlparser`'s own default, set here
-/// explicitly because it is what keeps hostile input such as `((((...` off the stack.
+/// explicitly because it bounds what the pre-scan leaves to the parser (unary chains,
+/// nested `CASE`).
 pub const RECURSION_LIMIT: usize = 50;
 
-/// Functions a forwarded statement may not call, in lower case.
-const FORBIDDEN_FUNCTIONS: &[&str] = &[
-    "load_extension",
-    "readfile",
-    "writefile",
-    "edit",
-    "fsdir",
-    "lsdir",
-    "zipfile",
-    "fts3_tokenizer",
-];
-
-/// The kind of a statement that passed [`check_statement`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StatementKind {
-    /// `INSERT`, with or without an `OR ...` or `ON CONFLICT` clause.
-    Insert,
-    /// `REPLACE INTO ...` (SQLite's alias of `INSERT OR REPLACE`).
-    Replace,
-    /// `UPDATE`.
-    Update,
-    /// `DELETE`.
-    Delete,
-}
-
-impl StatementKind {
-    /// The statement's leading keyword, for logs and metric labels.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Insert => "INSERT",
-            Self::Replace => "REPLACE",
-            Self::Update => "UPDATE",
-            Self::Delete => "DELETE",
-        }
-    }
-}
-
-impl fmt::Display for StatementKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Why a statement was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
-    /// The text is not SQL that the SQLite dialect of `sqlparser` understands.
-    #[error("statement could not be parsed: {reason}")]
-    Unparsable {
-        /// The parser's explanation.
-        reason: String,
-    },
-    /// The text holds no statement (only whitespace, comments or semicolons).
-    #[error("no statement was given")]
-    Empty,
-    /// The text holds more than one statement.
-    #[error("only one statement may be forwarded, got {count}")]
-    SeveralStatements {
-        /// How many statements were parsed.
-        count: usize,
-    },
-    /// The statement does not (only) change rows.
-    #[error("{kind} statements may not be forwarded; only INSERT, REPLACE, UPDATE and DELETE")]
-    NotDataChanging {
-        /// The statement's leading keywords, such as `CREATE TABLE`, `PRAGMA` or `SELECT`.
-        kind: String,
-    },
-    /// The statement writes something other than one plainly named table.
-    #[error("the statement's target is not a single named table")]
-    UnsupportedTarget,
-    /// The statement writes one of SQLite's internal `sqlite_` tables.
-    #[error("the internal table {table} may not be written")]
-    SystemTable {
-        /// The table's name as written.
-        table: String,
-    },
-    /// The statement calls a function that reaches outside the database.
-    #[error("the function {name} may not be called")]
-    ForbiddenFunction {
-        /// The function's name as written.
-        name: String,
-    },
-}
-
-/// Checks that `sql` is a single data-changing statement that may be forwarded.
+/// Checks only the bounds of `sql` under `policy` (length, tokens, nesting, expression
+/// depth), with the allocation-free scan [`check_statement_with`] runs first: nothing is
+/// tokenized or parsed, and the work is one pass over the text.
 ///
-/// Returns what kind of statement it is, or why it was refused. Never panics.
+/// ```
+/// use repo_litefs::allowlist::{AllowlistPolicy, Refusal, check_bounds};
+///
+/// let parens = "(".repeat(4 << 20);
+/// let policy = AllowlistPolicy::default();
+/// assert_eq!(check_bounds(&parens, &policy), Err(Refusal::TooLong { limit: 1 << 20 }));
+/// ```
+pub fn check_bounds(sql: &str, policy: &AllowlistPolicy) -> Result<(), Refusal> {
+    prescan::prescan(sql, policy)
+}
+
+/// Checks `sql` under the default [`AllowlistPolicy`]; see [`check_statement_with`].
 ///
 /// ```
 /// use repo_litefs::allowlist::{Refusal, StatementKind, check_statement};
@@ -150,23 +135,41 @@ pub enum Refusal {
 /// assert_eq!(refused, Err(Refusal::NotDataChanging { kind: "PRAGMA".into() }));
 /// ```
 pub fn check_statement(sql: &str) -> Result<StatementKind, Refusal> {
+    check_statement_with(sql, &AllowlistPolicy::default())
+}
+
+/// Checks that `sql` is a single data-changing statement that may be forwarded under
+/// `policy`.
+///
+/// Returns what kind of statement it is, or why it was refused. Never panics, and never
+/// tokenizes or parses a statement that passes the policy's bounds.
+///
+/// ```
+/// use repo_litefs::allowlist::{AllowlistPolicy, Refusal, check_statement_with};
+///
+/// let chain = format!("UPDATE t SET a = 1{}", "+1".repeat(5_000));
+/// let refused = check_statement_with(&chain, &AllowlistPolicy::default());
+/// assert_eq!(refused, Err(Refusal::TooComplex { limit: 1_000 }));
+/// ```
+pub fn check_statement_with(sql: &str, policy: &AllowlistPolicy) -> Result<StatementKind, Refusal> {
+    check_bounds(sql, policy)?;
     let dialect = SQLiteDialect {};
     let tokens = Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
-        .map_err(|e| Refusal::Unparsable {
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| Refusal::unparsable(&e.to_string()))?;
+    tokens::check_tokens(&tokens, policy)?;
     let mut parser = Parser::new(&dialect)
         .with_recursion_limit(RECURSION_LIMIT)
-        .with_tokens_with_locations(tokens.clone());
-    let statements = parser.parse_statements().map_err(|e| Refusal::Unparsable {
-        reason: e.to_string(),
-    })?;
-    let leftover = parser.peek_token();
-    if leftover.token != Token::EOF {
-        return Err(Refusal::Unparsable {
-            reason: format!("unexpected {} after the statement", leftover.token),
-        });
+        .with_tokens_with_locations(tokens);
+    let parsed = parser.parse_statements();
+    let leftover = parser.peek_token().token;
+    // The parser hands its tokens back: the later checks read them without a copy.
+    let tokens = parser.into_tokens();
+    let statements = parsed.map_err(|e| Refusal::unparsable(&e.to_string()))?;
+    if leftover != Token::EOF {
+        return Err(Refusal::unparsable(&format!(
+            "unexpected {leftover} after the statement"
+        )));
     }
     let statement = match statements.as_slice() {
         [] => return Err(Refusal::Empty),
@@ -178,10 +181,11 @@ pub fn check_statement(sql: &str) -> Result<StatementKind, Refusal> {
         }
     };
     let kind = data_changing_kind(statement, &tokens)?;
-    for table in target_tables(statement)? {
-        check_target(table)?;
+    target::check_targets(statement)?;
+    functions::check_function_calls(&tokens)?;
+    if !policy.recursive_cte_allowed() && cte::has_recursive_cte(&tokens) {
+        return Err(Refusal::RecursiveCte);
     }
-    check_function_calls(&tokens)?;
     Ok(kind)
 }
 
@@ -198,33 +202,34 @@ fn data_changing_kind(
         Statement::Insert(_) => return Ok(StatementKind::Insert),
         Statement::Update(_) => return Ok(StatementKind::Update),
         Statement::Delete(_) => return Ok(StatementKind::Delete),
-        Statement::Query(query) => query_kind(query).to_owned(),
-        Statement::CreateTable(_) => "CREATE TABLE".to_owned(),
-        Statement::CreateVirtualTable { .. } => "CREATE VIRTUAL TABLE".to_owned(),
-        Statement::CreateIndex(_) => "CREATE INDEX".to_owned(),
-        Statement::CreateView(_) => "CREATE VIEW".to_owned(),
-        Statement::CreateTrigger(_) => "CREATE TRIGGER".to_owned(),
-        Statement::Drop { object_type, .. } => format!("DROP {object_type}"),
-        Statement::DropTrigger(_) => "DROP TRIGGER".to_owned(),
-        Statement::AlterTable(_) => "ALTER TABLE".to_owned(),
-        Statement::Pragma { .. } => "PRAGMA".to_owned(),
-        Statement::AttachDatabase { .. } => "ATTACH".to_owned(),
-        Statement::Vacuum(_) => "VACUUM".to_owned(),
-        Statement::Analyze(_) => "ANALYZE".to_owned(),
-        Statement::Explain { .. } | Statement::ExplainTable { .. } => "EXPLAIN".to_owned(),
-        Statement::StartTransaction { .. } => "BEGIN".to_owned(),
-        Statement::Commit { .. } => "COMMIT".to_owned(),
-        Statement::Rollback { .. } => "ROLLBACK".to_owned(),
-        Statement::Savepoint { .. } => "SAVEPOINT".to_owned(),
-        Statement::ReleaseSavepoint { .. } => "RELEASE".to_owned(),
-        other => other
-            .to_string()
-            .split_whitespace()
-            .next()
-            .unwrap_or("unknown")
-            .to_ascii_uppercase(),
+        Statement::Query(query) => query_kind(query),
+        Statement::CreateTable(_) => "CREATE TABLE",
+        Statement::CreateVirtualTable { .. } => "CREATE VIRTUAL TABLE",
+        Statement::CreateIndex(_) => "CREATE INDEX",
+        Statement::CreateView(_) => "CREATE VIEW",
+        Statement::CreateTrigger(_) => "CREATE TRIGGER",
+        Statement::Drop { object_type, .. } => {
+            return Err(Refusal::not_data_changing(&format!("DROP {object_type}")));
+        }
+        Statement::DropTrigger(_) => "DROP TRIGGER",
+        Statement::AlterTable(_) => "ALTER TABLE",
+        Statement::Pragma { .. } => "PRAGMA",
+        Statement::AttachDatabase { .. } => "ATTACH",
+        Statement::Vacuum(_) => "VACUUM",
+        Statement::Analyze(_) => "ANALYZE",
+        Statement::Explain { .. } | Statement::ExplainTable { .. } => "EXPLAIN",
+        Statement::StartTransaction { .. } => "BEGIN",
+        Statement::Commit { .. } => "COMMIT",
+        Statement::Rollback { .. } => "ROLLBACK",
+        Statement::Savepoint { .. } => "SAVEPOINT",
+        Statement::ReleaseSavepoint { .. } => "RELEASE",
+        // Named by its first word, without printing the whole statement.
+        _ => {
+            let word = leading_word(tokens).unwrap_or("unknown");
+            return Err(Refusal::not_data_changing(&word.to_ascii_uppercase()));
+        }
     };
-    Err(Refusal::NotDataChanging { kind })
+    Err(Refusal::not_data_changing(kind))
 }
 
 /// Names a statement that `sqlparser` files as a query.
@@ -240,99 +245,18 @@ fn query_kind(query: &Query) -> &'static str {
 
 /// The first keyword of the text, skipping whitespace and comments.
 fn leading_keyword(tokens: &[TokenWithSpan]) -> Option<Keyword> {
-    match tokens.iter().map(|t| &t.token).find(|t| !is_whitespace(t)) {
-        Some(Token::Word(word)) => Some(word.keyword),
+    match tokens::significant(tokens).next() {
+        Some((_, Token::Word(word))) => Some(word.keyword),
         _ => None,
     }
 }
 
-/// The tables an allowed statement writes.
-fn target_tables(statement: &Statement) -> Result<Vec<&ObjectName>, Refusal> {
-    match statement {
-        Statement::Insert(insert) => match &insert.table {
-            TableObject::TableName(name) => Ok(vec![name]),
-            TableObject::TableFunction(_) | TableObject::TableQuery(_) => {
-                Err(Refusal::UnsupportedTarget)
-            }
-        },
-        Statement::Update(update) => Ok(vec![plain_table(&update.table)?]),
-        Statement::Delete(delete) => {
-            // `DELETE t1, t2 FROM ...` (MySQL) names its targets before FROM.
-            if !delete.tables.is_empty() || delete.using.is_some() {
-                return Err(Refusal::UnsupportedTarget);
-            }
-            let (FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from)) = &delete.from;
-            match from.as_slice() {
-                [table] => Ok(vec![plain_table(table)?]),
-                _ => Err(Refusal::UnsupportedTarget),
-            }
-        }
-        _ => Err(Refusal::UnsupportedTarget),
+/// The first word of the text, skipping whitespace and comments.
+fn leading_word(tokens: &[TokenWithSpan]) -> Option<&str> {
+    match tokens::significant(tokens).next() {
+        Some((_, Token::Word(word))) => Some(&word.value),
+        _ => None,
     }
-}
-
-/// The name of a table reference that is a bare table without joins.
-fn plain_table(table: &TableWithJoins) -> Result<&ObjectName, Refusal> {
-    match &table.relation {
-        TableFactor::Table {
-            name, args: None, ..
-        } if table.joins.is_empty() => Ok(name),
-        _ => Err(Refusal::UnsupportedTarget),
-    }
-}
-
-/// Refuses a target in SQLite's reserved `sqlite_` namespace, in any schema.
-fn check_target(name: &ObjectName) -> Result<(), Refusal> {
-    let Some(ObjectNamePart::Identifier(table)) = name.0.last() else {
-        return Err(Refusal::UnsupportedTarget);
-    };
-    let reserved = table
-        .value
-        .get(..7)
-        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("sqlite_"));
-    if reserved {
-        return Err(Refusal::SystemTable {
-            table: table.value.clone(),
-        });
-    }
-    Ok(())
-}
-
-/// Refuses a call of a [`FORBIDDEN_FUNCTIONS`] member anywhere in the statement.
-///
-/// A call is a name followed by `(`. The name is not a call when it follows `.` (SQLite
-/// has no qualified function names, so that is `schema.table (columns)`), `INTO` (the
-/// insert target and its column list) or `AS` (an alias or a type name).
-fn check_function_calls(tokens: &[TokenWithSpan]) -> Result<(), Refusal> {
-    let significant: Vec<&Token> = tokens
-        .iter()
-        .map(|t| &t.token)
-        .filter(|t| !is_whitespace(t))
-        .collect();
-    for (i, token) in significant.iter().enumerate() {
-        let Token::Word(word) = token else { continue };
-        let forbidden = FORBIDDEN_FUNCTIONS
-            .iter()
-            .any(|f| f.eq_ignore_ascii_case(&word.value));
-        if !forbidden || significant.get(i + 1) != Some(&&Token::LParen) {
-            continue;
-        }
-        let not_a_call = i.checked_sub(1).and_then(|p| significant.get(p)).is_some_and(|prev| {
-            matches!(prev, Token::Period)
-                || matches!(prev, Token::Word(w) if matches!(w.keyword, Keyword::INTO | Keyword::AS))
-        });
-        if !not_a_call {
-            return Err(Refusal::ForbiddenFunction {
-                name: word.value.clone(),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// Whether a token is whitespace or a comment.
-fn is_whitespace(token: &Token) -> bool {
-    matches!(token, Token::Whitespace(_))
 }
 
 #[cfg(test)]

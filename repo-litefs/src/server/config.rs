@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::allowlist::AllowlistPolicy;
 use crate::secret::ClusterSecret;
 
 /// How the forwarding server behaves. Defaults: 4 MiB messages, 64 writes at a time,
@@ -26,6 +27,8 @@ pub struct ServerConfig {
     pub(crate) max_batch_steps: usize,
     /// Whether serving without TLS on a non-loopback address is a deliberate choice.
     pub(crate) plaintext_chosen: bool,
+    /// What a forwarded statement may be: size and shape bounds, the recursive CTE policy.
+    pub(crate) allowlist: AllowlistPolicy,
 }
 
 impl ServerConfig {
@@ -42,7 +45,15 @@ impl ServerConfig {
             position: None,
             max_batch_steps: 1_000,
             plaintext_chosen: false,
+            allowlist: AllowlistPolicy::default(),
         }
+    }
+
+    /// What a forwarded statement may be (default [`AllowlistPolicy::default`]: 1 MiB of
+    /// SQL, 200,000 tokens, nesting 100, operator chains of 1,000, no recursive CTEs).
+    pub fn allowlist(mut self, policy: AllowlistPolicy) -> Self {
+        self.allowlist = policy;
+        self
     }
 
     /// Most steps in one forwarded batch (default 1,000; at least 1); larger batches are

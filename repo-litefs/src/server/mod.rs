@@ -36,6 +36,7 @@ pub use shape::MAX_NAME_BYTES;
 use crate::ledger::LedgerHook;
 use group::GroupCommit;
 
+use crate::allowlist::sanitize;
 use crate::convert::{decode_request, encode_outcome, status_from_error};
 use crate::proto as pb;
 use crate::secret::{AUTHORIZATION, ClusterSecret};
@@ -126,7 +127,11 @@ impl ForwardServer {
             .map_err(|_| RepoError::Rejected {
                 reason: "the server is shutting down".into(),
             })?;
-        validate::validate(&request, self.inner.executor.transactions())?;
+        validate::validate(
+            &request,
+            self.inner.executor.transactions(),
+            &self.inner.config.allowlist,
+        )?;
         // Single statements join a group commit when other writes are in flight; alone, a
         // write runs at once, in this task, on the executor's writer. If the caller goes
         // away mid-write, the statement still completes or is interrupted by its budget, and
@@ -166,7 +171,9 @@ impl pb::forwarder_server::Forwarder for ForwardServer {
         request: GrpcRequest<pb::ForwardRequest>,
     ) -> Result<GrpcResponse<pb::ForwardResponse>, Status> {
         let message = request.into_inner();
-        let (origin, action) = (message.origin.clone(), message.action.clone());
+        // Logged, so bounded and with control characters escaped (no forged log lines).
+        let origin = sanitize(&message.origin, 64);
+        let action = sanitize(&message.action, 64);
         // A panic while handling one request fails that request only.
         let result = AssertUnwindSafe(self.execute_write(message))
             .catch_unwind()
