@@ -1,7 +1,7 @@
 //! The typed write API: `insert`, `update`, `delete`, `insert_or_update`, `insert_all`,
 //! `update_all`, `delete_all`.
 //!
-//! Each write runs sea-orm's own code for the operation against a [`Route`], so it returns
+//! Each write runs sea-orm's own code for the operation against a `Route`, so it returns
 //! exactly what sea-orm returns and `ActiveModelBehavior` hooks run on the calling node;
 //! every statement it writes with passes through the middleware stack.
 

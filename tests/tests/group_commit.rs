@@ -97,3 +97,57 @@ async fn concurrent_forwarded_writes_are_all_answered_correctly() {
         56
     );
 }
+
+/// Panics in `before` for the request whose statement carries `name`.
+struct PanicsOn(&'static str);
+
+impl repo_core::TransactionHook for PanicsOn {
+    fn before<'a>(
+        &'a self,
+        _: &'a sea_orm::DatabaseTransaction,
+        request: &'a Request,
+    ) -> futures::future::BoxFuture<'a, Result<Option<repo_core::Response>, RepoError>> {
+        Box::pin(async move {
+            if let Operation::Execute(stmt) = &request.operation
+                && stmt.values.as_ref().is_some_and(|v| {
+                    v.0.contains(&sea_orm::Value::String(Some(self.0.to_owned())))
+                })
+            {
+                panic!("a bug while running {}", self.0);
+            }
+            Ok(None)
+        })
+    }
+
+    fn after<'a>(
+        &'a self,
+        _: &'a sea_orm::DatabaseTransaction,
+        _: &'a Request,
+        _: &'a repo_core::Response,
+    ) -> futures::future::BoxFuture<'a, Result<(), RepoError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[tokio::test]
+async fn a_panic_in_one_group_fails_only_its_culprit_and_later_groups_work() {
+    let db = db::fresh().await;
+    let executor = repo_core::Repo::new(db.conn.clone()).executor();
+    let hook = PanicsOn("boom");
+    let results = executor
+        .execute_group_with(["a", "boom", "c"].map(insert_tag).to_vec(), &hook)
+        .await;
+    assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+    assert!(
+        matches!(results[1], Err(RepoError::Internal { .. })),
+        "{results:?}"
+    );
+    // The next groups, on the same executor and writer, work as before.
+    for names in [["d", "e"], ["f", "g"]] {
+        let results = executor
+            .execute_group_with(names.map(insert_tag).to_vec(), &hook)
+            .await;
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+    }
+    assert_eq!(tag::Entity::find().count(&db.conn).await.expect("count"), 6);
+}
