@@ -415,3 +415,49 @@ async fn deep_and_huge_statements_are_refused_and_the_primary_lives_on() {
     }
     primary_still_serves(&pair, "g").await;
 }
+
+/// What the writer connection says `PRAGMA name` is.
+async fn writer_setting(repo: &Repo, name: &str) -> sea_orm::Value {
+    let request = repo_core::Request::new(
+        repo_core::Action::Execute,
+        "",
+        repo_core::Operation::Query {
+            statement: Statement::from_string(DbBackend::Sqlite, format!("PRAGMA {name}")),
+            shape: None,
+            fetch: repo_core::Fetch::One,
+        },
+    );
+    match repo
+        .executor()
+        .execute(request)
+        .await
+        .expect("pragma")
+        .outcome
+    {
+        repo_core::Outcome::Rows(rows) => rows[0].values[0].clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_writer_keeps_the_applications_connection_settings() {
+    let pair = pair(WriterConfig::default()).await;
+    // Set on the application's own (single) connection before the writer first connects.
+    pair.primary_db
+        .execute_unprepared("PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 1234;")
+        .await
+        .expect("pragmas");
+    let fresh = blog_builder(pair.primary_db.clone()).build();
+    assert_eq!(
+        writer_setting(&fresh, "synchronous").await,
+        sea_orm::Value::BigInt(Some(1))
+    );
+    assert_eq!(
+        writer_setting(&fresh, "busy_timeout").await,
+        sea_orm::Value::BigInt(Some(1234))
+    );
+    assert_eq!(
+        writer_setting(&fresh, "foreign_keys").await,
+        sea_orm::Value::BigInt(Some(1))
+    );
+}

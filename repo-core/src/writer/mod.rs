@@ -287,6 +287,9 @@ fn dedicated(db: &DatabaseConnection, config: WriterConfig) -> Option<(SqlitePoo
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(0)
+        // A file connection that was idle a moment ago cannot have gone away: no ping per
+        // write (it would cost a round trip to sqlx's worker thread).
+        .test_before_acquire(false)
         .after_connect(move |conn, _| {
             let (budget, app) = (handler_budget.clone(), app.clone());
             Box::pin(async move {
