@@ -30,7 +30,7 @@
 
 pub mod cli;
 pub mod entities;
-pub mod lag;
+pub use repo_litefs::lag;
 pub mod local_cluster;
 pub mod node;
 pub mod tour;

@@ -71,6 +71,8 @@ pub async fn start(
             http_addr: "127.0.0.1:0".parse().map_err(std::io::Error::other)?,
             endpoints: endpoints.clone(),
             secret: secret.clone(),
+            // The emulator's `<db>-pos` is not LiteFS's TXID: wait by the ledger row.
+            txid_wait: false,
         };
         nodes.push(node::start_on(config, listener, metrics.clone()).await?);
     }

@@ -1,27 +1,22 @@
-//! One blog node: the repository with the standard stack and write forwarding, the
-//! forwarding server, and the web application, each on its own address.
+//! One blog node: a library [`Node`] (tracker, repository with the standard stack and write
+//! forwarding, forwarding server, ledger pruner) with the blog's migrations, transactions
+//! and entities, plus the web application, each on its own address.
 //!
-//! On start the node learns its role from LiteFS (or the emulator). The primary runs the
-//! migrations; a replica waits until the schema has replicated to it, then opens its file
-//! read-only (a write there would fail as on LiteFS; writes are forwarded).
+//! The node follows role changes without a restart (see [`repo_litefs::node`]): promoted,
+//! it writes; demoted, it forwards.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
-use migrations::{Migrator, MigratorTrait};
+use migrations::Migrator;
 use repo_core::{NodeRole, Repo};
-use repo_litefs::tracker::{PrimaryTracker, Role, TrackerConfig};
-use repo_litefs::{
-    ClusterSecret, Endpoints, ForwardConfig, ForwardLayer, ForwardServer, ReadYourWrites,
-    ServerConfig,
-};
-use repo_middleware::StackConfig;
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
+use repo_litefs::node::{Node, NodeConfig as LibraryNodeConfig, NodeError as LibraryNodeError};
+use repo_litefs::tracker::Role;
+use repo_litefs::{ClusterSecret, Endpoints};
+use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
 use crate::entities::{comment, post, post_tag, tag};
-use crate::lag::read_lag;
 use crate::transactions;
 use crate::web::{self, AppState, HealthInfo, NodeInfo};
 
@@ -45,20 +40,45 @@ pub struct NodeConfig {
     pub endpoints: Endpoints,
     /// The cluster secret.
     pub secret: ClusterSecret,
+    /// Whether read-your-writes may end by LiteFS's TXID (`<db>-pos`): true on LiteFS, false
+    /// on the emulator, whose TXID is not LiteFS's.
+    pub txid_wait: bool,
+}
+
+impl NodeConfig {
+    /// The library node's settings: the blog's schema, transactions and entities.
+    fn library(&self) -> LibraryNodeConfig {
+        let mut config = LibraryNodeConfig::new(
+            self.name.clone(),
+            self.db_path.clone(),
+            self.endpoints.clone(),
+            self.secret.clone(),
+        )
+        .migrator::<Migrator>()
+        .repo(|builder| {
+            transactions::register(builder)
+                .entity::<post::Entity>()
+                .entity::<comment::Entity>()
+                .entity::<tag::Entity>()
+                .entity::<post_tag::Entity>()
+                .sea_orm_returning(true)
+        });
+        if let Some(api) = &self.litefs_api {
+            config = config.litefs_api(api.clone());
+        }
+        if let Some(dir) = &self.mount_dir {
+            config = config.mount_dir(dir.clone());
+        }
+        config.txid_wait(self.txid_wait)
+    }
 }
 
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
-    /// No primary was known in time.
-    #[error("no primary known after {0:?}: is LiteFS running and does a node hold the lease?")]
-    NoPrimary(Duration),
-    /// The schema did not reach this replica in time.
-    #[error("the schema has not replicated to this node after {0:?}")]
-    NoSchema(Duration),
-    /// The database failed.
-    #[error("database: {0}")]
-    Database(#[from] sea_orm::DbErr),
+    /// The library node could not start.
+    #[error(transparent)]
+    Node(#[from] LibraryNodeError),
     /// An address could not be bound.
     #[error("cannot listen: {0}")]
     Io(#[from] std::io::Error),
@@ -79,40 +99,15 @@ pub struct RunningNode {
     pub repo: Repo,
     /// The node's database connection.
     pub db: DatabaseConnection,
-    tasks: Vec<tokio::task::AbortHandle>,
+    /// The library node: tracker, server, pruner, health.
+    pub node: Node,
+    /// The web application.
+    web: tokio::task::AbortHandle,
 }
 
 impl Drop for RunningNode {
     fn drop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
-        }
-    }
-}
-
-const STARTUP_WAIT: Duration = Duration::from_secs(30);
-
-async fn open(config: &NodeConfig, mode: &str) -> Result<DatabaseConnection, sea_orm::DbErr> {
-    Database::connect(format!("sqlite://{}?mode={mode}", config.db_path.display())).await
-}
-
-/// Waits until the ledger table (the last migration's) has replicated here.
-async fn wait_for_schema(config: &NodeConfig) -> Result<DatabaseConnection, NodeError> {
-    let until = tokio::time::Instant::now() + STARTUP_WAIT;
-    loop {
-        if let Ok(db) = open(config, "ro").await {
-            let probe = Statement::from_string(
-                DbBackend::Sqlite,
-                "SELECT 1 FROM sqlite_master WHERE name = 'litefs_ledger'",
-            );
-            if let Ok(Some(_)) = db.query_one_raw(probe).await {
-                return Ok(db);
-            }
-        }
-        if tokio::time::Instant::now() >= until {
-            return Err(NodeError::NoSchema(STARTUP_WAIT));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        self.web.abort();
     }
 }
 
@@ -133,101 +128,42 @@ pub async fn start_on(
     grpc: TcpListener,
     metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 ) -> Result<RunningNode, NodeError> {
-    let mut tracker_config = TrackerConfig::new().self_hostname(config.name.clone());
-    if let Some(api) = &config.litefs_api {
-        tracker_config = tracker_config.api_url(api.clone());
-    }
-    if let Some(dir) = &config.mount_dir {
-        tracker_config = tracker_config.mount_dir(dir.clone());
-    }
-    let tracker = PrimaryTracker::spawn(tracker_config);
-    let state = tracker
-        .wait_for_primary(STARTUP_WAIT)
-        .await
-        .map_err(|_| NodeError::NoPrimary(STARTUP_WAIT))?;
-    let primary = state.is_primary();
-    let db = if primary {
-        let db = open(&config, "rwc").await?;
-        Migrator::up(&db, None).await?;
-        db
-    } else {
-        wait_for_schema(&config).await?
-    };
-
-    // repo-middleware's standard stack, keeping a handle on its breaker for `/health`.
-    let (layers, breaker) = StackConfig::default().layers_and_breaker();
-    let mut builder = transactions::register(Repo::builder(db.clone()))
-        .entity::<post::Entity>()
-        .entity::<comment::Entity>()
-        .entity::<tag::Entity>()
-        .entity::<post_tag::Entity>()
-        .sea_orm_returning(true);
-    for layer in layers {
-        builder = builder.boxed_layer(layer);
-    }
-    let forward = ForwardLayer::new(
-        ForwardConfig::new(
-            tracker.clone(),
-            config.endpoints.clone(),
-            config.secret.clone(),
-            config.name.clone(),
-        )
-        .read_your_writes(ReadYourWrites::new(db.clone())),
-    );
-    let repo = builder.layer(forward).build();
-
-    let grpc_addr = grpc.local_addr()?;
-    let server = ForwardServer::new(
-        repo.executor(),
-        tracker.clone(),
-        ServerConfig::new(config.secret.clone(), config.name.clone()),
-    );
-    let mut tasks = vec![tokio::spawn(server.serve(grpc, std::future::pending())).abort_handle()];
-    if primary {
-        let pruner = repo_litefs::ledger::Pruner::new(
-            db.clone(),
-            repo_litefs::ledger::PruneConfig::default(),
-        );
-        tasks.push(pruner.spawn(tracker.clone()).abort_handle());
-    }
-
-    let name = config.name.clone();
-    let health_tracker = tracker.clone();
-    let mount_dir = config.mount_dir.clone();
-    let node = NodeInfo::new(move || {
-        let state = health_tracker.current();
+    let node = Node::start(config.library(), grpc).await?;
+    let primary = node.tracker().is_primary();
+    let health = node.health_source();
+    let info = NodeInfo::new(move || {
+        let health = health();
         HealthInfo {
-            node: name.clone(),
-            role: match state.role {
+            node: health.node,
+            role: match health.role {
                 Role::Primary => NodeRole::Primary,
                 Role::Replica => NodeRole::Replica,
                 Role::Unknown => NodeRole::Unknown,
             },
-            primary: state.primary.clone(),
-            circuit: Some(breaker.state()),
-            replication_lag: read_lag(mount_dir.as_deref()),
+            primary: health.primary,
+            circuit: health.circuit,
+            replication_lag: health.replication_lag,
         }
     });
-    let mut app_state = AppState::new(repo.clone(), node);
+    let mut app_state = AppState::new(node.repo().clone(), info);
     if let Some(handle) = metrics {
         app_state = app_state.with_metrics(handle);
     }
     let http = TcpListener::bind(config.http_addr).await?;
     let http_addr = http.local_addr()?;
     let app = web::app(app_state);
-    tasks.push(
-        tokio::spawn(async move {
-            axum::serve(http, app).await.ok();
-        })
-        .abort_handle(),
-    );
+    let web = tokio::spawn(async move {
+        axum::serve(http, app).await.ok();
+    })
+    .abort_handle();
     Ok(RunningNode {
         name: config.name,
         http_addr,
-        grpc_addr,
+        grpc_addr: node.grpc_addr(),
         primary,
-        repo,
-        db,
-        tasks,
+        repo: node.repo().clone(),
+        db: node.db().clone(),
+        node,
+        web,
     })
 }

@@ -1,6 +1,8 @@
 //! LiteFS support for `repo-core`'s repository: knowing the primary, and forwarding a
 //! replica's writes to it over gRPC.
 //!
+//! - [`node`]: **start here** — one node assembled from its settings: tracker, repository
+//!   with the standard stack, forwarding and read-your-writes, server, ledger pruner.
 //! - [`tracker`]: the node's role and the primary's hostname, held in memory and updated in
 //!   the background from LiteFS (`/events`, `/info`, `.primary`).
 //! - [`allowlist`]: what a forwarded statement may be (one INSERT/UPDATE/DELETE/REPLACE).
@@ -9,6 +11,7 @@
 //! - [`ledger`]: exactly-once execution of forwarded writes on the primary.
 //! - [`emulator`]: a stand-in for LiteFS replication in tests and local clusters.
 //! - [`convert`]: the protocol (`proto/litefs/forward/v1/forward.proto`) ⇄ `repo-core`.
+//! - [`lag`]: LiteFS's `.lag` file (replication lag, for health endpoints).
 //!
 //! Production runs real LiteFS; nothing here replaces it.
 
@@ -16,7 +19,9 @@ pub mod allowlist;
 pub mod convert;
 pub mod emulator;
 pub mod forward;
+pub mod lag;
 pub mod ledger;
+pub mod node;
 pub mod position;
 pub mod proto;
 mod secret;
@@ -25,5 +30,11 @@ mod supervise;
 pub mod tracker;
 
 pub use forward::{Endpoints, ForwardConfig, ForwardLayer, OnLag, ReadYourWrites};
+pub use node::{Node, NodeConfig, NodeError, NodeHealth};
+
+/// The README's code blocks, compiled as doctests (the quick start must build).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
 pub use secret::{ClusterSecret, SecretError};
 pub use server::{ForwardServer, ServerConfig, serve};

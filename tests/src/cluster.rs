@@ -11,13 +11,9 @@ use migrations::{Migrator, MigratorTrait};
 use repo_core::Repo;
 use repo_litefs::emulator::Replicator;
 use repo_litefs::tracker::{PrimaryHandle, PrimaryState, PrimaryTracker, Role};
-use repo_litefs::{
-    ClusterSecret, Endpoints, ForwardConfig, ForwardLayer, ForwardServer, OnLag, ReadYourWrites,
-    ServerConfig,
-};
+use repo_litefs::{ClusterSecret, Endpoints, OnLag};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Schema};
 use tempfile::TempDir;
-use tokio::sync::oneshot;
 
 use crate::gadget;
 use crate::layers::CountingLayer;
@@ -25,7 +21,8 @@ use crate::layers::CountingLayer;
 /// The secret every node of a test cluster shares.
 pub const SECRET: &str = "test-cluster-secret-0123456789";
 
-/// One node: its database, repository, tracker handle and forwarding server.
+/// One node — a library [`repo_litefs::Node`] — with what the tests look at: its database,
+/// repository, executor counter, tracker handle and server address.
 pub struct Node {
     /// `node-1`, `node-2`, …
     pub name: String,
@@ -39,29 +36,19 @@ pub struct Node {
     pub tracker: PrimaryHandle,
     /// The forwarding server's address.
     pub addr: std::net::SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<Result<(), repo_litefs::server::ServeError>>>,
+    /// The library node: tracker, repository, server, pruner.
+    pub node: repo_litefs::Node,
 }
 
 impl Node {
     /// Kills the node's forwarding server at once: connections drop, in-flight calls fail.
     pub fn kill_server(&mut self) {
-        if let Some(server) = self.server.take() {
-            server.abort();
-        }
+        self.node.kill_server();
     }
 
     /// Stops the node's forwarding server.
     pub fn stop_server(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.stop_server();
+        self.node.stop_server();
     }
 }
 
@@ -111,7 +98,12 @@ pub async fn migrate(db: &DatabaseConnection) {
 
 /// A repository builder with the blog's transactions and entities registered.
 pub fn blog_builder(db: DatabaseConnection) -> repo_core::RepoBuilder {
-    transactions::register(Repo::builder(db))
+    blog_builder_from(Repo::builder(db))
+}
+
+/// `builder` with the blog's transactions and entities registered.
+pub fn blog_builder_from(builder: repo_core::RepoBuilder) -> repo_core::RepoBuilder {
+    transactions::register(builder)
         .entity::<post::Entity>()
         .entity::<comment::Entity>()
         .entity::<tag::Entity>()
@@ -145,7 +137,7 @@ impl Cluster {
     }
 
     /// A cluster whose read-only replicas receive the primary's data through a
-    /// [`Replicator`] and wait for their own writes ([`ReadYourWrites`]).
+    /// [`Replicator`] and wait for their own writes (`ReadYourWrites`).
     pub async fn start_replicated(replicas: usize, replication: Replication) -> Self {
         Self::build(replicas, 0, Some(replication)).await
     }
@@ -187,44 +179,34 @@ impl Cluster {
             };
             let (tracker, handle) = PrimaryTracker::manual(state_for(name, "node-1"));
             let executed = CountingLayer::default();
-            let mut config = ForwardConfig::new(
-                tracker.clone(),
+            let mut config = repo_litefs::NodeConfig::new(
+                name.clone(),
+                dir.path().join(format!("{name}.db")),
                 endpoints.clone(),
                 secret.clone(),
-                name.clone(),
             )
+            .connection(db.clone())
+            .tracker(tracker)
+            .stack(None)
+            .repo(blog_builder_from)
+            .executor_layer(repo_core::BoxedLayer::new(executed.clone()))
             .primary_wait(Duration::from_millis(300));
-            if let Some(r) = replication {
-                config = config.read_your_writes(
-                    ReadYourWrites::new(db.clone())
-                        .wait(r.wait)
-                        .on_lag(r.on_lag),
-                );
-            }
-            let forward = ForwardLayer::new(config);
-            let repo = blog_builder(db.clone())
-                .layer(forward)
-                .layer(executed.clone())
-                .build();
-            let addr = listener.local_addr().expect("addr");
-            let server = ForwardServer::new(
-                repo.executor(),
-                tracker,
-                ServerConfig::new(secret.clone(), name.clone()),
-            );
-            let (stop, stopped) = oneshot::channel::<()>();
-            let server = tokio::spawn(server.serve(listener, async move {
-                let _ = stopped.await;
-            }));
+            config = match replication {
+                Some(r) => config.read_your_writes(r.wait, r.on_lag),
+                // Without replication, forwarded writes return as soon as they committed.
+                None => config.without_read_your_writes(),
+            };
+            let node = repo_litefs::Node::start(config, listener)
+                .await
+                .expect("node starts");
             nodes.push(Node {
                 name: name.clone(),
-                repo,
+                repo: node.repo().clone(),
                 db,
                 executed,
                 tracker: handle,
-                addr,
-                stop: Some(stop),
-                server: Some(server),
+                addr: node.grpc_addr(),
+                node,
             });
         }
         let replicator = match replication {

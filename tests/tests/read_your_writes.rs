@@ -31,7 +31,7 @@ async fn a_thousand_writes_are_each_read_back_on_the_same_replica() {
         let written = replica
             .insert(new_tag(format!("ryw-{i}")))
             .await
-            .expect("write");
+            .unwrap_or_else(|e| panic!("write {i}: {e}"));
         if replica.get::<tag::Entity>(written.id).await.expect("read") != Some(written) {
             misses += 1;
         }

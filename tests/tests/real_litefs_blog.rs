@@ -45,6 +45,7 @@ async fn start_nodes(cluster: &LiteFsCluster) -> Vec<RunningNode> {
             http_addr: "127.0.0.1:0".parse().expect("addr"),
             endpoints: endpoints.clone(),
             secret: ClusterSecret::new(SECRET).expect("secret"),
+            txid_wait: true,
         };
         nodes.push(
             node::start_on(config, listener, None)

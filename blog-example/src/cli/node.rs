@@ -146,6 +146,7 @@ impl NodeArgs {
             http_addr: address(pick(self.http_addr, HTTP_ADDR), DEFAULT_HTTP_ADDR)?,
             endpoints: Endpoints::template(template),
             secret,
+            txid_wait: true,
         })
     }
 }

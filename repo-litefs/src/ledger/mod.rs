@@ -13,7 +13,8 @@
 //! in-memory view, which follows LiteFS's events: it narrows the window, it does not close
 //! it. What closes it is LiteFS itself, which refuses writes on a node that lost the lease.
 //!
-//! Add [`CreateLedgerTable`] to the application's migrator; prune with [`Pruner`].
+//! Add [`CreateLedgerTable`] to the application's migrator (or call [`create_table`]); prune
+//! with [`Pruner`]. `repo_litefs::node::Node` does both.
 
 mod migration;
 mod prune;
@@ -23,7 +24,7 @@ use repo_core::codec::{decode_response, encode_response};
 use repo_core::{Executor, RepoError, Request, Response, TransactionHook};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
 
-pub use migration::CreateLedgerTable;
+pub use migration::{CreateLedgerTable, create_table};
 pub use prune::{PruneConfig, Pruner};
 
 use crate::tracker::PrimaryTracker;

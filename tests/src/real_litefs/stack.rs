@@ -1,22 +1,19 @@
 //! The repository stack on each node of a real LiteFS cluster, as an application runs it:
-//! the primary tracker following the node's own LiteFS API (`/info`, `/events`), the
-//! forwarding layer with read-your-writes by LiteFS TXID (`<db>-pos` on both sides), a
-//! counter in front of the node's own executor, and the node's forwarding server.
+//! a library [`repo_litefs::Node`] following the node's own LiteFS API (`/info`, `/events`),
+//! with read-your-writes by LiteFS TXID (`<db>-pos` on both sides), a counter in front of
+//! the node's own executor, and the node's forwarding server. The harness opens the files
+//! itself (replicas read-only, so a stray local write fails as on LiteFS).
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use repo_core::Repo;
-use repo_litefs::tracker::{PrimaryTracker, TrackerConfig};
-use repo_litefs::{
-    ClusterSecret, Endpoints, ForwardConfig, ForwardLayer, ForwardServer, OnLag, ReadYourWrites,
-    ServerConfig,
-};
+use repo_core::{BoxedLayer, Repo};
+use repo_litefs::tracker::PrimaryTracker;
+use repo_litefs::{ClusterSecret, Endpoints, Node, NodeConfig, OnLag};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
-use tokio::sync::oneshot;
 
 use super::cluster::LiteFsCluster;
-use crate::cluster::{SECRET, blog_builder, migrate};
+use crate::cluster::{SECRET, blog_builder_from, migrate};
 use crate::layers::CountingLayer;
 
 /// The database every stack opens in its node's mount.
@@ -39,15 +36,8 @@ pub struct NodeStack {
     pub tracker: PrimaryTracker,
     /// The forwarding server's address.
     pub addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-}
-
-impl Drop for NodeStack {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
+    /// The library node.
+    pub node: Node,
 }
 
 /// What ends a replica's read-your-writes wait.
@@ -108,61 +98,38 @@ impl Stacks {
         let mut nodes = Vec::new();
         for (node, listener) in cluster.nodes.iter().zip(listeners) {
             let path = node.db_path(DB);
-            let pos = node.mount.join(format!("{DB}-pos"));
             let db = if node.name == primary.name {
                 db.clone()
             } else {
                 schema_replicated(&path).await
             };
-            let tracker = PrimaryTracker::spawn(
-                TrackerConfig::new()
-                    .api_url(node.api_url())
-                    .self_hostname(node.name.clone()),
-            );
-            tracker
-                .wait_for_primary(Duration::from_secs(10))
-                .await
-                .expect("the tracker learns the primary from LiteFS");
-            let probed = match &decoys {
-                Some(dir) => decoy_ledger(&dir.path().join(format!("{}.db", node.name))).await,
-                None => db.clone(),
-            };
-            let consistency = ReadYourWrites::new(probed)
-                .litefs_position(&pos)
-                .wait(Duration::from_secs(5))
-                .on_lag(OnLag::Fail);
-            let forward = ForwardLayer::new(
-                ForwardConfig::new(
-                    tracker.clone(),
-                    endpoints.clone(),
-                    secret.clone(),
-                    node.name.clone(),
-                )
-                .read_your_writes(consistency),
-            );
             let executed = CountingLayer::default();
-            let repo = blog_builder(db.clone())
-                .layer(forward)
-                .layer(executed.clone())
-                .build();
-            let addr = listener.local_addr().expect("addr");
-            let server = ForwardServer::new(
-                repo.executor(),
-                tracker.clone(),
-                ServerConfig::new(secret.clone(), node.name.clone()).litefs_position(&pos),
-            );
-            let (stop, stopped) = oneshot::channel::<()>();
-            tokio::spawn(server.serve(listener, async move {
-                let _ = stopped.await;
-            }));
+            let mut config =
+                NodeConfig::new(node.name.clone(), path, endpoints.clone(), secret.clone())
+                    .litefs_api(node.api_url())
+                    .mount_dir(node.mount.clone())
+                    .connection(db.clone())
+                    .stack(None)
+                    .repo(blog_builder_from)
+                    .executor_layer(BoxedLayer::new(executed.clone()))
+                    .read_your_writes(Duration::from_secs(5), OnLag::Fail)
+                    .startup_wait(Duration::from_secs(10));
+            if let Some(dir) = &decoys {
+                config = config.read_your_writes_ledger(
+                    decoy_ledger(&dir.path().join(format!("{}.db", node.name))).await,
+                );
+            }
+            let started = Node::start(config, listener)
+                .await
+                .expect("the node learns the primary from LiteFS");
             nodes.push(NodeStack {
                 name: node.name.clone(),
-                repo,
+                repo: started.repo().clone(),
                 db,
                 executed,
-                tracker,
-                addr,
-                stop: Some(stop),
+                tracker: started.tracker().clone(),
+                addr: started.grpc_addr(),
+                node: started,
             });
         }
         Self {
@@ -181,12 +148,9 @@ impl Stacks {
 
     /// Stops every server and closes every connection, so that LiteFS can unmount.
     pub async fn close(mut self) {
-        for mut node in std::mem::take(&mut self.nodes) {
-            if let Some(stop) = node.stop.take() {
-                let _ = stop.send(());
-            }
+        for node in std::mem::take(&mut self.nodes) {
             let db = node.db.clone();
-            drop(node);
+            node.node.shutdown().await;
             let _ = db.close().await;
         }
     }

@@ -6,7 +6,7 @@
 //! format in each node's directory, which the local cluster passes as the mount directory.
 //!
 //! ```
-//! use blog_example::lag::{ReplicationLag, parse_lag};
+//! use repo_litefs::lag::{ReplicationLag, parse_lag};
 //!
 //! assert_eq!(parse_lag("+000000123\n"), Ok(ReplicationLag::Millis(123)));
 //! assert_eq!(parse_lag("+2147483647\n"), Ok(ReplicationLag::Initializing));

@@ -1,0 +1,121 @@
+//! A running blog node follows a failover without a restart: the emulator moves the primary
+//! role to a replica; that node then executes writes itself, and the demoted node forwards
+//! its writes to it.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use blog_example::entities::post;
+use blog_example::local_cluster;
+use repo_litefs::tracker::Role;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A minimal HTTP/1.1 exchange: `(status, body)`.
+async fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let body = body.unwrap_or("");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn new_post(slug: &str) -> String {
+    format!(r#"{{"title":"Post {slug}","slug":"{slug}","body":"After the failover.","tags":[]}}"#)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_promoted_node_writes_and_the_demoted_one_forwards_without_a_restart() {
+    let dir = tempfile::tempdir().expect("dir");
+    let cluster = local_cluster::start(
+        dir.path(),
+        &["node-1", "node-2", "node-3"],
+        Duration::from_millis(5),
+        None,
+    )
+    .await
+    .expect("cluster");
+    let (old, new) = (&cluster.nodes[0], &cluster.nodes[1]);
+    let (status, body) = http(
+        old.http_addr,
+        "POST",
+        "/api/posts",
+        Some(&new_post("before")),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert!(cluster.emulator.wait_synced(Duration::from_secs(10)).await);
+
+    cluster.emulator.promote("node-2").expect("promote");
+    for node in &cluster.nodes {
+        let tracker = node.node.tracker().clone();
+        let expected = if node.name == "node-2" {
+            Role::Primary
+        } else {
+            Role::Replica
+        };
+        tokio::time::timeout(Duration::from_secs(10), async move {
+            while tracker.current().role != expected
+                || tracker.current().primary.as_deref() != Some("node-2")
+            {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{} follows the promotion", node.name));
+    }
+
+    // The promoted node writes itself: its repository executes locally (its file was opened
+    // read-write at start, as a replica).
+    let (status, body) = http(
+        new.http_addr,
+        "POST",
+        "/api/posts",
+        Some(&new_post("on-new")),
+    )
+    .await;
+    assert_eq!(status, 201, "the promoted node writes: {body}");
+    // The demoted node forwards to the new primary.
+    let (status, body) = http(
+        old.http_addr,
+        "POST",
+        "/api/posts",
+        Some(&new_post("via-old")),
+    )
+    .await;
+    assert_eq!(status, 201, "the demoted node forwards: {body}");
+    let (status, body) = http(old.http_addr, "GET", "/api/posts", None).await;
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("via-old"),
+        "read back on the demoted node: {body}"
+    );
+
+    for slug in ["before", "on-new", "via-old"] {
+        let found = post::Entity::find()
+            .filter(post::Column::Slug.eq(slug))
+            .all(&new.db)
+            .await
+            .expect("read");
+        assert_eq!(found.len(), 1, "{slug} is on the new primary once");
+    }
+    assert_eq!(
+        new.node.health().role,
+        Role::Primary,
+        "health follows the role"
+    );
+}
