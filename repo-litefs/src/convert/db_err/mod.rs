@@ -1,0 +1,114 @@
+//! Database errors across the wire, rebuilt so that a forwarded error is the error the
+//! primary saw: same `DbErr` variant, same SQLite extended code, same message, so the same
+//! `sql_err()`, `code()`, `kind()` and `Display`.
+//!
+//! The primary sends the `DbErr` variant, the message and, for an error SQLite raised, its
+//! extended result code. The replica rebuilds it in one of two ways:
+//!
+//! 1. **Re-raised** (`reraise.rs`): for the errors SQLite can be made to raise with any given
+//!    message (unique and primary-key violations, foreign keys, NOT NULL, CHECK, a trigger's
+//!    `RAISE`, a STRICT datatype mismatch, `SQLITE_TOOBIG`, `SQLITE_FULL`), the replica makes
+//!    SQLite raise the very same code and message on a private in-memory database, in a
+//!    transaction it rolls back. The result is a genuine sqlx `SqliteError`, so everything
+//!    that inspects it — including sea-orm's `sql_err()`, which downcasts to `SqliteError` —
+//!    behaves as on the primary. The code and message are checked before the error is used.
+//! 2. **Carried** (`primary_error.rs`): any other code (`SQLITE_BUSY`, `SQLITE_ERROR`
+//!    with its free-form messages, `SQLITE_READONLY`, …) cannot be raised on demand with an
+//!    arbitrary message, and sqlx's `SqliteError` has no public constructor. It arrives as a
+//!    `PrimarySqliteError`, which implements `sqlx::error::DatabaseError` with the same
+//!    `code()`, `message()`, `kind()` and `Display` as `SqliteError`. sea-orm's `sql_err()`
+//!    classifies only codes 1555, 2067 and 787, all of which are re-raised, so it returns
+//!    `None` for a carried error exactly as it does for the primary's. The one observable
+//!    difference is `try_downcast_ref::<SqliteError>()`, which fails for a carried error.
+
+mod primary_error;
+mod reraise;
+
+use std::sync::Arc;
+
+use sea_orm::sqlx;
+use sea_orm::{DbErr, RuntimeErr};
+
+use crate::proto as pb;
+
+use primary_error::PrimarySqliteError;
+
+/// Describes a sea-orm error for the wire.
+pub fn encode_db_err(err: &DbErr) -> pb::DatabaseError {
+    use pb::DbErrKind as K;
+    let (kind, runtime) = match err {
+        DbErr::Exec(e) => (K::Exec, Some(e)),
+        DbErr::Query(e) => (K::Query, Some(e)),
+        DbErr::Conn(e) => (K::Conn, Some(e)),
+        DbErr::RecordNotFound(_) => (K::RecordNotFound, None),
+        DbErr::RecordNotInserted => (K::RecordNotInserted, None),
+        DbErr::RecordNotUpdated => (K::RecordNotUpdated, None),
+        DbErr::Custom(_) => (K::Custom, None),
+        DbErr::Type(_) => (K::Type, None),
+        DbErr::Json(_) => (K::Json, None),
+        _ => (K::Other, None),
+    };
+    let (message, sqlite_code) = match runtime {
+        Some(RuntimeErr::SqlxError(e)) => match e.as_database_error() {
+            Some(db) => (
+                db.message().to_owned(),
+                db.code().and_then(|c| c.parse().ok()),
+            ),
+            None => (e.to_string(), None),
+        },
+        Some(RuntimeErr::Internal(m)) => (m.clone(), None),
+        None => (
+            match err {
+                DbErr::RecordNotFound(m) | DbErr::Custom(m) | DbErr::Type(m) | DbErr::Json(m) => {
+                    m.clone()
+                }
+                other => other.to_string(),
+            },
+            None,
+        ),
+    };
+    pb::DatabaseError {
+        kind: kind as i32,
+        message,
+        sqlite_code,
+    }
+}
+
+/// Rebuilds the sea-orm error the primary saw.
+///
+/// An error SQLite raised on the primary comes back as a `sqlx::Error::Database` with the
+/// same extended code and message (see the module documentation for how); any other error
+/// keeps its sea-orm variant and message.
+pub async fn decode_db_err(err: pb::DatabaseError) -> DbErr {
+    use pb::DbErrKind as K;
+    let kind = K::try_from(err.kind).unwrap_or(K::Other);
+    let message = err.message;
+    let runtime = |message: String| async move {
+        match err.sqlite_code {
+            Some(code) => RuntimeErr::SqlxError(sqlite_error(code, message).await),
+            None => RuntimeErr::Internal(message),
+        }
+    };
+    match kind {
+        K::Exec => DbErr::Exec(runtime(message).await),
+        K::Query => DbErr::Query(runtime(message).await),
+        K::Conn => DbErr::Conn(runtime(message).await),
+        K::RecordNotFound => DbErr::RecordNotFound(message),
+        K::RecordNotInserted => DbErr::RecordNotInserted,
+        K::RecordNotUpdated => DbErr::RecordNotUpdated,
+        K::Custom | K::Other => DbErr::Custom(message),
+        K::Type => DbErr::Type(message),
+        K::Json => DbErr::Json(message),
+    }
+}
+
+/// The error SQLite raised on the primary: re-raised here if SQLite can raise it, carried
+/// as a `PrimarySqliteError` otherwise.
+async fn sqlite_error(code: i32, message: String) -> Arc<sqlx::Error> {
+    match reraise::reraise(code, &message).await {
+        Some(genuine) => Arc::new(genuine),
+        None => Arc::new(sqlx::Error::Database(Box::new(PrimarySqliteError::new(
+            code, message,
+        )))),
+    }
+}
