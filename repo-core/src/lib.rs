@@ -22,7 +22,6 @@
 //! ```
 
 mod call;
-pub mod codec;
 mod connection;
 mod error;
 mod executor;

@@ -236,7 +236,7 @@ async fn malformed_messages_are_refused() {
     );
     let empty = pb::ForwardRequest {
         request_id: vec![0; 16],
-        action: "insert".into(),
+        action: pb::Action::Insert as i32,
         ..Default::default()
     };
     let status = call(cluster.primary().addr, Some(SECRET), empty)

@@ -50,9 +50,11 @@ fn forward_error(err: &RepoError) -> Option<pb::forward_error::Error> {
             E::InterruptedAfterMs(u64::try_from(limit.as_millis()).unwrap_or(u64::MAX))
         }
         RepoError::Internal { message } => E::Internal(message.clone()),
+        RepoError::MaybeCommitted { last } => E::MaybeCommitted(Box::new(pb::MaybeCommitted {
+            last: forward_error(last).map(|e| Box::new(pb::ForwardError { error: Some(e) })),
+        })),
         // Failures of this node's own layers never come from the executor it serves.
-        RepoError::MaybeCommitted { .. }
-        | RepoError::ReplicationLag { .. }
+        RepoError::ReplicationLag { .. }
         | RepoError::CircuitOpen { .. }
         | RepoError::PrimaryUnavailable { .. }
         | RepoError::Unreachable { .. } => return None,
@@ -171,6 +173,15 @@ fn decode_error(e: pb::forward_error::Error) -> futures::future::BoxFuture<'stat
                 limit: std::time::Duration::from_millis(ms),
             },
             E::Internal(message) => RepoError::Internal { message },
+            E::MaybeCommitted(m) => {
+                let last = match m.last.and_then(|e| e.error) {
+                    Some(inner) => decode_error(inner).await,
+                    None => RepoError::Codec("maybe-committed error without a cause".into()),
+                };
+                RepoError::MaybeCommitted {
+                    last: Box::new(last),
+                }
+            }
         }
     })
 }

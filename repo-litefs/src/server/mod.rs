@@ -173,7 +173,7 @@ impl pb::forwarder_server::Forwarder for ForwardServer {
         let message = request.into_inner();
         // Logged, so bounded and with control characters escaped (no forged log lines).
         let origin = sanitize(&message.origin, 64);
-        let action = sanitize(&message.action, 64);
+        let action = pb::Action::try_from(message.action).map_or("unknown", |a| a.as_str_name());
         // A panic while handling one request fails that request only.
         let result = AssertUnwindSafe(self.execute_write(message))
             .catch_unwind()
