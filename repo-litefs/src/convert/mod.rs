@@ -8,6 +8,7 @@ mod action;
 mod db_err;
 mod error;
 mod outcome;
+mod reject;
 mod request;
 mod value;
 

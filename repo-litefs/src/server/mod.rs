@@ -125,7 +125,7 @@ impl ForwardServer {
                 commit: repo_core::CommitState::NotCommitted,
             })?
             .map_err(|_| RepoError::Rejected {
-                reason: "the server is shutting down".into(),
+                reason: repo_core::RejectReason::ShuttingDown,
             })?;
         validate::validate(
             &request,
@@ -203,11 +203,16 @@ impl pb::forwarder_server::Forwarder for ForwardServer {
                     error,
                     RepoError::Rejected { .. } | RepoError::NotPrimary { .. } | RepoError::Codec(_)
                 ) {
+                    let reason = match &error {
+                        RepoError::Rejected { reason } => reason.kind(),
+                        _ => "",
+                    };
                     tracing::warn!(
                         node = %self.inner.config.node_name,
                         %origin,
                         %action,
                         error_kind = error.kind(),
+                        reject_reason = reason,
                         reason = %error,
                         "forwarded write refused"
                     );
