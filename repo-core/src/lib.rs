@@ -22,7 +22,6 @@
 //! ```
 
 mod call;
-pub mod codec;
 mod connection;
 mod error;
 mod executor;
@@ -46,7 +45,10 @@ pub mod write;
 mod writer;
 
 pub use call::{CallContext, WriteCall, WriteOp};
-pub use error::{CommitState, RepoError, SqlErrorKind};
+pub use error::{
+    CommitState, MAX_REASON_CHARS, NamedPart, RejectReason, RejectedStatement, RepoError,
+    SqlErrorKind, StatementRule, StatusClass, TooLarge,
+};
 pub use executor::Executor;
 pub use facts::{CallFacts, NodeRole};
 pub use multi::{Multi, MultiResult, RunMulti};

@@ -1,9 +1,13 @@
-//! Every refusal of the forwarding server: the status, the message, and that nothing was
-//! written.
+//! Every refusal of the forwarding server: the status, the typed reason a replica gets,
+//! the message, and that nothing was written. (Refusals decided on the replica itself:
+//! `forward_refusals_local.rs`.)
 
 use prost::Message;
-use repo_core::{Action, Operation, RepoError, Request};
-use repo_litefs::convert::encode_request;
+use repo_core::{
+    Action, BatchStep, NamedPart, Operation, RejectReason, RepoError, Request, StatementRule,
+    StepOperation, TooLarge,
+};
+use repo_litefs::convert::{encode_request, error_from_status};
 use repo_litefs::proto as pb;
 use repo_tests::cluster::{Cluster, SECRET};
 use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, Statement};
@@ -51,6 +55,14 @@ fn details(status: &Status) -> Option<pb::forward_error::Error> {
         .and_then(|e| e.error)
 }
 
+/// The reason of a `Rejected` error; fails the test on any other error.
+fn reason(err: RepoError) -> RejectReason {
+    match err {
+        RepoError::Rejected { reason } => reason,
+        other => panic!("not a refusal: {other:?}"),
+    }
+}
+
 async fn tag_count(cluster: &Cluster) -> u64 {
     tag::Entity::find()
         .count(&cluster.primary().db)
@@ -90,6 +102,10 @@ async fn unauthenticated_callers_are_refused() {
     .expect_err("wrong");
     assert_eq!(status.code(), Code::Unauthenticated);
     assert_eq!(status.message(), "wrong cluster secret");
+    assert_eq!(
+        reason(error_from_status(&status, "node-1").await),
+        RejectReason::Unauthenticated
+    );
     assert_eq!(tag_count(&cluster).await, 0);
 }
 
@@ -112,21 +128,42 @@ async fn a_replica_refuses_and_names_the_primary() {
 async fn statements_that_are_not_a_single_data_change_are_refused() {
     let cluster = Cluster::start(1).await;
     let replica = &cluster.replica(1).repo;
-    for sql in [
-        "DROP TABLE tags",
-        "CREATE TABLE evil (x INTEGER)",
-        "ALTER TABLE tags ADD COLUMN evil TEXT",
-        "PRAGMA writable_schema = 1",
-        "ATTACH DATABASE '/tmp/evil.db' AS evil",
-        "VACUUM",
-        "INSERT INTO tags (name) VALUES ('a'); DELETE FROM tags",
-        "INSERT INTO tags (name) SELECT load_extension('evil')",
+    for (sql, rule) in [
+        ("DROP TABLE tags", StatementRule::NotDataChanging),
+        ("CREATE TABLE evil (x INTEGER)", StatementRule::NotDataChanging),
+        ("ALTER TABLE tags ADD COLUMN evil TEXT", StatementRule::NotDataChanging),
+        ("PRAGMA writable_schema = 1", StatementRule::NotDataChanging),
+        ("ATTACH DATABASE '/tmp/evil.db' AS evil", StatementRule::NotDataChanging),
+        ("VACUUM", StatementRule::NotDataChanging),
+        (
+            "INSERT INTO tags (name) VALUES ('a'); DELETE FROM tags",
+            StatementRule::SeveralStatements,
+        ),
+        (
+            "INSERT INTO tags (name) SELECT load_extension('evil')",
+            StatementRule::ForbiddenFunction,
+        ),
+        ("DELETE FROM litefs_ledger", StatementRule::ReservedTable),
     ] {
+        // Through sea-orm's API: the refusal in words.
         let err = replica.execute_unprepared(sql).await.expect_err(sql);
-        assert!(
-            err.to_string().contains("refused by the primary"),
-            "{sql}: {err}"
+        assert!(err.to_string().contains("refused by the primary"), "{sql}: {err}");
+        // Through the repository: typed, the same rule the primary's allowlist applied.
+        let request = Request::new(
+            Action::Execute,
+            "tags",
+            Operation::Execute(Statement::from_string(DbBackend::Sqlite, sql)),
         );
+        let err = replica.call(request, &Default::default()).await.expect_err(sql);
+        assert!(!err.is_transient(), "{sql}: a refusal is final");
+        match reason(err) {
+            RejectReason::Statement(s) => {
+                assert_eq!(s.rule, rule, "{sql}: {}", s.message);
+                assert_eq!(s.step, None);
+                assert!(!s.message.is_empty());
+            }
+            other => panic!("{sql}: {other:?}"),
+        }
     }
     let tables = cluster
         .primary()
@@ -139,21 +176,55 @@ async fn statements_that_are_not_a_single_data_change_are_refused() {
         .expect("schema");
     assert!(tables.is_empty(), "no table was created");
     assert_eq!(tag_count(&cluster).await, 0);
+}
 
-    // The typed error says so too.
-    let request = Request::new(
-        Action::Execute,
-        "tags",
-        Operation::Execute(Statement::from_string(DbBackend::Sqlite, "DROP TABLE tags")),
+fn step(name: &str, sql: &str) -> BatchStep {
+    BatchStep {
+        name: name.into(),
+        operation: StepOperation::Execute(Statement::from_string(DbBackend::Sqlite, sql)),
+        require_row: false,
+    }
+}
+
+#[tokio::test]
+async fn a_batch_names_the_step_it_refused_and_its_limits() {
+    let cluster = Cluster::start(1).await;
+    let replica = &cluster.replica(1).repo;
+    let batch = |steps| Request::new(Action::Multi, "multi", Operation::Batch(steps));
+    let steps = vec![
+        step("ok", "INSERT INTO tags (name) VALUES ('a')"),
+        step("evil", "DROP TABLE tags"),
+    ];
+    let err = replica.call(batch(steps), &Default::default()).await;
+    match reason(err.expect_err("refused")) {
+        RejectReason::Statement(s) => {
+            assert_eq!(s.rule, StatementRule::NotDataChanging);
+            assert_eq!(s.step.as_deref(), Some("evil"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let long: Vec<_> = (0..1_001)
+        .map(|i| step(&format!("s{i}"), "INSERT INTO tags (name) VALUES ('a')"))
+        .collect();
+    let err = replica.call(batch(long), &Default::default()).await;
+    assert_eq!(
+        reason(err.expect_err("too long")),
+        RejectReason::TooLarge(TooLarge::BatchSteps {
+            steps: 1_001,
+            limit: 1_000
+        })
     );
-    let err = replica
-        .call(request, &Default::default())
-        .await
-        .expect_err("refused");
-    assert!(
-        matches!(err, RepoError::Rejected { ref reason } if !reason.is_empty()),
-        "{err:?}"
+    let bad_name = vec![step("a\nforged", "INSERT INTO tags (name) VALUES ('a')")];
+    let err = replica.call(batch(bad_name), &Default::default()).await;
+    assert_eq!(
+        reason(err.expect_err("bad name")),
+        RejectReason::InvalidName {
+            part: NamedPart::Step,
+            bytes: 8,
+            limit: 128
+        }
     );
+    assert_eq!(tag_count(&cluster).await, 0);
 }
 
 #[tokio::test]
@@ -202,6 +273,14 @@ async fn oversized_messages_are_refused() {
         "{}",
         status.message()
     );
+    // A replica's write gets the typed reason.
+    let err = cluster
+        .replica(1)
+        .repo
+        .call(insert_tag(&huge), &Default::default())
+        .await
+        .expect_err("too big");
+    assert_eq!(reason(err), RejectReason::TooLarge(TooLarge::Message));
     assert_eq!(tag_count(&cluster).await, 0);
 }
 
@@ -236,7 +315,7 @@ async fn malformed_messages_are_refused() {
     );
     let empty = pb::ForwardRequest {
         request_id: vec![0; 16],
-        action: "insert".into(),
+        action: pb::Action::Insert as i32,
         ..Default::default()
     };
     let status = call(cluster.primary().addr, Some(SECRET), empty)

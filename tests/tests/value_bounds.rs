@@ -321,7 +321,7 @@ fn edge_request() -> impl Strategy<Value = Vec<u8>> {
     (operation, prop::collection::vec(any::<u8>(), 14..18), flips).prop_map(|(op, id, flips)| {
         let mut bytes = pb::ForwardRequest {
             request_id: id,
-            action: "insert".into(),
+            action: pb::Action::Insert as i32,
             operation: Some(op),
             ..Default::default()
         }

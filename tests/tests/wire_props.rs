@@ -90,7 +90,7 @@ proptest! {
         ] {
             let _ = decode_value(pb::Value { value: Some(v) });
         }
-        let request = pb::ForwardRequest { request_id: id, action: "insert".into(), operation: None, consistency: kind, ..Default::default() };
+        let request = pb::ForwardRequest { request_id: id, action: pb::Action::Insert as i32, operation: None, consistency: kind, ..Default::default() };
         let _ = decode_request(request);
     }
 }

@@ -1,5 +1,7 @@
 //! Why a forwarded statement was refused: a typed reason with a bounded message.
 
+use repo_core::{RejectedStatement, StatementRule};
+
 use super::excerpt::{EXCERPT_LEN, sanitize};
 
 /// Why a statement was refused.
@@ -117,5 +119,30 @@ impl Refusal {
         Self::ForbiddenFunction {
             name: sanitize(name, EXCERPT_LEN),
         }
+    }
+
+    /// The rule this refusal enforces, as the stable code a replica receives.
+    pub fn rule(&self) -> StatementRule {
+        match self {
+            Self::Unparsable { .. } => StatementRule::Unparsable,
+            Self::Empty => StatementRule::Empty,
+            Self::SeveralStatements { .. } => StatementRule::SeveralStatements,
+            Self::NotDataChanging { .. } => StatementRule::NotDataChanging,
+            Self::UnsupportedTarget => StatementRule::UnsupportedTarget,
+            Self::SystemTable { .. } => StatementRule::SystemTable,
+            Self::ForbiddenFunction { .. } => StatementRule::ForbiddenFunction,
+            Self::TooLong { .. } => StatementRule::TooLong,
+            Self::TooManyTokens { .. } => StatementRule::TooManyTokens,
+            Self::TooDeep { .. } => StatementRule::TooDeep,
+            Self::TooComplex { .. } => StatementRule::TooComplex,
+            Self::RecursiveCte => StatementRule::RecursiveCte,
+        }
+    }
+}
+
+/// A refusal as `repo-core` carries it: its rule and its (already bounded) message.
+impl From<&Refusal> for RejectedStatement {
+    fn from(refusal: &Refusal) -> Self {
+        RejectedStatement::new(refusal.rule(), &refusal.to_string())
     }
 }

@@ -1,18 +1,21 @@
 //! Errors: `RepoError` ⇄ `tonic::Status` with a `pb::ForwardError` in its details.
 //!
-//! The status code says what the caller can do (`FAILED_PRECONDITION`: not the primary;
+//! The status code says what the caller can do, and comes from `repo-core`'s exhaustive
+//! classification ([`RepoError::status_class`]), so no error falls into a code by a
+//! wildcard here (`FAILED_PRECONDITION`: not the primary, misconfigured;
 //! `INVALID_ARGUMENT`: a refused request; `ABORTED`: the database refused the write;
-//! `DEADLINE_EXCEEDED`; `UNAUTHENTICATED`; `OUT_OF_RANGE` for a message too large;
+//! `DEADLINE_EXCEEDED`; `UNAUTHENTICATED`; `OUT_OF_RANGE` for a request too large;
 //! `RESOURCE_EXHAUSTED` for a write interrupted at the maximum statement time; `INTERNAL`
-//! for a panic on the primary; `UNAVAILABLE`), the
-//! message says it in words, and the details carry the structure the replica needs to
-//! rebuild the very error the primary saw.
+//! for a panic on the primary; `UNAVAILABLE`), the message says it in words, and the
+//! details carry the structure the replica needs to rebuild the very error the primary
+//! saw, refusals with their typed [`RejectReason`](repo_core::RejectReason).
 
 use prost::Message;
-use repo_core::{CommitState, RepoError};
+use repo_core::{CommitState, RejectReason, RepoError, StatusClass, TooLarge};
 use tonic::{Code, Status};
 
 use super::db_err::{decode_db_err, encode_db_err};
+use super::reject::{decode_rejection, encode_rejection};
 use crate::proto as pb;
 
 fn commit(state: CommitState) -> pb::CommitState {
@@ -41,7 +44,7 @@ fn forward_error(err: &RepoError) -> Option<pb::forward_error::Error> {
         RepoError::NotPrimary { primary } => E::NotPrimary(pb::NotPrimary {
             primary: primary.clone(),
         }),
-        RepoError::Rejected { reason } => E::Refused(reason.clone()),
+        RepoError::Rejected { reason } => E::Rejected(encode_rejection(reason)),
         RepoError::Timeout { commit: c } => E::Timeout(commit(*c) as i32),
         RepoError::Codec(m) => E::Codec(m.clone()),
         RepoError::InvalidRequest(m) => E::InvalidRequest(m.clone()),
@@ -50,31 +53,33 @@ fn forward_error(err: &RepoError) -> Option<pb::forward_error::Error> {
             E::InterruptedAfterMs(u64::try_from(limit.as_millis()).unwrap_or(u64::MAX))
         }
         RepoError::Internal { message } => E::Internal(message.clone()),
+        RepoError::MaybeCommitted { last } => E::MaybeCommitted(Box::new(pb::MaybeCommitted {
+            last: forward_error(last).map(|e| Box::new(pb::ForwardError { error: Some(e) })),
+        })),
         // Failures of this node's own layers never come from the executor it serves.
-        RepoError::MaybeCommitted { .. }
-        | RepoError::ReplicationLag { .. }
+        RepoError::ReplicationLag { .. }
         | RepoError::CircuitOpen { .. }
         | RepoError::PrimaryUnavailable { .. }
         | RepoError::Unreachable { .. } => return None,
+        // `RepoError` is non-exhaustive: a variant added to it has no details until it is
+        // given a message here; its code still comes from its classification.
         _ => return None,
     })
 }
 
-fn code(err: &RepoError) -> Code {
-    match err {
-        RepoError::Database(_)
-        | RepoError::TransactionFailed { .. }
-        | RepoError::MultiStep { .. } => Code::Aborted,
-        RepoError::NotPrimary { .. } => Code::FailedPrecondition,
-        RepoError::UnknownTransaction(_)
-        | RepoError::Rejected { .. }
-        | RepoError::Codec(_)
-        | RepoError::InvalidRequest(_)
-        | RepoError::MultipleResults => Code::InvalidArgument,
-        RepoError::Timeout { .. } => Code::DeadlineExceeded,
-        RepoError::Interrupted { .. } => Code::ResourceExhausted,
-        RepoError::Internal { .. } => Code::Internal,
-        _ => Code::Unavailable,
+/// The gRPC code of each class, one to one.
+fn code(class: StatusClass) -> Code {
+    match class {
+        StatusClass::Aborted => Code::Aborted,
+        StatusClass::FailedPrecondition => Code::FailedPrecondition,
+        StatusClass::InvalidArgument => Code::InvalidArgument,
+        StatusClass::Unauthenticated => Code::Unauthenticated,
+        StatusClass::PermissionDenied => Code::PermissionDenied,
+        StatusClass::OutOfRange => Code::OutOfRange,
+        StatusClass::DeadlineExceeded => Code::DeadlineExceeded,
+        StatusClass::ResourceExhausted => Code::ResourceExhausted,
+        StatusClass::Internal => Code::Internal,
+        StatusClass::Unavailable => Code::Unavailable,
     }
 }
 
@@ -83,24 +88,25 @@ pub fn status_from_error(err: &RepoError) -> Status {
     let details = forward_error(err)
         .map(|e| pb::ForwardError { error: Some(e) }.encode_to_vec())
         .unwrap_or_default();
-    Status::with_details(code(err), err.to_string(), details.into())
+    Status::with_details(code(err.status_class()), err.to_string(), details.into())
 }
 
 /// Rebuilds the error a status from `node` stands for. A status without details (from
-/// the transport, an interceptor, or a message-size check) is mapped by its code.
+/// the transport, the authenticating interceptor, or a message-size check) is mapped by
+/// its code: `UNAUTHENTICATED` is [`RejectReason::Unauthenticated`], `OUT_OF_RANGE` is
+/// [`TooLarge::Message`], other refusals are untyped.
 pub async fn error_from_status(status: &Status, node: &str) -> RepoError {
-    if let Ok(pb::ForwardError { error: Some(e) }) = pb::ForwardError::decode(status.details()) {
-        return decode_error(e).await;
-    }
     let message = status.message().to_owned();
+    if let Ok(pb::ForwardError { error: Some(e) }) = pb::ForwardError::decode(status.details()) {
+        return decode_error(e, message).await;
+    }
+    let rejected = |reason| RepoError::Rejected { reason };
     match status.code() {
-        Code::Unauthenticated
-        | Code::PermissionDenied
-        | Code::InvalidArgument
-        | Code::ResourceExhausted
-        | Code::OutOfRange => RepoError::Rejected {
-            reason: format!("{:?}: {message}", status.code()),
-        },
+        Code::Unauthenticated => rejected(RejectReason::Unauthenticated),
+        Code::OutOfRange => rejected(RejectReason::TooLarge(TooLarge::Message)),
+        Code::PermissionDenied | Code::InvalidArgument | Code::ResourceExhausted => rejected(
+            RejectReason::untyped(&format!("{:?}: {message}", status.code())),
+        ),
         Code::DeadlineExceeded => RepoError::Timeout {
             commit: CommitState::Unknown,
         },
@@ -132,7 +138,11 @@ fn is_connect_failure(status: &Status) -> bool {
         || text.contains("failed to connect")
 }
 
-fn decode_error(e: pb::forward_error::Error) -> futures::future::BoxFuture<'static, RepoError> {
+/// Rebuilds the error in a status's details; `words` is the status message.
+fn decode_error(
+    e: pb::forward_error::Error,
+    words: String,
+) -> futures::future::BoxFuture<'static, RepoError> {
     use pb::forward_error::Error as E;
     Box::pin(async move {
         match e {
@@ -147,7 +157,7 @@ fn decode_error(e: pb::forward_error::Error) -> futures::future::BoxFuture<'stat
             },
             E::MultiStep(m) => {
                 let source = match m.error.and_then(|e| e.error) {
-                    Some(inner) => decode_error(inner).await,
+                    Some(inner) => decode_error(inner, words).await,
                     None => RepoError::Codec("multi step error without a cause".into()),
                 };
                 RepoError::MultiStep {
@@ -156,7 +166,12 @@ fn decode_error(e: pb::forward_error::Error) -> futures::future::BoxFuture<'stat
                 }
             }
             E::NotPrimary(n) => RepoError::NotPrimary { primary: n.primary },
-            E::Refused(reason) => RepoError::Rejected { reason },
+            E::Refused(reason) => RepoError::Rejected {
+                reason: RejectReason::untyped(&reason),
+            },
+            E::Rejected(r) => RepoError::Rejected {
+                reason: decode_rejection(r, &words),
+            },
             E::Timeout(c) => RepoError::Timeout {
                 commit: match pb::CommitState::try_from(c) {
                     Ok(pb::CommitState::NotCommitted) => CommitState::NotCommitted,
@@ -171,6 +186,15 @@ fn decode_error(e: pb::forward_error::Error) -> futures::future::BoxFuture<'stat
                 limit: std::time::Duration::from_millis(ms),
             },
             E::Internal(message) => RepoError::Internal { message },
+            E::MaybeCommitted(m) => {
+                let last = match m.last.and_then(|e| e.error) {
+                    Some(inner) => decode_error(inner, words).await,
+                    None => RepoError::Codec("maybe-committed error without a cause".into()),
+                };
+                RepoError::MaybeCommitted {
+                    last: Box::new(last),
+                }
+            }
         }
     })
 }

@@ -4,9 +4,11 @@
 //! on). Decoding never panics: a malformed message becomes a [`ConvertError`], which the
 //! server answers with `INVALID_ARGUMENT`.
 
+mod action;
 mod db_err;
 mod error;
 mod outcome;
+mod reject;
 mod request;
 mod value;
 

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use repo_core::codec::parse_action;
 use repo_core::{
     BatchStep, Consistency, Fetch, Operation, Request, RequestId, RowShape, StepOperation,
 };
@@ -11,6 +10,7 @@ use sea_orm::{DbBackend, Statement, Values};
 use tokio::time::Instant;
 
 use super::ConvertError;
+use super::action::{decode_action, encode_action};
 use super::value::{decode_parameter, encode_value, value_kind};
 use crate::proto as pb;
 
@@ -41,9 +41,11 @@ pub fn encode_request(request: &Request, origin: &str) -> Result<pb::ForwardRequ
     let timeout_ms = request.deadline.map(|d| {
         u64::try_from(d.saturating_duration_since(Instant::now()).as_millis()).unwrap_or(u64::MAX)
     });
+    let (action, action_transaction) = encode_action(&request.action);
     Ok(pb::ForwardRequest {
         request_id: request.id.0.as_bytes().to_vec(),
-        action: request.action.label(),
+        action: action as i32,
+        action_transaction,
         target: request.target.clone(),
         operation: Some(operation),
         timeout_ms,
@@ -95,7 +97,8 @@ pub fn decode_request(message: pb::ForwardRequest) -> Result<Request, ConvertErr
             )));
         }
     };
-    let mut request = Request::new(parse_action(&message.action)?, message.target, operation);
+    let action = decode_action(message.action, message.action_transaction)?;
+    let mut request = Request::new(action, message.target, operation);
     request.id = RequestId(uuid::Uuid::from_bytes(id));
     request.consistency = consistency;
     request.deadline = message

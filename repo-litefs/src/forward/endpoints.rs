@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use repo_core::RepoError;
+use repo_core::{RejectReason, RepoError};
 
 /// How to reach a node's forwarding server from its hostname.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,15 +41,21 @@ impl Endpoints {
             && hostname
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
+        let refuse = |message: String| RepoError::Rejected {
+            reason: RejectReason::misconfigured(&message),
+        };
         if !valid {
-            return Err(RepoError::Rejected {
-                reason: format!("invalid primary hostname {hostname:?}"),
-            });
+            return Err(refuse(format!(
+                "LiteFS names the primary {hostname:?}, which is not a hostname \
+                 (letters, digits, `-`, `.`, `_`; at most 253)"
+            )));
         }
         match self {
             Endpoints::Template(t) => Ok(t.replace("{hostname}", hostname)),
-            Endpoints::Map(m) => m.get(hostname).cloned().ok_or_else(|| RepoError::Rejected {
-                reason: format!("no forwarding endpoint configured for primary {hostname:?}"),
+            Endpoints::Map(m) => m.get(hostname).cloned().ok_or_else(|| {
+                refuse(format!(
+                    "no forwarding endpoint for the primary {hostname:?} in the Endpoints map"
+                ))
             }),
         }
     }
@@ -72,7 +78,11 @@ mod tests {
         );
         assert!(matches!(
             m.resolve("node-9"),
-            Err(RepoError::Rejected { .. })
+            Err(RepoError::Rejected {
+                reason: RejectReason::Misconfigured { .. }
+            })
         ));
+        let long = t.resolve(&"x".repeat(100_000)).expect_err("too long");
+        assert!(long.to_string().len() < 1_000, "bounded");
     }
 }

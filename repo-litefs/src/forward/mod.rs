@@ -237,7 +237,9 @@ async fn send(shared: &Shared, primary: &str, request: Request) -> Result<Respon
         .bearer()
         .parse()
         .map_err(|_| RepoError::Rejected {
-            reason: "the cluster secret cannot be sent".into(),
+            reason: repo_core::RejectReason::misconfigured(
+                "the cluster secret cannot be sent in a header (ClusterSecret)",
+            ),
         })?;
     grpc.metadata_mut().insert(AUTHORIZATION, bearer);
     let mut client = pb::forwarder_client::ForwarderClient::new(channel)

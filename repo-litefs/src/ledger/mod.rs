@@ -15,12 +15,25 @@
 //!
 //! Add [`CreateLedgerTable`] to the application's migrator (or call [`create_table`]); prune
 //! with [`Pruner`]. `repo_litefs::node::Node` does both.
+//!
+//! # What a row holds
+//!
+//! The request id (16 bytes), when it was recorded, and the write's outcome as a protobuf
+//! `litefs.forward.v1.Outcome`: the message the primary answers with, so the ledger and the
+//! wire share one format. [`lookup`] tells three cases apart ([`Recorded`]): no row, a row
+//! with its outcome, and an *unreadable* row. A row is unreadable when it was written by an
+//! older version of this crate (up to 0.1 the ledger held a postcard encoding, which
+//! protobuf never misreads: it is refused at its first byte) or is damaged. Its write
+//! committed, but what the write returned is unknown, so a retry of it is answered with
+//! [`RepoError::MaybeCommitted`] (commit state unknown), never with a guess and never with
+//! a panic. Rows are pruned after 24 hours by default, so unreadable rows only meet retries
+//! that span an upgrade.
 
 mod migration;
 mod prune;
+mod record;
 
 use futures::future::BoxFuture;
-use repo_core::codec::{decode_response, encode_response};
 use repo_core::{Executor, RepoError, Request, Response, TransactionHook};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
 
@@ -40,21 +53,38 @@ pub(crate) fn now_ms() -> i64 {
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// The recorded response of `request_id`, if any, read through `conn`.
+/// What the ledger holds for one request id.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recorded {
+    /// No row: the request did not commit on this database, or its row was pruned.
+    Absent,
+    /// The request committed and answered this.
+    Answered(Response),
+    /// The request committed, but its row cannot be decoded (an older format, or damage):
+    /// what it returned is unknown.
+    Unreadable,
+}
+
+/// What the ledger holds for `request_id`, read through `conn`. Fails only when the
+/// ledger cannot be read at all.
 pub async fn lookup(
     conn: &impl ConnectionTrait,
     request_id: uuid::Uuid,
-) -> Result<Option<Response>, RepoError> {
+) -> Result<Recorded, RepoError> {
     let stmt = Statement::from_sql_and_values(
         DbBackend::Sqlite,
         format!("SELECT response FROM {TABLE} WHERE request_id = ?"),
         [request_id.as_bytes().to_vec().into()],
     );
     let Some(row) = conn.query_one_raw(stmt).await? else {
-        return Ok(None);
+        return Ok(Recorded::Absent);
     };
-    let bytes: Vec<u8> = row.try_get_by_index(0)?;
-    Ok(Some(decode_response(&bytes)?))
+    // A value of another type (damage) is unreadable too.
+    let bytes: Vec<u8> = row.try_get_by_index(0).unwrap_or_default();
+    Ok(match record::decode_record(&bytes) {
+        Some(response) => Recorded::Answered(response),
+        None => Recorded::Unreadable,
+    })
 }
 
 /// The server's hook: still the primary? already answered? then record the answer.
@@ -109,7 +139,7 @@ impl TransactionHook for LedgerHook {
                 format!("INSERT INTO {TABLE} (request_id, response, created_at) VALUES (?, ?, ?)"),
                 [
                     request.id.0.as_bytes().to_vec().into(),
-                    encode_response(response)?.into(),
+                    record::encode_record(response)?.into(),
                     now_ms().into(),
                 ],
             );
@@ -132,12 +162,23 @@ impl LedgerHook {
         match result {
             Err(e) if self.record && may_be_duplicate(&e) => {
                 match lookup(executor.connection(), id).await {
-                    Ok(Some(recorded)) => {
+                    Ok(Recorded::Answered(recorded)) => {
                         metrics::counter!("litefs_ledger_duplicates_total").increment(1);
                         tracing::info!(request_id = %id, "duplicate request answered from the ledger");
                         Ok(recorded)
                     }
-                    Ok(None) => Err(e),
+                    Ok(Recorded::Absent) => Err(e),
+                    Ok(Recorded::Unreadable) => {
+                        metrics::counter!("litefs_ledger_unreadable_total").increment(1);
+                        tracing::warn!(
+                            request_id = %id,
+                            "duplicate request whose ledger row is unreadable (older format?): \
+                             answered that it may have committed"
+                        );
+                        Err(RepoError::MaybeCommitted {
+                            last: Box::new(RepoError::Codec(UNREADABLE.into())),
+                        })
+                    }
                     // The write may be a duplicate of one that committed: say so.
                     Err(_) => Err(RepoError::MaybeCommitted { last: Box::new(e) }),
                 }
@@ -146,6 +187,10 @@ impl LedgerHook {
         }
     }
 }
+
+/// What a retry whose ledger row is unreadable is told.
+const UNREADABLE: &str = "this request committed earlier, but the ledger's record of its \
+     outcome is unreadable (written by an older version, or damaged); what it returned is unknown";
 
 /// Whether a failed write may have failed because an earlier attempt of it committed
 /// (its ledger row, or a unique value it wrote, already there). A refusal before the write

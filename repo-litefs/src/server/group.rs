@@ -10,7 +10,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures::FutureExt;
-use repo_core::{Executor, RepoError, Request, Response};
+use repo_core::{Executor, RejectReason, RepoError, Request, Response};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::ledger::LedgerHook;
@@ -37,12 +37,10 @@ impl GroupCommit {
         self.jobs
             .send((request, reply))
             .await
-            .map_err(|_| RepoError::Rejected {
-                reason: "the server is shutting down".into(),
-            })?;
-        answer.await.map_err(|_| RepoError::Rejected {
-            reason: "the server is shutting down".into(),
-        })?
+            .map_err(|_| shutting_down())?;
+        // The task answers every job it takes, panics included: without an answer it was
+        // stopped with the runtime, before the write (a closed queue) or in it.
+        answer.await.map_err(|_| shutting_down())?
     }
 }
 
@@ -96,6 +94,12 @@ async fn commit_group(
         answered.push(hook.settle(executor, id, result).await);
     }
     answered
+}
+
+fn shutting_down() -> RepoError {
+    RepoError::Rejected {
+        reason: RejectReason::ShuttingDown,
+    }
 }
 
 fn internal() -> RepoError {

@@ -125,7 +125,7 @@ impl ForwardServer {
                 commit: repo_core::CommitState::NotCommitted,
             })?
             .map_err(|_| RepoError::Rejected {
-                reason: "the server is shutting down".into(),
+                reason: repo_core::RejectReason::ShuttingDown,
             })?;
         validate::validate(
             &request,
@@ -173,7 +173,7 @@ impl pb::forwarder_server::Forwarder for ForwardServer {
         let message = request.into_inner();
         // Logged, so bounded and with control characters escaped (no forged log lines).
         let origin = sanitize(&message.origin, 64);
-        let action = sanitize(&message.action, 64);
+        let action = pb::Action::try_from(message.action).map_or("unknown", |a| a.as_str_name());
         // A panic while handling one request fails that request only.
         let result = AssertUnwindSafe(self.execute_write(message))
             .catch_unwind()
@@ -203,11 +203,16 @@ impl pb::forwarder_server::Forwarder for ForwardServer {
                     error,
                     RepoError::Rejected { .. } | RepoError::NotPrimary { .. } | RepoError::Codec(_)
                 ) {
+                    let reason = match &error {
+                        RepoError::Rejected { reason } => reason.kind(),
+                        _ => "",
+                    };
                     tracing::warn!(
                         node = %self.inner.config.node_name,
                         %origin,
                         %action,
                         error_kind = error.kind(),
+                        reject_reason = reason,
                         reason = %error,
                         "forwarded write refused"
                     );

@@ -3,7 +3,10 @@
 
 use std::sync::OnceLock;
 
-use repo_core::{Operation, RepoError, Request, StepOperation, TransactionRegistry};
+use repo_core::{
+    Operation, RejectReason, RejectedStatement, RepoError, Request, StatementRule, StepOperation,
+    TransactionRegistry,
+};
 
 use crate::allowlist::{
     AllowlistPolicy, EXCERPT_LEN, VerdictCache, check_statement_with, sanitize,
@@ -17,18 +20,18 @@ fn cache() -> &'static VerdictCache {
 }
 
 /// Checks one statement: a cache hit on the write path, the full check on a miss.
-fn check(sql: &str, policy: &AllowlistPolicy) -> Result<(), String> {
+fn check(sql: &str, policy: &AllowlistPolicy) -> Result<(), RejectedStatement> {
     let cache = cache();
     if cache.is_accepted(sql, policy) {
         return Ok(());
     }
     // The allowlist first: it refuses oversized text in constant time, so the ledger
     // search below only ever reads a statement within the policy's length.
-    check_statement_with(sql, policy).map_err(|refusal| refusal.to_string())?;
+    check_statement_with(sql, policy).map_err(|refusal| RejectedStatement::from(&refusal))?;
     if mentions_ignoring_case(sql, crate::ledger::TABLE) {
-        return Err(format!(
-            "statements may not touch `{}`",
-            crate::ledger::TABLE
+        return Err(RejectedStatement::new(
+            StatementRule::ReservedTable,
+            &format!("statements may not touch `{}`", crate::ledger::TABLE),
         ));
     }
     cache.remember(sql, policy);
@@ -51,7 +54,9 @@ pub(crate) fn validate(
     transactions: &TransactionRegistry,
     policy: &AllowlistPolicy,
 ) -> Result<(), RepoError> {
-    let refuse = |reason: String| RepoError::Rejected { reason };
+    let refuse = |statement| RepoError::Rejected {
+        reason: RejectReason::Statement(statement),
+    };
     match &request.operation {
         Operation::Execute(stmt)
         | Operation::Query {
@@ -66,16 +71,15 @@ pub(crate) fn validate(
         }
         Operation::Batch(steps) => {
             if steps.is_empty() {
-                return Err(refuse("an empty batch".into()));
+                return Err(RepoError::InvalidRequest("an empty batch".into()));
             }
             for step in steps {
                 let (StepOperation::Execute(stmt)
                 | StepOperation::Query {
                     statement: stmt, ..
                 }) = &step.operation;
-                check(&stmt.sql, policy).map_err(|r| {
-                    refuse(format!("step `{}`: {r}", sanitize(&step.name, EXCERPT_LEN)))
-                })?;
+                check(&stmt.sql, policy)
+                    .map_err(|r| refuse(r.in_step(&sanitize(&step.name, EXCERPT_LEN))))?;
             }
         }
     }

@@ -1,6 +1,16 @@
-//! `RepoError`: every way a repository call can fail, typed.
+//! `RepoError`: every way a repository call can fail, typed; [`RejectReason`]: why a call
+//! was refused; [`StatusClass`]: how each error is classified (in `class.rs`, one
+//! exhaustive match per question).
+
+mod class;
+mod reject;
 
 use sea_orm::{DbErr, SqlErr};
+
+pub use class::StatusClass;
+pub use reject::{
+    MAX_REASON_CHARS, NamedPart, RejectReason, RejectedStatement, StatementRule, TooLarge,
+};
 
 /// Whether a write that failed may nevertheless have been committed.
 ///
@@ -97,12 +107,16 @@ pub enum RepoError {
         commit: CommitState,
     },
 
-    /// The primary refused the request: authentication, a statement that is not a single
-    /// data-changing statement, a message too large. Nothing was written.
-    #[error("refused by the primary: {reason}")]
+    /// The call was refused before it ran, and nothing was written: by the primary
+    /// (authentication, its allowlist, a size limit, shutting down), by this node's
+    /// configuration, or by a layer of the caller's own stack. [`RejectReason`] says which.
+    ///
+    /// A custom layer that refuses a call returns this, with [`RejectReason::layer`]:
+    /// it is not retried and does not count against the circuit breaker.
+    #[error("refused, nothing was written: {reason}")]
     Rejected {
-        /// Why, as the primary said.
-        reason: String,
+        /// Why, typed; the same on a replica as on the primary that refused.
+        reason: RejectReason,
     },
 
     /// The write **committed** on the primary, but this node had not caught up with it
@@ -160,22 +174,6 @@ pub enum RepoError {
     },
 }
 
-/// SQLITE_BUSY (5) and its extended codes: another connection held the lock; nothing
-/// was written.
-fn is_busy(err: &DbErr) -> bool {
-    use sea_orm::RuntimeErr;
-    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err
-    else {
-        return false;
-    };
-    let Some(db) = e.as_database_error() else {
-        return false;
-    };
-    db.code()
-        .and_then(|c| c.parse::<i32>().ok())
-        .is_some_and(|code| code & 0xff == 5)
-}
-
 fn commit_hint(state: CommitState) -> &'static str {
     match state {
         CommitState::NotCommitted => "the write did not start",
@@ -216,32 +214,6 @@ impl RepoError {
             RepoError::Database(e) | RepoError::TransactionFailed { source: e, .. } => e.sql_err(),
             RepoError::MultiStep { source, .. } => source.sql_err(),
             _ => None,
-        }
-    }
-
-    /// Whether the failed write may have committed despite the error.
-    pub fn commit_state(&self) -> CommitState {
-        match self {
-            RepoError::Timeout { commit } | RepoError::Unreachable { commit, .. } => *commit,
-            RepoError::ReplicationLag { .. } => CommitState::Committed,
-            RepoError::MaybeCommitted { .. } => CommitState::Unknown,
-            _ => CommitState::NotCommitted,
-        }
-    }
-
-    /// Whether the failure is transient and the write certainly did not commit, so that
-    /// trying again (with the same request id) is safe: a lost or unavailable connection,
-    /// a busy database, a timeout that fired before the write was dispatched. Constraint
-    /// violations, refused requests and an open circuit are not.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            RepoError::Database(DbErr::Conn(_) | DbErr::ConnectionAcquire(_)) => true,
-            RepoError::Database(e) => is_busy(e),
-            RepoError::Timeout { commit } | RepoError::Unreachable { commit, .. } => {
-                *commit == CommitState::NotCommitted
-            }
-            RepoError::NotPrimary { .. } | RepoError::PrimaryUnavailable { .. } => true,
-            _ => false,
         }
     }
 
