@@ -130,10 +130,19 @@ async fn statements_that_are_not_a_single_data_change_are_refused() {
     let replica = &cluster.replica(1).repo;
     for (sql, rule) in [
         ("DROP TABLE tags", StatementRule::NotDataChanging),
-        ("CREATE TABLE evil (x INTEGER)", StatementRule::NotDataChanging),
-        ("ALTER TABLE tags ADD COLUMN evil TEXT", StatementRule::NotDataChanging),
+        (
+            "CREATE TABLE evil (x INTEGER)",
+            StatementRule::NotDataChanging,
+        ),
+        (
+            "ALTER TABLE tags ADD COLUMN evil TEXT",
+            StatementRule::NotDataChanging,
+        ),
         ("PRAGMA writable_schema = 1", StatementRule::NotDataChanging),
-        ("ATTACH DATABASE '/tmp/evil.db' AS evil", StatementRule::NotDataChanging),
+        (
+            "ATTACH DATABASE '/tmp/evil.db' AS evil",
+            StatementRule::NotDataChanging,
+        ),
         ("VACUUM", StatementRule::NotDataChanging),
         (
             "INSERT INTO tags (name) VALUES ('a'); DELETE FROM tags",
@@ -147,14 +156,20 @@ async fn statements_that_are_not_a_single_data_change_are_refused() {
     ] {
         // Through sea-orm's API: the refusal in words.
         let err = replica.execute_unprepared(sql).await.expect_err(sql);
-        assert!(err.to_string().contains("refused by the primary"), "{sql}: {err}");
+        assert!(
+            err.to_string().contains("refused by the primary"),
+            "{sql}: {err}"
+        );
         // Through the repository: typed, the same rule the primary's allowlist applied.
         let request = Request::new(
             Action::Execute,
             "tags",
             Operation::Execute(Statement::from_string(DbBackend::Sqlite, sql)),
         );
-        let err = replica.call(request, &Default::default()).await.expect_err(sql);
+        let err = replica
+            .call(request, &Default::default())
+            .await
+            .expect_err(sql);
         assert!(!err.is_transient(), "{sql}: a refusal is final");
         match reason(err) {
             RejectReason::Statement(s) => {

@@ -82,9 +82,10 @@ async fn no_endpoint_for_the_primary_is_a_misconfiguration() {
         .layer(forward(SECRET, endpoints))
         .build();
     let err = repo.insert(new_tag("x")).await.expect_err("refused");
-    assert_final_refusal(&err, |r| {
-        matches!(r, RejectReason::Misconfigured { message } if message.contains("node-1"))
-    });
+    assert_final_refusal(
+        &err,
+        |r| matches!(r, RejectReason::Misconfigured { message } if message.contains("node-1")),
+    );
     assert_eq!(tag_count(&cluster).await, 0);
 }
 
@@ -128,9 +129,10 @@ async fn a_custom_layers_refusal_is_returned_once_and_typed() {
         .layer(paused.clone())
         .build();
     let err = repo.insert(new_tag("x")).await.expect_err("refused");
-    assert_final_refusal(&err, |r| {
-        matches!(r, RejectReason::Layer { layer, .. } if layer == "maintenance")
-    });
+    assert_final_refusal(
+        &err,
+        |r| matches!(r, RejectReason::Layer { layer, .. } if layer == "maintenance"),
+    );
     assert_eq!(paused.0.load(Ordering::SeqCst), 1, "not retried");
     assert_eq!(tag_count(&cluster).await, 0);
 }

@@ -179,7 +179,11 @@ mod tests {
     #[test]
     fn refusals_map_to_their_status_and_only_shutting_down_is_retried() {
         let cases = [
-            (RejectReason::Unauthenticated, StatusClass::Unauthenticated, false),
+            (
+                RejectReason::Unauthenticated,
+                StatusClass::Unauthenticated,
+                false,
+            ),
             (
                 RejectReason::TooLarge(TooLarge::Message),
                 StatusClass::OutOfRange,
@@ -191,7 +195,11 @@ mod tests {
                 StatusClass::FailedPrecondition,
                 false,
             ),
-            (RejectReason::untyped("no"), StatusClass::InvalidArgument, false),
+            (
+                RejectReason::untyped("no"),
+                StatusClass::InvalidArgument,
+                false,
+            ),
         ];
         for (reason, class, transient) in cases {
             let err = RepoError::Rejected {

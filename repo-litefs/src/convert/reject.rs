@@ -191,7 +191,11 @@ mod tests {
                 reason: reason.clone(),
             };
             let status = status_from_error(&err);
-            assert_eq!(status.code(), expected_code(reason.status_class()), "{reason:?}");
+            assert_eq!(
+                status.code(),
+                expected_code(reason.status_class()),
+                "{reason:?}"
+            );
             assert_eq!(status.message(), err.to_string());
             let back = error_from_status(&status, "node-1").await;
             assert!(
@@ -246,10 +250,7 @@ mod tests {
                 limit: 1,
             })),
         };
-        assert_eq!(
-            decode_rejection(bad_part, "w"),
-            RejectReason::untyped("w")
-        );
+        assert_eq!(decode_rejection(bad_part, "w"), RejectReason::untyped("w"));
         let unknown_rule = pb::RejectedStatement {
             rule: 999,
             message: "x".repeat(100_000),
@@ -265,6 +266,9 @@ mod tests {
             panic!("{reason:?}")
         };
         assert_eq!(s.rule, StatementRule::Other);
-        assert!(s.message.chars().count() <= repo_core::MAX_REASON_CHARS, "bounded again");
+        assert!(
+            s.message.chars().count() <= repo_core::MAX_REASON_CHARS,
+            "bounded again"
+        );
     }
 }
