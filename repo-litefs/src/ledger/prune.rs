@@ -86,15 +86,18 @@ impl Pruner {
         Ok(deleted)
     }
 
-    /// Prunes every `every` while this node is the primary, until the returned task is
-    /// aborted or dropped with the runtime.
+    /// Prunes every `every` (the first time one period after the start) while this node is
+    /// the primary, until the returned task is aborted or dropped with the runtime.
     ///
     /// A panic while pruning restarts the loop (see `litefs_task_panics_total`).
     pub fn spawn(self, tracker: PrimaryTracker) -> tokio::task::JoinHandle<()> {
         crate::supervise::supervised("pruner", move || {
             let (pruner, tracker) = (self.clone(), tracker.clone());
             async move {
-                let mut tick = tokio::time::interval(pruner.config.every);
+                // The first pass comes one period after the start, not at once: a node that
+                // just started has nothing urgent to prune.
+                let every = pruner.config.every;
+                let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
                 loop {
                     tick.tick().await;
                     if !tracker.is_primary() {
