@@ -9,9 +9,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use migrations::Migrator;
-use repo_core::{NodeRole, Repo};
+use repo_core::Repo;
 use repo_litefs::node::{Node, NodeConfig as LibraryNodeConfig, NodeError as LibraryNodeError};
-use repo_litefs::tracker::Role;
 use repo_litefs::{ClusterSecret, Endpoints};
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
@@ -135,11 +134,7 @@ pub async fn start_on(
         let health = health();
         HealthInfo {
             node: health.node,
-            role: match health.role {
-                Role::Primary => NodeRole::Primary,
-                Role::Replica => NodeRole::Replica,
-                Role::Unknown => NodeRole::Unknown,
-            },
+            role: health.role,
             primary: health.primary,
             circuit: health.circuit,
             replication_lag: health.replication_lag,

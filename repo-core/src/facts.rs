@@ -8,15 +8,22 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
 
-/// The role of the node a call runs on, as the layer that knows it reports it.
+/// A node's role in its cluster: whether it writes or forwards its writes. The one role
+/// type of the workspace (`repo_litefs::tracker::Role` is this type).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NodeRole {
-    /// Nobody has said.
+    /// Nothing reliable says which (yet).
     Unknown,
     /// This node can write.
     Primary,
     /// This node forwards its writes.
     Replica,
+}
+
+impl std::fmt::Display for NodeRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
 }
 
 impl NodeRole {

@@ -9,7 +9,8 @@
 //! - [`forward`]: the tower layer that sends a replica's writes to the primary.
 //! - [`server`]: the gRPC service that executes them there.
 //! - [`ledger`]: exactly-once execution of forwarded writes on the primary.
-//! - [`emulator`]: a stand-in for LiteFS replication in tests and local clusters.
+//! - `emulator` (cargo feature `emulator`, off by default): a stand-in for LiteFS
+//!   replication in tests and local clusters.
 //! - [`convert`]: the protocol (`proto/litefs/forward/v1/forward.proto`) ⇄ `repo-core`.
 //! - [`lag`]: LiteFS's `.lag` file (replication lag, for health endpoints).
 //!
@@ -17,6 +18,7 @@
 
 pub mod allowlist;
 pub mod convert;
+#[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod forward;
 pub mod lag;

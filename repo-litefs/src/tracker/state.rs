@@ -2,27 +2,12 @@
 
 use std::fmt;
 
-/// This node's role in the LiteFS cluster, as last reported by LiteFS.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Role {
-    /// This node holds the primary lease: writes run here.
-    Primary,
-    /// Another node is (or was last seen as) the primary: writes go there.
-    Replica,
-    /// Nothing reliable says which: LiteFS is unreachable, starting, in a failover, or the only
-    /// source is a `.primary` file that is absent (see the [module docs](super)).
-    Unknown,
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Role::Primary => "primary",
-            Role::Replica => "replica",
-            Role::Unknown => "unknown",
-        })
-    }
-}
+/// This node's role in the cluster: the one role type of the workspace (`repo_core`'s),
+/// named as the tracker reports it. `Primary`: this node holds the lease, writes run here;
+/// `Replica`: another node is (or was last seen as) the primary, writes go there; `Unknown`:
+/// nothing reliable says which (LiteFS unreachable, starting, in a failover, or an absent
+/// `.primary` file, see the [module docs](super)).
+pub use repo_core::NodeRole as Role;
 
 /// A snapshot of this node's role and of who the primary is.
 ///
