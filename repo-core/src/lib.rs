@@ -9,6 +9,23 @@
 //! writes to the primary. `Repo` also implements sea-orm's `ConnectionTrait`, so existing
 //! sea-orm code works with `&repo` unchanged.
 //!
+//! The crate has three parts, each a folder:
+//!
+//! - **call API** (`api/`): [`Repo`] and [`RepoBuilder`], typed reads and writes returning
+//!   [`WriteCall`]s that take per-call options ([`CallOptions`]) and layers, [`Multi`], named
+//!   transaction calls, and `ConnectionTrait` for `&repo` (each statement routed by
+//!   [`statement`]'s classification);
+//! - **data model** (`model/`): [`Request`] (action, [`Operation`], request id, deadline,
+//!   [`Consistency`]), [`Response`] and [`Outcome`], [`Row`]s typed by an entity's [`RowShape`],
+//!   [`WireValue`] (every sea-orm value SQLite stores, range-checked), [`CallFacts`];
+//! - **execution** (`execution/`): the [`Executor`] (the innermost service) and its writer
+//!   ([`WriterConfig`]: one connection, a time budget SQLite enforces, [`SqliteLimits`]),
+//!   [`TransactionHook`]s and group commit, the [`TransactionRegistry`] of
+//!   [`NamedTransaction`]s, and [`RepoService`] (the boxed stack).
+//!
+//! Failures are one [`RepoError`] enum, classified in one place (retryable? committed? which
+//! status class?).
+//!
 //! ```no_run
 //! use repo_core::Repo;
 //! use sea_orm::Database;
@@ -21,28 +38,19 @@
 //! # Ok(()) }
 //! ```
 
-mod call;
-mod connection;
+mod api;
 mod error;
-mod executor;
-mod facts;
-mod multi;
-mod named;
-mod options;
-mod read;
-mod recorded;
-mod repo;
-mod request;
-mod response;
-mod route;
-mod row;
-mod shape;
-mod stack;
-pub mod statement;
-mod transaction;
-mod value;
-pub mod write;
-mod writer;
+mod execution;
+mod model;
+
+// Each part's modules by their short names, so that `crate::request`, `crate::executor`, …
+// read the same wherever they are used.
+use api::{call, multi, options, repo, route, transaction_call};
+use execution::{executor, hooked, stack, transaction, writer};
+use model::{facts, request, response, row, shape, value};
+
+pub use api::write;
+pub use model::statement;
 
 pub use call::{CallContext, WriteCall, WriteOp};
 pub use error::{
@@ -51,10 +59,9 @@ pub use error::{
 };
 pub use executor::Executor;
 pub use facts::{CallFacts, NodeRole};
+pub use hooked::{NoHook, TransactionHook};
 pub use multi::{Multi, MultiResult, RunMulti};
-pub use named::RunTransaction;
 pub use options::CallOptions;
-pub use recorded::{NoHook, TransactionHook};
 pub use repo::{Repo, RepoBuilder};
 pub use request::{
     Action, BatchStep, Consistency, Fetch, Operation, Request, RequestId, StepOperation,
@@ -64,5 +71,6 @@ pub use row::{Row, RowShape, ValueKind, into_exec_result, into_query_results};
 pub use shape::{shape_of, table_of};
 pub use stack::{BoxedLayer, RepoService, wrap_all};
 pub use transaction::{NamedTransaction, TransactionRegistry};
+pub use transaction_call::RunTransaction;
 pub use value::{ValueError, ValueReason, WireInstant, WireTime, WireValue};
 pub use writer::{SqliteLimits, WriterConfig};

@@ -7,7 +7,7 @@
 //! gRPC deadline; the channel (one HTTP/2 connection, TCP_NODELAY) is reused across calls
 //! and switched when the primary changes.
 
-mod channels;
+mod channel;
 mod consistency;
 mod endpoints;
 
@@ -27,7 +27,7 @@ use crate::convert::{decode_outcome, encode_request, error_from_status};
 use crate::proto as pb;
 use crate::secret::{AUTHORIZATION, ClusterSecret};
 use crate::tracker::PrimaryTracker;
-use channels::Channels;
+use channel::PrimaryChannel;
 
 /// How a replica forwards its writes.
 #[derive(Debug, Clone)]
@@ -107,7 +107,7 @@ impl ForwardConfig {
 #[derive(Debug)]
 struct Shared {
     config: ForwardConfig,
-    channels: Channels,
+    channel: PrimaryChannel,
 }
 
 /// Forwards writes to the primary when this node is a replica (see the module docs).
@@ -122,7 +122,7 @@ impl ForwardLayer {
         Self {
             shared: Arc::new(Shared {
                 config,
-                channels: Channels::default(),
+                channel: PrimaryChannel::default(),
             }),
         }
     }
@@ -225,7 +225,7 @@ async fn send(shared: &Shared, primary: &str, request: Request) -> Result<Respon
     let config = &shared.config;
     let url = config.endpoints.resolve(primary)?;
     let channel = shared
-        .channels
+        .channel
         .get(&url, primary, config.tls.as_ref(), config.plaintext)?;
     let message = encode_request(&request, &config.node_name).map_err(RepoError::from)?;
     let mut grpc = tonic::Request::new(message);

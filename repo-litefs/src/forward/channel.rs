@@ -1,4 +1,4 @@
-//! `Channels`: one reused HTTP/2 connection to the current primary.
+//! `PrimaryChannel`: the one reused HTTP/2 connection to the current primary.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -8,12 +8,12 @@ use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
 /// The channel to the current primary, replaced when the primary changes.
 #[derive(Debug, Default)]
-pub(crate) struct Channels {
+pub(crate) struct PrimaryChannel {
     /// `(url, channel)` of the last primary used.
     current: Mutex<Option<(String, Channel)>>,
 }
 
-impl Channels {
+impl PrimaryChannel {
     /// The channel to `url`, connecting lazily (TCP_NODELAY set) on first use. A new
     /// plaintext channel to a host beyond loopback logs a warning unless `plaintext_chosen`.
     pub(crate) fn get(

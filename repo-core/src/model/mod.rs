@@ -1,0 +1,11 @@
+//! The data model: a write as data ([`Request`](crate::Request)), its answer
+//! ([`Response`](crate::Response)), rows typed by entity shapes, statements and the wire form
+//! of sea-orm values, and the facts layers report about a call.
+
+pub(crate) mod facts;
+pub(crate) mod request;
+pub(crate) mod response;
+pub(crate) mod row;
+pub(crate) mod shape;
+pub mod statement;
+pub(crate) mod value;
