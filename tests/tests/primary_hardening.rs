@@ -304,10 +304,12 @@ async fn primary_still_serves_after_panic(pair: &Pair) {
 #[tokio::test]
 async fn sqlite_limits_bound_what_one_statement_can_store() {
     let pair = pair(WriterConfig::default()).await;
-    // 75 bytes of SQL asking for 64 MiB: over the default 16 MiB value limit.
+    // 75 bytes of SQL asking for 64 MiB: over the default 16 MiB value limit. Forwarded, the
+    // allowlist refuses `zeroblob` before it runs; the limit holds for every write of the
+    // node, its own (local) ones included.
     let err = guard(
         "the zeroblob",
-        pair.replica.execute_raw(Statement::from_string(
+        pair.primary.execute_raw(Statement::from_string(
             DbBackend::Sqlite,
             "INSERT INTO tags (name) VALUES (zeroblob(67108864))",
         )),
@@ -460,4 +462,65 @@ async fn the_writer_keeps_the_applications_connection_settings() {
         writer_setting(&fresh, "foreign_keys").await,
         sea_orm::Value::BigInt(Some(1))
     );
+}
+
+#[tokio::test]
+async fn database_errors_quoting_hostile_names_come_back_bounded_and_typed() {
+    let pair = pair(WriterConfig::default()).await;
+    let huge = "y".repeat(900_000);
+    for table in ["a\u{1b}[31m\nFAKE", huge.as_str()] {
+        let sql = format!("INSERT INTO \"{table}\" (name) VALUES (1)");
+        let err = guard(
+            "the refusal",
+            pair.replica
+                .execute_raw(Statement::from_string(DbBackend::Sqlite, sql)),
+        )
+        .await
+        .expect_err("no such table");
+        let message = err.to_string();
+        assert!(
+            message.contains("no such table"),
+            "a database error, typed: {message}"
+        );
+        assert!(message.len() < 8_192, "bounded: {} bytes", message.len());
+    }
+    primary_still_serves(&pair, "h").await;
+}
+
+#[tokio::test]
+async fn statements_sqlite_would_read_differently_or_that_run_inside_one_c_call_are_refused() {
+    let pair = pair(WriterConfig::default()).await;
+    for sql in [
+        // SQLite stops at the NUL; sqlx's prepare loop never ends on it.
+        "INSERT INTO tags (name) VALUES ('nul') -- \0",
+        "DELETE FROM sqlite_sequence -- \0\n.tags",
+        // One C call of these cannot be interrupted by the statement budget.
+        "INSERT INTO tags (name) SELECT instr(hex(zeroblob(4000000)), 'b')",
+        "INSERT INTO tags (name) SELECT replace('a', 'a', 'b')",
+        "INSERT INTO tags (name) SELECT length(randomblob(10000000))",
+        "INSERT INTO tags (name) SELECT printf('%.*c', 1000000, 'x')",
+    ] {
+        let err = guard(
+            "the refusal",
+            pair.replica
+                .execute_raw(Statement::from_string(DbBackend::Sqlite, sql)),
+        )
+        .await
+        .expect_err(sql);
+        assert!(err.to_string().contains("refused"), "{sql:?}: {err}");
+    }
+    // A LIKE pattern over SQLite's pattern limit: refused by SQLite, not a stack overflow.
+    let pattern = format!("{}b", "%a".repeat(20_000));
+    let err = guard(
+        "the LIKE",
+        pair.replica.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "UPDATE tags SET name = name WHERE name LIKE ?",
+            [pattern.into()],
+        )),
+    )
+    .await
+    .expect_err("pattern too complex");
+    assert!(err.to_string().contains("too complex"), "{err}");
+    primary_still_serves(&pair, "i").await;
 }

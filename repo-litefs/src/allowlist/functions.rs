@@ -16,6 +16,17 @@ const FORBIDDEN_FUNCTIONS: &[&str] = &[
     "lsdir",
     "zipfile",
     "fts3_tokenizer",
+    // One call of these can run for minutes inside SQLite's C code, where the statement
+    // budget cannot interrupt it (the progress handler runs between VM instructions): a
+    // search or substitution costs the product of its arguments' lengths (`instr`,
+    // `replace`), or it makes large values out of a few bytes (`randomblob`, `zeroblob`,
+    // `printf`/`format` with a width). The ORM binds values and never needs them.
+    "instr",
+    "replace",
+    "randomblob",
+    "zeroblob",
+    "printf",
+    "format",
 ];
 
 /// Refuses a call of a [`FORBIDDEN_FUNCTIONS`] member anywhere in the statement.

@@ -61,7 +61,15 @@ pub(super) fn prescan(sql: &str, policy: &AllowlistPolicy) -> Result<(), Refusal
             limit: policy.token_limit(),
         });
     }
-    check_shape(sql, policy)
+    check_shape(sql, policy)?;
+    // SQLite stops reading at a NUL, where the parser here reads on (inside a comment, say):
+    // what was checked would not be what runs. sqlx's prepare loop also never ends on one.
+    if sql.as_bytes().contains(&0) {
+        return Err(Refusal::unparsable(
+            "the statement contains a NUL byte (SQLite would stop reading there)",
+        ));
+    }
+    Ok(())
 }
 
 /// An upper bound of the tokens in `bytes`, counted up to just past `limit`.

@@ -88,8 +88,15 @@ pub fn status_from_error(err: &RepoError) -> Status {
     let details = forward_error(err)
         .map(|e| pb::ForwardError { error: Some(e) }.encode_to_vec())
         .unwrap_or_default();
-    Status::with_details(code(err.status_class()), err.to_string(), details.into())
+    // The status message travels in an HTTP/2 header and lands in logs: bounded, and with
+    // control characters escaped (a database error may quote any identifier it was given).
+    // The details carry the error itself.
+    let message = crate::allowlist::sanitize(&err.to_string(), STATUS_MESSAGE_CHARS);
+    Status::with_details(code(err.status_class()), message, details.into())
 }
+
+/// The longest status message sent, in characters.
+const STATUS_MESSAGE_CHARS: usize = 512;
 
 /// Rebuilds the error a status from `node` stands for. A status without details (from
 /// the transport, the authenticating interceptor, or a message-size check) is mapped by

@@ -11,7 +11,9 @@ use sqlite_limits::{Limit, set_limit};
 ///
 /// Defaults (SQLite's own in brackets): `length` 16 MiB (1 GB), `sql_length` 1 MiB (1 GB),
 /// `expr_depth` 1,000 (1,000), `compound_select` 500 (500), `variable_number` 32,766
-/// (32,766), `trigger_depth` 100 (1,000), `like_pattern_length` 50,000 (50,000). SQLite
+/// (32,766), `trigger_depth` 100 (1,000), `like_pattern_length` 1,000 (50,000: a pattern of
+/// 20,000 `%` overflowed the stack of sqlx's worker thread in SQLite's recursive matcher and
+/// aborted the process). SQLite
 /// clamps a value above its compile-time maximum to that maximum.
 ///
 /// ```
@@ -39,7 +41,7 @@ impl Default for SqliteLimits {
             compound_select: 500,
             variable_number: 32_766,
             trigger_depth: 100,
-            like_pattern_length: 50_000,
+            like_pattern_length: 1_000,
         }
     }
 }
@@ -80,7 +82,8 @@ impl SqliteLimits {
         trigger_depth
     );
     setter!(
-        /// Longest `LIKE`/`GLOB` pattern, in bytes (default 50,000).
+        /// Longest `LIKE`/`GLOB` pattern, in bytes (default 1,000; SQLite's matcher recurses on
+        /// each `%`, on sqlx's worker thread's stack).
         like_pattern_length
     );
 

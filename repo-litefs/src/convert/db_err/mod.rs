@@ -69,9 +69,26 @@ pub fn encode_db_err(err: &DbErr) -> pb::DatabaseError {
     };
     pb::DatabaseError {
         kind: kind as i32,
-        message,
+        message: bounded(message),
         sqlite_code,
     }
+}
+
+/// The longest database message carried, in bytes: SQLite quotes identifiers it was given
+/// (a 900 KB table name makes a 900 KB "no such table"), and the answer must stay small. A
+/// longer message is cut on a character boundary (and is then carried, not re-raised).
+const MAX_DB_MESSAGE_BYTES: usize = 4096;
+
+fn bounded(mut message: String) -> String {
+    if message.len() > MAX_DB_MESSAGE_BYTES {
+        let mut end = MAX_DB_MESSAGE_BYTES;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push('…');
+    }
+    message
 }
 
 /// Rebuilds the sea-orm error the primary saw.
