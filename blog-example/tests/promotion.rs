@@ -2,37 +2,15 @@
 //! role to a replica; that node then executes writes itself, and the demoted node forwards
 //! its writes to it.
 
-use std::net::SocketAddr;
 use std::time::Duration;
+
+mod support;
 
 use blog_example::entities::post;
 use blog_example::local_cluster;
 use repo_litefs::tracker::Role;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// A minimal HTTP/1.1 exchange: `(status, body)`.
-async fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let body = body.unwrap_or("");
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.expect("read");
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
+use support::socket::http;
 
 fn new_post(slug: &str) -> String {
     format!(r#"{{"title":"Post {slug}","slug":"{slug}","body":"After the failover.","tags":[]}}"#)

@@ -7,5 +7,6 @@ pub mod gadget;
 pub mod layers;
 pub mod proxy;
 pub mod real_litefs;
+pub mod requests;
 pub mod strategies;
 pub mod write_script;

@@ -10,22 +10,11 @@ use repo_core::{
 use repo_litefs::convert::{encode_request, error_from_status};
 use repo_litefs::proto as pb;
 use repo_tests::cluster::{Cluster, SECRET};
+use repo_tests::requests::insert_tag;
 use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, Statement};
 use tonic::{Code, Status};
 
 use blog_example::entities::tag;
-
-fn insert_tag(name: &str) -> Request {
-    Request::new(
-        Action::Insert,
-        "tags",
-        Operation::Execute(Statement::from_sql_and_values(
-            DbBackend::Sqlite,
-            "INSERT INTO tags (name) VALUES (?)",
-            [name.into()],
-        )),
-    )
-}
 
 async fn call(
     addr: std::net::SocketAddr,

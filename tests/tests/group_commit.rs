@@ -2,22 +2,11 @@
 //! still gets exactly the result it would have got alone.
 
 use blog_example::entities::tag;
-use repo_core::{Action, Operation, Outcome, RepoError, Request};
+use repo_core::{Operation, Outcome, RepoError, Request};
 use repo_tests::cluster::Cluster;
 use repo_tests::db;
-use sea_orm::{DbBackend, EntityTrait, PaginatorTrait, Set, SqlErr, Statement};
-
-fn insert_tag(name: &str) -> Request {
-    Request::new(
-        Action::Insert,
-        "tags",
-        Operation::Execute(Statement::from_sql_and_values(
-            DbBackend::Sqlite,
-            "INSERT INTO tags (name) VALUES (?)",
-            [name.into()],
-        )),
-    )
-}
+use repo_tests::requests::insert_tag;
+use sea_orm::{EntityTrait, PaginatorTrait, Set, SqlErr};
 
 #[tokio::test]
 async fn a_group_gives_each_write_its_own_result() {

@@ -3,25 +3,14 @@
 //! have committed, never answered with a misread outcome, and never panics the primary.
 
 use blog_example::entities::tag;
-use repo_core::{Action, CommitState, Operation, RepoError, Request};
+use repo_core::{CommitState, RepoError};
 use repo_litefs::ledger::{Recorded, TABLE, lookup};
 use repo_tests::cluster::Cluster;
+use repo_tests::requests::insert_tag;
 use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, Statement};
 
 /// `Executed { rows_affected: 1, last_insert_id: 1 }` as the postcard ledger stored it.
 const POSTCARD_EXECUTED: [u8; 3] = [0x00, 0x01, 0x01];
-
-fn insert_tag(name: &str) -> Request {
-    Request::new(
-        Action::Insert,
-        "tags",
-        Operation::Execute(Statement::from_sql_and_values(
-            DbBackend::Sqlite,
-            "INSERT INTO tags (name) VALUES (?)",
-            [name.into()],
-        )),
-    )
-}
 
 #[tokio::test]
 async fn a_retry_that_meets_an_old_row_is_told_its_outcome_is_unknown() {

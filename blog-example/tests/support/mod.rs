@@ -2,6 +2,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod socket;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use blog_example::lag::ReplicationLag;

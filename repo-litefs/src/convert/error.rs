@@ -205,3 +205,29 @@ fn decode_error(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database error quoting a hostile identifier: the status message (an HTTP/2 header,
+    /// and a log line) stays short and escaped; the details keep the error itself.
+    #[test]
+    fn status_messages_are_bounded_and_escaped() {
+        for name in ["a\u{1b}[31m\nFAKE".to_owned(), "y".repeat(900_000)] {
+            let err = RepoError::Database(sea_orm::DbErr::Custom(format!("no such table: {name}")));
+            let status = status_from_error(&err);
+            let message = status.message();
+            assert!(
+                message.chars().count() <= STATUS_MESSAGE_CHARS + 1,
+                "{}",
+                message.len()
+            );
+            assert!(!message.contains(['\u{1b}', '\n']), "escaped: {message:?}");
+            assert!(
+                !status.details().is_empty(),
+                "the error itself travels in the details"
+            );
+        }
+    }
+}

@@ -234,31 +234,25 @@ impl Turn {
 
 impl Drop for Turn {
     fn drop(&mut self) {
-        let (guard, budget) = (self.guard.take(), self.budget.take());
-        let abandoned = !self.finished;
-        match (
-            abandoned,
-            self.pool.take(),
-            tokio::runtime::Handle::try_current(),
-        ) {
-            (true, Some(pool), Ok(runtime)) => {
-                // Keep the turn, and the budget, until the writer connection is idle again:
-                // acquiring it waits for the abandoned statement (and its rollback).
-                runtime.spawn(async move {
-                    let _ = pool.acquire().await;
-                    if let Some(budget) = budget {
-                        budget.clear();
-                    }
-                    drop(guard);
-                });
-            }
-            _ => {
+        let (guard, budget, pool) = (self.guard.take(), self.budget.take(), self.pool.take());
+        if !self.finished
+            && let (Some(pool), Ok(runtime)) = (pool, tokio::runtime::Handle::try_current())
+        {
+            // Abandoned mid-write: keep the turn, and the budget, until the writer connection
+            // is idle again (acquiring it waits for the abandoned statement and its rollback).
+            runtime.spawn(async move {
+                let _ = pool.acquire().await;
                 if let Some(budget) = budget {
                     budget.clear();
                 }
                 drop(guard);
-            }
+            });
+            return;
         }
+        if let Some(budget) = budget {
+            budget.clear();
+        }
+        drop(guard);
     }
 }
 
