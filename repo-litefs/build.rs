@@ -8,6 +8,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        // Checks what a request will take decoded before decoding it (src/decode_budget).
+        .codec_path("crate::decode_budget::BoundedCodec")
         .compile_fds(descriptors)?;
     Ok(())
 }

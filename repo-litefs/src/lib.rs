@@ -12,12 +12,14 @@
 //! - `emulator` (cargo feature `emulator`, off by default): a stand-in for LiteFS
 //!   replication in tests and local clusters.
 //! - [`convert`]: the protocol (`proto/litefs/forward/v1/forward.proto`) ⇄ `repo-core`.
+//! - [`decode_budget`]: what a request may take in memory once decoded, checked first.
 //! - [`lag`]: LiteFS's `.lag` file (replication lag, for health endpoints).
 //!
 //! Production runs real LiteFS; nothing here replaces it.
 
 pub mod allowlist;
 pub mod convert;
+pub mod decode_budget;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod forward;

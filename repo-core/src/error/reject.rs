@@ -218,6 +218,19 @@ pub enum TooLarge {
         /// The most the primary accepts.
         limit: u64,
     },
+    /// The message holds so many repeated elements (batch steps, values, shape columns) that
+    /// decoding it would take more memory than the primary allows one message. Checked on
+    /// the wire before anything is decoded.
+    #[error(
+        "the message would take about {bytes} bytes once decoded, over the primary's limit \
+         of {limit} for one message (too many values, batch steps or columns); split it"
+    )]
+    Decoded {
+        /// The decoded size, estimated from the element counts.
+        bytes: u64,
+        /// The most one message may take decoded.
+        limit: u64,
+    },
 }
 
 /// Whose name a [`RejectReason::InvalidName`] is about.

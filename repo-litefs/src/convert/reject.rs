@@ -27,6 +27,12 @@ pub(crate) fn encode_rejection(reason: &RejectReason) -> pb::Rejection {
                         limit: *limit,
                     })
                 }
+                TooLarge::Decoded { bytes, limit } => {
+                    pb::too_large::What::Decoded(pb::DecodedSize {
+                        bytes: *bytes,
+                        limit: *limit,
+                    })
+                }
             }),
         }),
         RejectReason::InvalidName { part, bytes, limit } => R::InvalidName(pb::InvalidName {
@@ -73,6 +79,10 @@ pub(crate) fn decode_rejection(rejection: pb::Rejection, words: &str) -> RejectR
                     limit: b.limit,
                 })
             }
+            Some(pb::too_large::What::Decoded(d)) => RejectReason::TooLarge(TooLarge::Decoded {
+                bytes: d.bytes,
+                limit: d.limit,
+            }),
             None => untyped(),
         },
         Some(R::InvalidName(n)) => match pb::NamedPart::try_from(n.part) {
@@ -159,6 +169,10 @@ mod tests {
             RejectReason::TooLarge(TooLarge::BatchSteps {
                 steps: 1_001,
                 limit: 1_000,
+            }),
+            RejectReason::TooLarge(TooLarge::Decoded {
+                bytes: 200_000_000,
+                limit: 8_388_608,
             }),
             RejectReason::InvalidName {
                 part: NamedPart::Step,
