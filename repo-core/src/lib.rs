@@ -16,12 +16,14 @@
 //!   transaction calls, and `ConnectionTrait` for `&repo` (each statement routed by
 //!   [`statement`]'s classification);
 //! - **data model** (`model/`): [`Request`] (action, [`Operation`], request id, deadline,
-//!   [`Consistency`]), [`Response`] and [`Outcome`], [`Row`]s typed by an entity's [`RowShape`],
-//!   [`WireValue`] (every sea-orm value SQLite stores, range-checked), [`CallFacts`];
+//!   [`Consistency`]), [`Response`] and [`Outcome`], [`Row`]s typed by an entity's `spi::RowShape`,
+//!   `spi::WireValue` (every sea-orm value SQLite stores, range-checked), [`CallFacts`];
 //! - **execution** (`execution/`): the [`Executor`] (the innermost service) and its writer
 //!   ([`WriterConfig`]: one connection, a time budget SQLite enforces, [`SqliteLimits`]),
-//!   [`TransactionHook`]s and group commit, the [`TransactionRegistry`] of
+//!   `spi::TransactionHook`s and group commit, the [`TransactionRegistry`] of
 //!   [`NamedTransaction`]s, and [`RepoService`] (the boxed stack).
+//!
+//! What only sibling crates (a transport, a backend) need is in [`spi`].
 //!
 //! Failures are one [`RepoError`] enum, classified in one place (retryable? committed? which
 //! status class?).
@@ -54,12 +56,10 @@ pub use model::statement;
 
 pub use call::{CallContext, WriteCall, WriteOp};
 pub use error::{
-    CommitState, MAX_REASON_CHARS, NamedPart, RejectReason, RejectedStatement, RepoError,
-    SqlErrorKind, StatementRule, StatusClass, TooLarge,
+    CommitState, NamedPart, RejectReason, RejectedStatement, RepoError, StatementRule, TooLarge,
 };
 pub use executor::Executor;
 pub use facts::{CallFacts, NodeRole};
-pub use hooked::{NoHook, TransactionHook};
 pub use multi::{Multi, MultiResult, RunMulti};
 pub use options::CallOptions;
 pub use repo::{Repo, RepoBuilder};
@@ -67,10 +67,20 @@ pub use request::{
     Action, BatchStep, Consistency, Fetch, Operation, Request, RequestId, StepOperation,
 };
 pub use response::{ExecSummary, Outcome, Response};
-pub use row::{Row, RowShape, ValueKind, into_exec_result, into_query_results};
-pub use shape::{shape_of, table_of};
+pub use row::Row;
 pub use stack::{BoxedLayer, RepoService, wrap_all};
 pub use transaction::{NamedTransaction, TransactionRegistry};
 pub use transaction_call::RunTransaction;
-pub use value::{ValueError, ValueReason, WireInstant, WireTime, WireValue};
 pub use writer::{SqliteLimits, WriterConfig};
+
+/// For crates that carry requests to another node or take part in executing them (a
+/// transport such as `repo-litefs`'s forwarding, a backend): the wire form of values and
+/// rows, the status class every error maps to, and the hook that joins a write's
+/// transaction. An application does not need this module.
+pub mod spi {
+    pub use crate::error::{MAX_REASON_CHARS, StatusClass};
+    pub use crate::hooked::TransactionHook;
+    pub use crate::row::{RowShape, ValueKind};
+    pub use crate::shape::shape_of;
+    pub use crate::value::{ValueError, ValueReason, WireInstant, WireTime, WireValue};
+}

@@ -8,7 +8,7 @@ use std::thread;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use repo_litefs::allowlist::{
-    AllowlistPolicy, EXCERPT_LEN, Refusal, StatementKind, check_bounds, check_statement,
+    AllowlistPolicy, EXCERPT_LEN, Rejection, StatementKind, check_bounds, check_statement,
     check_statement_with,
 };
 use sqlparser::dialect::SQLiteDialect;
@@ -41,7 +41,7 @@ where
 }
 
 /// A refusal's message is short and holds no control character.
-fn bounded(verdict: &Result<StatementKind, Refusal>) -> Result<(), TestCaseError> {
+fn bounded(verdict: &Result<StatementKind, Rejection>) -> Result<(), TestCaseError> {
     if let Err(refusal) = verdict {
         let message = refusal.to_string();
         prop_assert!(
@@ -187,7 +187,7 @@ fn estimate_holds(sql: String) -> Result<(), TestCaseError> {
         .max_tokens(limit);
     prop_assert_eq!(
         check_bounds(&sql, &tight),
-        Err(Refusal::TooManyTokens { limit }),
+        Err(Rejection::TooManyTokens { limit }),
         "{:?}",
         sql
     );
@@ -218,11 +218,11 @@ fn nesting_is_refused_exactly_past_the_bound() {
         if depth + 1 > 100 {
             prop_assert_eq!(
                 check_bounds(&sql, &AllowlistPolicy::default()),
-                Err(Refusal::TooDeep { limit: 100 })
+                Err(Rejection::TooDeep { limit: 100 })
             );
-            prop_assert_eq!(verdict, Err(Refusal::TooDeep { limit: 100 }));
+            prop_assert_eq!(verdict, Err(Rejection::TooDeep { limit: 100 }));
         } else {
-            prop_assert_ne!(verdict, Err(Refusal::TooDeep { limit: 100 }));
+            prop_assert_ne!(verdict, Err(Rejection::TooDeep { limit: 100 }));
         }
         Ok(())
     });
@@ -252,7 +252,7 @@ fn operator_chains_are_refused_exactly_past_the_bound() {
             let sql = format!("UPDATE t SET a = 1{rest}");
             let verdict = check_statement(&sql);
             if chain > 1_000 {
-                prop_assert_eq!(verdict, Err(Refusal::TooComplex { limit: 1_000 }));
+                prop_assert_eq!(verdict, Err(Rejection::TooComplex { limit: 1_000 }));
             } else {
                 prop_assert_eq!(verdict, Ok(StatementKind::Update));
             }
@@ -287,7 +287,7 @@ fn huge_literals_are_refused_by_length_alone() {
         let verdict = check_statement(&sql);
         bounded(&verdict)?;
         if sql.len() > 1 << 20 {
-            prop_assert_eq!(verdict, Err(Refusal::TooLong { limit: 1 << 20 }));
+            prop_assert_eq!(verdict, Err(Rejection::TooLong { limit: 1 << 20 }));
         }
         Ok(())
     });
@@ -303,7 +303,7 @@ fn multi_mib_inputs_are_refused_before_tokenizing() {
         let unit = pieces.concat();
         let sql = unit.repeat(((mib << 20) / unit.len().max(1)).max(1));
         let scan = check_bounds(&sql, &AllowlistPolicy::default());
-        prop_assert_eq!(scan.clone(), Err(Refusal::TooLong { limit: 1 << 20 }));
+        prop_assert_eq!(scan.clone(), Err(Rejection::TooLong { limit: 1 << 20 }));
         prop_assert_eq!(check_statement(&sql).map(|_| ()), scan);
         let lifted = AllowlistPolicy::default().max_sql_len(usize::MAX);
         match check_bounds(&sql, &lifted) {
@@ -402,10 +402,13 @@ fn the_200_kb_chain_and_the_4_mib_parens_are_refused_on_a_small_stack() {
         .expect("spawn a thread")
         .join()
         .expect("no panic");
-    assert_eq!(verdicts[0], Err(Refusal::TooManyTokens { limit: 200_000 }));
-    assert_eq!(verdicts[1], Err(Refusal::TooComplex { limit: 1_000 }));
-    assert_eq!(verdicts[2], Err(Refusal::TooLong { limit: 1 << 20 }));
-    assert_eq!(verdicts[3], Err(Refusal::TooDeep { limit: 100 }));
+    assert_eq!(
+        verdicts[0],
+        Err(Rejection::TooManyTokens { limit: 200_000 })
+    );
+    assert_eq!(verdicts[1], Err(Rejection::TooComplex { limit: 1_000 }));
+    assert_eq!(verdicts[2], Err(Rejection::TooLong { limit: 1 << 20 }));
+    assert_eq!(verdicts[3], Err(Rejection::TooDeep { limit: 100 }));
 }
 
 #[test]
@@ -425,7 +428,12 @@ fn recursive_ctes_are_refused_wherever_generated() {
         |(position, keyword, name)| {
             let cte = format!("{keyword} c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM {name})");
             let sql = position.replace("{cte}", &cte);
-            prop_assert_eq!(check_statement(&sql), Err(Refusal::RecursiveCte), "{}", sql);
+            prop_assert_eq!(
+                check_statement(&sql),
+                Err(Rejection::RecursiveCte),
+                "{}",
+                sql
+            );
             let allowed = AllowlistPolicy::default().allow_recursive_cte(true);
             prop_assert!(check_statement_with(&sql, &allowed).is_ok(), "{}", sql);
             Ok(())

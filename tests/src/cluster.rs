@@ -15,7 +15,7 @@ use repo_litefs::{ClusterSecret, Endpoints, OnLag};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Schema};
 use tempfile::TempDir;
 
-use crate::gadget;
+use crate::every_type;
 use crate::layers::CountingLayer;
 
 /// The secret every node of a test cluster shares.
@@ -74,7 +74,7 @@ pub struct Replication {
     pub on_lag: OnLag,
 }
 
-/// Opens (creating) a SQLite file and gives it the blog schema and the gadgets table.
+/// Opens (creating) a SQLite file and gives it the blog schema and the every_type_rows table.
 pub async fn migrated(path: &std::path::Path) -> DatabaseConnection {
     let db = Database::connect(format!("sqlite://{}?mode=rwc", path.display()))
         .await
@@ -83,17 +83,17 @@ pub async fn migrated(path: &std::path::Path) -> DatabaseConnection {
     db
 }
 
-/// Gives `db` the blog schema and the gadgets table, unless it has them already.
+/// Gives `db` the blog schema and the every_type_rows table, unless it has them already.
 pub async fn migrate(db: &DatabaseConnection) {
     Migrator::up(db, None).await.expect("migrate");
     let schema = Schema::new(db.get_database_backend());
     db.execute(
         schema
-            .create_table_from_entity(gadget::Entity)
+            .create_table_from_entity(every_type::Entity)
             .if_not_exists(),
     )
     .await
-    .expect("gadgets");
+    .expect("every_type_rows");
 }
 
 /// A repository builder with the blog's transactions and entities registered.
@@ -108,7 +108,7 @@ pub fn blog_builder_from(builder: repo_core::RepoBuilder) -> repo_core::RepoBuil
         .entity::<comment::Entity>()
         .entity::<tag::Entity>()
         .entity::<post_tag::Entity>()
-        .entity::<gadget::Entity>()
+        .entity::<every_type::Entity>()
         .sea_orm_returning(true)
 }
 

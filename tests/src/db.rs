@@ -12,7 +12,7 @@ pub struct TestDb {
     _dir: TempDir,
 }
 
-/// Opens a new SQLite file with the blog schema and the `gadgets` table.
+/// Opens a new SQLite file with the blog schema and the `every_type_rows` table.
 ///
 /// # Panics
 /// If the database cannot be created (tests only).
@@ -22,8 +22,8 @@ pub async fn fresh() -> TestDb {
     let conn = Database::connect(&url).await.expect("open sqlite");
     Migrator::up(&conn, None).await.expect("migrate");
     let schema = Schema::new(conn.get_database_backend());
-    let create = schema.create_table_from_entity(crate::gadget::Entity);
-    conn.execute(&create).await.expect("create gadgets");
+    let create = schema.create_table_from_entity(crate::every_type::Entity);
+    conn.execute(&create).await.expect("create every_type_rows");
     TestDb { conn, _dir: dir }
 }
 

@@ -3,7 +3,7 @@
 
 pub mod cluster;
 pub mod db;
-pub mod gadget;
+pub mod every_type;
 pub mod layers;
 pub mod proxy;
 pub mod real_litefs;

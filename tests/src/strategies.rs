@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use proptest::prelude::*;
-use repo_core::{BatchStep, Fetch, Operation, RowShape, StepOperation, ValueKind};
+use repo_core::spi::{RowShape, ValueKind};
+use repo_core::{BatchStep, Fetch, Operation, StepOperation};
 use sea_orm::sea_query::{Enum, OptionEnum};
 use sea_orm::{DbBackend, Statement, Value, Values};
 
@@ -61,7 +62,7 @@ pub fn json() -> impl Strategy<Value = serde_json::Value> {
 /// others: `WireValue::check_bindable`).
 pub fn parameter() -> impl Strategy<Value = Value> {
     value().prop_filter("bindable", |v| {
-        repo_core::WireValue::try_from(v).is_ok_and(|w| w.check_bindable().is_ok())
+        repo_core::spi::WireValue::try_from(v).is_ok_and(|w| w.check_bindable().is_ok())
     })
 }
 

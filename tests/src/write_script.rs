@@ -12,7 +12,7 @@ use sea_orm::{
 };
 
 use crate::cluster::{blog_builder, migrated};
-use crate::gadget;
+use crate::every_type;
 
 /// A new tag.
 pub fn new_tag(name: &str) -> tag::ActiveModel {
@@ -67,19 +67,19 @@ pub async fn dump(db: &impl ConnectionTrait) -> String {
         .all(db)
         .await
         .expect("comments");
-    let gadgets = gadget::Entity::find()
-        .order_by_asc(gadget::Column::Id)
+    let every_type_rows = every_type::Entity::find()
+        .order_by_asc(every_type::Column::Id)
         .all(db)
         .await
-        .expect("gadgets");
+        .expect("every_type_rows");
     format!(
-        "{:?}\n{tags:?}\n{comments:?}\n{gadgets:?}",
+        "{:?}\n{tags:?}\n{comments:?}\n{every_type_rows:?}",
         posts.into_iter().map(timeless).collect::<Vec<_>>()
     )
 }
 
 /// Runs every write action (typed inserts, updates, saves, bulk actions with and without
-/// RETURNING, both named transactions, a multi, a gadget with every column type, a delete)
+/// RETURNING, both named transactions, a multi, a every_type with every column type, a delete)
 /// on `node` and on `twin`, asserting that each returns the same. `i` keeps names unique
 /// when the script runs more than once against one database.
 pub async fn every_write_action(node: &Repo, twin: &Repo, i: usize) {
@@ -235,14 +235,14 @@ pub async fn every_write_action(node: &Repo, twin: &Repo, i: usize) {
     );
 
     let g = replica
-        .insert(gadget::sample(i as i32))
+        .insert(every_type::sample(i as i32))
         .await
-        .expect("gadget");
+        .expect("every_type");
     assert_eq!(
         g,
-        twin.insert(gadget::sample(i as i32))
+        twin.insert(every_type::sample(i as i32))
             .await
-            .expect("twin gadget")
+            .expect("twin every_type")
     );
 
     let victim = replica

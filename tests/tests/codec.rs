@@ -2,7 +2,7 @@
 //! protocol and the database go through); malformed outcomes and values are refused.
 
 use proptest::prelude::*;
-use repo_core::WireValue;
+use repo_core::spi::WireValue;
 use repo_litefs::convert::decode_outcome;
 use repo_litefs::proto as pb;
 use repo_tests::strategies::{same, value};

@@ -90,7 +90,7 @@ async fn concurrent_forwarded_writes_are_all_answered_correctly() {
 /// Panics in `before` for the request whose statement carries `name`.
 struct PanicsOn(&'static str);
 
-impl repo_core::TransactionHook for PanicsOn {
+impl repo_core::spi::TransactionHook for PanicsOn {
     fn before<'a>(
         &'a self,
         _: &'a sea_orm::DatabaseTransaction,

@@ -52,6 +52,6 @@ impl ConnectionTrait for Repo {
     }
 
     fn support_returning(&self) -> bool {
-        self.plain_returning()
+        self.sea_orm_returning()
     }
 }

@@ -50,7 +50,7 @@ struct RepoInner {
     /// Timeout of calls that set none.
     default_timeout: Option<Duration>,
     /// Whether sea-orm code using `&repo` may use `RETURNING` (see `sea_orm_returning`).
-    plain_returning: bool,
+    sea_orm_returning: bool,
     /// The executor at the end of the stack, shared with a forwarding server.
     executor: Executor,
 }
@@ -63,7 +63,7 @@ pub struct RepoBuilder {
     transactions: TransactionRegistry,
     shapes: HashMap<String, Arc<RowShape>>,
     default_timeout: Option<Duration>,
-    plain_returning: bool,
+    sea_orm_returning: bool,
     writer: WriterConfig,
 }
 
@@ -109,7 +109,7 @@ impl RepoBuilder {
     /// entity is registered with [`RepoBuilder::entity`]: turn it on when every entity
     /// written through `&repo` is. The typed API always uses `RETURNING`.
     pub fn sea_orm_returning(mut self, enabled: bool) -> Self {
-        self.plain_returning = enabled;
+        self.sea_orm_returning = enabled;
         self
     }
 
@@ -138,7 +138,7 @@ impl RepoBuilder {
                 transactions,
                 shapes: self.shapes,
                 default_timeout: self.default_timeout,
-                plain_returning: self.plain_returning,
+                sea_orm_returning: self.sea_orm_returning,
                 executor,
             }),
         }
@@ -159,7 +159,7 @@ impl Repo {
             transactions: TransactionRegistry::default(),
             shapes: HashMap::new(),
             default_timeout: None,
-            plain_returning: false,
+            sea_orm_returning: false,
             writer: WriterConfig::default(),
         }
     }
@@ -182,8 +182,8 @@ impl Repo {
     }
 
     /// Whether sea-orm code through `&repo` writes with `RETURNING`.
-    pub(crate) fn plain_returning(&self) -> bool {
-        self.inner.plain_returning && self.inner.db.support_returning()
+    pub(crate) fn sea_orm_returning(&self) -> bool {
+        self.inner.sea_orm_returning && self.inner.db.support_returning()
     }
 
     pub(crate) fn shape_for_table(&self, table: &str) -> Option<Arc<RowShape>> {

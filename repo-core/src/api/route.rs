@@ -14,7 +14,7 @@ use crate::repo::Repo;
 use crate::request::{Action, Fetch, Operation, Request};
 use crate::response::Outcome;
 use crate::row::{RowShape, into_exec_result, into_query_results};
-use crate::statement::{StatementKind, classify, describe};
+use crate::statement::{StatementKind, WriteTarget, classify};
 
 /// A connection for one repository call.
 pub(crate) struct Route<'a> {
@@ -72,10 +72,11 @@ impl<'a> Route<'a> {
         })
     }
 
-    fn describe(&self, sql: &str) -> (Action, String) {
+    /// The request's action and target: the typed call's, or what the statement says.
+    fn target(&self, write: WriteTarget) -> (Action, String) {
         match &self.action {
             Some((action, target)) => (action.clone(), target.clone()),
-            None => describe(sql),
+            None => (write.action, write.table),
         }
     }
 
@@ -95,8 +96,8 @@ impl<'a> Route<'a> {
         }
     }
 
-    async fn write_exec(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        let (action, target) = self.describe(&stmt.sql);
+    async fn write_exec(&self, stmt: Statement, write: WriteTarget) -> Result<ExecResult, DbErr> {
+        let (action, target) = self.target(write);
         let request = Request::new(action, target, Operation::Execute(stmt));
         match self.send(request).await? {
             Outcome::Executed(summary) => into_exec_result(summary).await,
@@ -104,12 +105,17 @@ impl<'a> Route<'a> {
         }
     }
 
-    async fn write_query(&self, stmt: Statement, fetch: Fetch) -> Result<Vec<QueryResult>, DbErr> {
-        let shape = self.shape.clone().or_else(|| {
-            let (_, table) = describe(&stmt.sql);
-            self.repo.shape_for_table(&table)
-        });
-        let (action, target) = self.describe(&stmt.sql);
+    async fn write_query(
+        &self,
+        stmt: Statement,
+        write: WriteTarget,
+        fetch: Fetch,
+    ) -> Result<Vec<QueryResult>, DbErr> {
+        let shape = self
+            .shape
+            .clone()
+            .or_else(|| self.repo.shape_for_table(&write.table));
+        let (action, target) = self.target(write);
         let request = Request::new(
             action,
             target,
@@ -139,16 +145,16 @@ impl ConnectionTrait for Route<'_> {
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
         match classify(&stmt.sql) {
             StatementKind::Read => self.repo.connection().execute_raw(stmt).await,
-            StatementKind::Write => self.write_exec(stmt).await,
+            StatementKind::Write(write) => self.write_exec(stmt, write).await,
         }
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
         match classify(sql) {
             StatementKind::Read => self.repo.connection().execute_unprepared(sql).await,
-            StatementKind::Write => {
-                self.write_exec(Statement::from_string(self.get_database_backend(), sql))
-                    .await
+            StatementKind::Write(write) => {
+                let stmt = Statement::from_string(self.get_database_backend(), sql);
+                self.write_exec(stmt, write).await
             }
         }
     }
@@ -156,16 +162,18 @@ impl ConnectionTrait for Route<'_> {
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
         match classify(&stmt.sql) {
             StatementKind::Read => self.repo.connection().query_one_raw(stmt).await,
-            StatementKind::Write => {
-                Ok(self.write_query(stmt, Fetch::One).await?.into_iter().next())
-            }
+            StatementKind::Write(write) => Ok(self
+                .write_query(stmt, write, Fetch::One)
+                .await?
+                .into_iter()
+                .next()),
         }
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         match classify(&stmt.sql) {
             StatementKind::Read => self.repo.connection().query_all_raw(stmt).await,
-            StatementKind::Write => self.write_query(stmt, Fetch::All).await,
+            StatementKind::Write(write) => self.write_query(stmt, write, Fetch::All).await,
         }
     }
 
@@ -173,7 +181,7 @@ impl ConnectionTrait for Route<'_> {
         match self.action {
             // Typed calls know their entity's row shape.
             Some(_) => self.repo.connection().support_returning(),
-            None => self.repo.plain_returning(),
+            None => self.repo.sea_orm_returning(),
         }
     }
 }

@@ -182,30 +182,6 @@ fn commit_hint(state: CommitState) -> &'static str {
     }
 }
 
-/// sea-orm's classification of a SQL error, as data that can cross a network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum SqlErrorKind {
-    /// A UNIQUE or PRIMARY KEY constraint failed.
-    UniqueConstraintViolation,
-    /// A FOREIGN KEY constraint failed.
-    ForeignKeyConstraintViolation,
-}
-
-impl SqlErrorKind {
-    /// Classifies a sea-orm error, as `DbErr::sql_err` does.
-    pub fn of(err: &DbErr) -> Option<Self> {
-        Self::of_sql(err.sql_err())
-    }
-
-    fn of_sql(err: Option<SqlErr>) -> Option<Self> {
-        match err? {
-            SqlErr::UniqueConstraintViolation(_) => Some(Self::UniqueConstraintViolation),
-            SqlErr::ForeignKeyConstraintViolation(_) => Some(Self::ForeignKeyConstraintViolation),
-            _ => None,
-        }
-    }
-}
-
 impl RepoError {
     /// The SQL classification of this error (unique / foreign-key violation), wherever it
     /// happened: locally, inside a `Multi` step, or on another node.
@@ -224,10 +200,10 @@ impl RepoError {
             RepoError::Database(DbErr::Conn(_) | DbErr::ConnectionAcquire(_)) => "connection",
             RepoError::Database(_)
             | RepoError::TransactionFailed { .. }
-            | RepoError::MultiStep { .. } => match SqlErrorKind::of_sql(self.sql_err()) {
-                Some(SqlErrorKind::UniqueConstraintViolation) => "unique_violation",
-                Some(SqlErrorKind::ForeignKeyConstraintViolation) => "foreign_key_violation",
-                None => "database",
+            | RepoError::MultiStep { .. } => match self.sql_err() {
+                Some(SqlErr::UniqueConstraintViolation(_)) => "unique_violation",
+                Some(SqlErr::ForeignKeyConstraintViolation(_)) => "foreign_key_violation",
+                _ => "database",
             },
             RepoError::UnknownTransaction(_) => "unknown_transaction",
             RepoError::Codec(_) => "codec",

@@ -7,9 +7,8 @@ use std::task::{Context, Poll};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
-use tokio::time::Instant;
 
-use crate::error::{CommitState, RepoError};
+use crate::error::RepoError;
 use crate::request::{BatchStep, Fetch, Operation, Request, StepOperation};
 use crate::response::{ExecSummary, Outcome, Response};
 use crate::row::{Row, RowShape};
@@ -85,70 +84,89 @@ impl Executor {
 
     /// [`Executor::execute`] in the calling task.
     async fn execute_here(&self, request: Request) -> Result<Response, RepoError> {
-        if request.deadline.is_some_and(|d| d <= Instant::now()) {
-            return Err(RepoError::Timeout {
-                commit: CommitState::NotCommitted,
-            });
-        }
+        request.check_deadline()?;
         let mut turn = self.writer.turn(request.deadline).await?;
         turn.budget_for(request.deadline);
-        let db = self.writer.connection();
-        let outcome = match request.operation {
-            Operation::Execute(stmt) => db
-                .execute_raw(stmt)
-                .await
-                .map(|r| Outcome::Executed(summary(&r)))
-                .map_err(RepoError::from),
-            Operation::Query {
-                statement,
-                shape,
-                fetch,
-            } => query(db, statement, shape.as_deref(), fetch)
-                .await
-                .map(Outcome::Rows),
-            Operation::Transaction { name, args } => self
-                .run_transaction(&name, &args)
-                .await
-                .map(Outcome::Transaction),
-            Operation::Batch(steps) => self.run_batch(steps).await.map(Outcome::Batch),
-        };
+        let outcome = run_operation(
+            self.writer.connection(),
+            &self.transactions,
+            request.operation,
+        )
+        .await;
         Ok(Response::new(turn.classify(outcome)?))
     }
+}
 
-    async fn run_transaction(&self, name: &str, args: &[u8]) -> Result<Vec<u8>, RepoError> {
-        if !self.transactions.contains(name) {
-            return Err(RepoError::UnknownTransaction(name.to_owned()));
+/// Runs `operation` on `conn`: **the one dispatch over [`Operation`]**, for the executor's
+/// own writes (`conn` is the writer connection: a single statement autocommits) and for
+/// hooked writes (`conn` is the hook's transaction). A named transaction or a batch runs in
+/// a transaction of its own on `conn` (a savepoint when `conn` is already a transaction),
+/// committed when it succeeds and rolled back when it fails.
+pub(crate) async fn run_operation<C>(
+    conn: &C,
+    transactions: &TransactionRegistry,
+    operation: Operation,
+) -> Result<Outcome, RepoError>
+where
+    C: ConnectionTrait + TransactionTrait<Transaction = sea_orm::DatabaseTransaction>,
+{
+    match operation {
+        Operation::Execute(stmt) => Ok(Outcome::Executed(summary(&conn.execute_raw(stmt).await?))),
+        Operation::Query {
+            statement,
+            shape,
+            fetch,
+        } => query(conn, statement, shape.as_deref(), fetch)
+            .await
+            .map(Outcome::Rows),
+        Operation::Transaction { name, args } => {
+            if !transactions.contains(&name) {
+                return Err(RepoError::UnknownTransaction(name));
+            }
+            let txn = conn.begin().await?;
+            let output = transactions.run(&name, &txn, &args).await;
+            finish(txn, output).await.map(Outcome::Transaction)
         }
-        let txn = self.writer.connection().begin().await?;
-        match self.transactions.run(name, &txn, args).await {
-            Ok(output) => {
-                txn.commit().await?;
-                Ok(output)
-            }
-            Err(e) => {
-                roll_back(txn).await;
-                Err(e)
-            }
+        Operation::Batch(steps) => {
+            let txn = conn.begin().await?;
+            let outcomes = run_steps(&txn, steps).await;
+            finish(txn, outcomes).await.map(Outcome::Batch)
         }
     }
+}
 
-    async fn run_batch(&self, steps: Vec<BatchStep>) -> Result<Vec<Outcome>, RepoError> {
-        let txn = self.writer.connection().begin().await?;
-        let mut outcomes = Vec::with_capacity(steps.len());
-        for step in steps {
-            match run_step(&txn, step.operation, step.require_row).await {
-                Ok(outcome) => outcomes.push(outcome),
-                Err(source) => {
-                    roll_back(txn).await;
-                    return Err(RepoError::MultiStep {
-                        step: step.name,
-                        source: Box::new(source),
-                    });
-                }
-            }
+/// Runs a batch's steps in order inside `txn`; the first failure names its step.
+async fn run_steps(
+    txn: &sea_orm::DatabaseTransaction,
+    steps: Vec<BatchStep>,
+) -> Result<Vec<Outcome>, RepoError> {
+    let mut outcomes = Vec::with_capacity(steps.len());
+    for step in steps {
+        let outcome = run_step(txn, step.operation, step.require_row)
+            .await
+            .map_err(|source| RepoError::MultiStep {
+                step: step.name,
+                source: Box::new(source),
+            })?;
+        outcomes.push(outcome);
+    }
+    Ok(outcomes)
+}
+
+/// Commits `txn` when `result` is a success, rolls it back otherwise.
+async fn finish<T>(
+    txn: sea_orm::DatabaseTransaction,
+    result: Result<T, RepoError>,
+) -> Result<T, RepoError> {
+    match result {
+        Ok(value) => {
+            txn.commit().await?;
+            Ok(value)
         }
-        txn.commit().await?;
-        Ok(outcomes)
+        Err(e) => {
+            roll_back(txn).await;
+            Err(e)
+        }
     }
 }
 

@@ -5,13 +5,12 @@ use std::panic::AssertUnwindSafe;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
-use tokio::time::Instant;
+use sea_orm::{DatabaseTransaction, TransactionTrait};
 
-use crate::error::{CommitState, RepoError};
-use crate::executor::{Executor, contain, panicked, query, roll_back, run_step, summary};
+use crate::error::RepoError;
+use crate::executor::{Executor, contain, panicked, roll_back, run_operation};
 use crate::request::{Operation, Request};
-use crate::response::{Outcome, Response};
+use crate::response::Response;
 use crate::writer::Turn;
 
 /// Work that runs in the same database transaction as a request.
@@ -35,7 +34,7 @@ pub trait TransactionHook: Send + Sync {
 
 /// A hook that does nothing.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct NoHook;
+pub(crate) struct NoHook;
 
 impl TransactionHook for NoHook {
     fn before<'a>(
@@ -79,11 +78,7 @@ impl Executor {
         request: &Request,
         hook: &dyn TransactionHook,
     ) -> Result<Response, RepoError> {
-        if request.deadline.is_some_and(|d| d <= Instant::now()) {
-            return Err(RepoError::Timeout {
-                commit: CommitState::NotCommitted,
-            });
-        }
+        request.check_deadline()?;
         turn.budget_for(request.deadline);
         let txn = self.writer().connection().begin().await?;
         request.facts.mark_dispatched();
@@ -180,10 +175,8 @@ impl Executor {
         let txn = self.writer().connection().begin().await.ok()?;
         let mut results = Vec::with_capacity(requests.len());
         for request in requests {
-            if request.deadline.is_some_and(|d| d <= Instant::now()) {
-                results.push(Err(RepoError::Timeout {
-                    commit: CommitState::NotCommitted,
-                }));
+            if let Err(expired) = request.check_deadline() {
+                results.push(Err(expired));
                 continue;
             }
             turn.budget_for(request.deadline);
@@ -212,43 +205,10 @@ impl Executor {
         if let Some(answer) = hook.before(txn, request).await? {
             return Ok(Hooked::Answered(answer));
         }
-        let response = Response::new(self.run_in(txn, request).await?);
+        let outcome = run_operation(txn, self.registry(), request.operation.clone()).await?;
+        let response = Response::new(outcome);
         hook.after(txn, request, &response).await?;
         Ok(Hooked::Ran(response))
-    }
-
-    /// Runs the operation of `request` inside `txn`.
-    async fn run_in(
-        &self,
-        txn: &DatabaseTransaction,
-        request: &Request,
-    ) -> Result<Outcome, RepoError> {
-        Ok(match &request.operation {
-            Operation::Execute(stmt) => {
-                Outcome::Executed(summary(&txn.execute_raw(stmt.clone()).await?))
-            }
-            Operation::Query {
-                statement,
-                shape,
-                fetch,
-            } => Outcome::Rows(query(txn, statement.clone(), shape.as_deref(), *fetch).await?),
-            Operation::Transaction { name, args } => {
-                Outcome::Transaction(self.registry().run(name, txn, args).await?)
-            }
-            Operation::Batch(steps) => {
-                let mut outcomes = Vec::with_capacity(steps.len());
-                for step in steps {
-                    let outcome = run_step(txn, step.operation.clone(), step.require_row)
-                        .await
-                        .map_err(|source| RepoError::MultiStep {
-                            step: step.name.clone(),
-                            source: Box::new(source),
-                        })?;
-                    outcomes.push(outcome);
-                }
-                Outcome::Batch(outcomes)
-            }
-        })
     }
 }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use sea_orm::Statement;
 use tokio::time::Instant;
 
+use crate::error::{CommitState, RepoError};
 use crate::facts::CallFacts;
 use crate::row::RowShape;
 
@@ -186,6 +187,23 @@ impl Request {
             deadline: None,
             consistency: Consistency::default(),
             facts: CallFacts::default(),
+        }
+    }
+
+    /// Refuses this request when its deadline has passed: nothing of it ran, so the caller
+    /// is told it did not commit. The one owner of that rule: every stage about to start
+    /// work on a request (the forwarding server, the executor, each member of a group
+    /// commit) asks here.
+    ///
+    /// # Errors
+    ///
+    /// [`RepoError::Timeout`] with [`CommitState::NotCommitted`].
+    pub fn check_deadline(&self) -> Result<(), RepoError> {
+        match self.deadline {
+            Some(deadline) if deadline <= Instant::now() => Err(RepoError::Timeout {
+                commit: CommitState::NotCommitted,
+            }),
+            _ => Ok(()),
         }
     }
 }

@@ -214,7 +214,7 @@ where
 
 /// Rebuilds sea-orm `QueryResult`s from rows (through a `MockDatabase`: the only public way
 /// to construct them from values).
-pub async fn into_query_results(rows: Vec<Row>) -> Result<Vec<QueryResult>, DbErr> {
+pub(crate) async fn into_query_results(rows: Vec<Row>) -> Result<Vec<QueryResult>, DbErr> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -231,7 +231,7 @@ pub async fn into_query_results(rows: Vec<Row>) -> Result<Vec<QueryResult>, DbEr
 }
 
 /// Rebuilds a sea-orm `ExecResult` from its data.
-pub async fn into_exec_result(summary: ExecSummary) -> Result<ExecResult, DbErr> {
+pub(crate) async fn into_exec_result(summary: ExecSummary) -> Result<ExecResult, DbErr> {
     let db: DatabaseConnection = MockDatabase::new(DbBackend::Sqlite)
         .append_exec_results([MockExecResult {
             last_insert_id: summary.last_insert_id,

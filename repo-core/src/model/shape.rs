@@ -31,7 +31,7 @@ pub fn shape_of<E: EntityTrait>() -> Arc<RowShape> {
 }
 
 /// The table name of `E`, as SQL names it.
-pub fn table_of<E: EntityTrait>() -> String {
+pub(crate) fn table_of<E: EntityTrait>() -> String {
     E::default().table_name().to_owned()
 }
 

@@ -8,49 +8,54 @@
 use crate::request::Action;
 
 /// How a statement is routed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StatementKind {
     /// Runs on the local database.
     Read,
     /// Goes through the middleware stack.
-    Write,
+    Write(WriteTarget),
 }
 
-/// Classifies `sql` as a read or a write.
+/// What a write is about, as far as routing and telemetry need: `INSERT INTO "posts" …` is
+/// an [`Action::Insert`] on `posts`. A write that is not a plain `INSERT`, `REPLACE`,
+/// `UPDATE` or `DELETE` (a CTE, DDL, several statements) is [`Action::Execute`] on no table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteTarget {
+    /// The action the statement performs.
+    pub action: Action,
+    /// The table it writes, unquoted; empty when unknown.
+    pub table: String,
+}
+
+impl WriteTarget {
+    fn unknown() -> Self {
+        Self {
+            action: Action::Execute,
+            table: String::new(),
+        }
+    }
+}
+
+/// Classifies `sql` as a read or a write, and a write by its action and table: the one
+/// classification of a statement, one scan of its words (plus one of its text for a second
+/// statement).
 pub fn classify(sql: &str) -> StatementKind {
     // Several statements: whatever the first is, treat the whole as a write.
     if has_second_statement(sql) {
-        return StatementKind::Write;
+        return StatementKind::Write(WriteTarget::unknown());
     }
-    let words = Words::new(sql);
-    let mut words = words.peekable();
-    match words.next().map(|w| w.to_ascii_uppercase()).as_deref() {
-        Some("SELECT" | "VALUES" | "EXPLAIN") => StatementKind::Read,
-        Some("WITH") => {
-            if words.any(|w| is_write_keyword(&w)) {
-                StatementKind::Write
-            } else {
-                StatementKind::Read
-            }
-        }
-        Some("PRAGMA") if is_read_only_pragma(words.next().as_deref(), sql) => StatementKind::Read,
-        _ => StatementKind::Write,
-    }
-}
-
-/// The action and table of a write statement: `INSERT INTO "posts" …` is
-/// `(Action::Insert, "posts")`.
-pub fn describe(sql: &str) -> (Action, String) {
     let mut words = Words::new(sql);
-    let first = words
-        .next()
-        .map(|w| w.to_ascii_uppercase())
-        .unwrap_or_default();
-    let action = match first.as_str() {
-        "INSERT" | "REPLACE" => Action::Insert,
-        "UPDATE" => Action::Update,
-        "DELETE" => Action::Delete,
-        _ => return (Action::Execute, String::new()),
+    let first = words.next().map(|w| w.to_ascii_uppercase());
+    let action = match first.as_deref() {
+        Some("SELECT" | "VALUES" | "EXPLAIN") => return StatementKind::Read,
+        Some("WITH") if !words.any(|w| is_write_keyword(&w)) => return StatementKind::Read,
+        Some("PRAGMA") if is_read_only_pragma(words.next().as_deref(), sql) => {
+            return StatementKind::Read;
+        }
+        Some("INSERT" | "REPLACE") => Action::Insert,
+        Some("UPDATE") => Action::Update,
+        Some("DELETE") => Action::Delete,
+        _ => return StatementKind::Write(WriteTarget::unknown()),
     };
     // Skip `OR <conflict>`, `INTO`, `FROM` to reach the table name.
     let table = words
@@ -61,7 +66,7 @@ pub fn describe(sql: &str) -> (Action, String) {
             )
         })
         .unwrap_or_default();
-    (action, table)
+    StatementKind::Write(WriteTarget { action, table })
 }
 
 /// Pragmas that only report, called without an argument that would set something.
@@ -226,30 +231,38 @@ mod tests {
             "VACUUM",
             "",
         ] {
-            assert_eq!(classify(sql), StatementKind::Write, "{sql}");
+            assert!(matches!(classify(sql), StatementKind::Write(_)), "{sql}");
         }
     }
 
     #[test]
     fn describes_action_and_table() {
+        let write = |sql| match classify(sql) {
+            StatementKind::Write(target) => (target.action, target.table),
+            StatementKind::Read => panic!("{sql} is a write"),
+        };
         assert_eq!(
-            describe(r#"INSERT INTO "posts" ("a") VALUES (?)"#),
+            write(r#"INSERT INTO "posts" ("a") VALUES (?)"#),
             (Action::Insert, "posts".into())
         );
         assert_eq!(
-            describe("INSERT OR IGNORE INTO tags VALUES (1)"),
+            write("INSERT OR IGNORE INTO tags VALUES (1)"),
             (Action::Insert, "tags".into())
         );
         assert_eq!(
-            describe(r#"UPDATE "po""sts" SET a = 1"#),
+            write(r#"UPDATE "po""sts" SET a = 1"#),
             (Action::Update, r#"po""sts"#.into())
         );
         assert_eq!(
-            describe("DELETE FROM `comments` WHERE id = 1"),
+            write("DELETE FROM `comments` WHERE id = 1"),
             (Action::Delete, "comments".into())
         );
         assert_eq!(
-            describe("CREATE TABLE x (id INTEGER)"),
+            write("CREATE TABLE x (id INTEGER)"),
+            (Action::Execute, String::new())
+        );
+        assert_eq!(
+            write("WITH t AS (SELECT 1) INSERT INTO posts SELECT * FROM t"),
             (Action::Execute, String::new())
         );
     }

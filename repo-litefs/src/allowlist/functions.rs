@@ -3,7 +3,7 @@
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Token, TokenWithSpan};
 
-use super::Refusal;
+use super::Rejection;
 use super::tokens::significant;
 
 /// Functions a forwarded statement may not call, in lower case.
@@ -34,7 +34,7 @@ const FORBIDDEN_FUNCTIONS: &[&str] = &[
 /// A call is a name followed by `(`. The name is not a call when it follows `.` (SQLite
 /// has no qualified function names, so that is `schema.table (columns)`), `INTO` (the
 /// insert target and its column list) or `AS` (an alias or a type name).
-pub(super) fn check_function_calls(tokens: &[TokenWithSpan]) -> Result<(), Refusal> {
+pub(super) fn check_function_calls(tokens: &[TokenWithSpan]) -> Result<(), Rejection> {
     let mut tokens = significant(tokens).map(|(_, token)| token);
     let mut previous: Option<&Token> = None;
     let mut current = tokens.next();
@@ -47,7 +47,7 @@ pub(super) fn check_function_calls(tokens: &[TokenWithSpan]) -> Result<(), Refus
                 .any(|f| f.eq_ignore_ascii_case(&word.value))
             && !previous.is_some_and(names_a_table_or_type)
         {
-            return Err(Refusal::forbidden_function(&word.value));
+            return Err(Rejection::forbidden_function(&word.value));
         }
         previous = Some(token);
         current = next;

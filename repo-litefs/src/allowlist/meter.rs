@@ -8,7 +8,7 @@
 //! operators plus the depth of the deepest parenthesised group, where a group is one
 //! deeper than the deepest item inside it.
 
-use super::Refusal;
+use super::Rejection;
 use super::policy::{AllowlistPolicy, NESTING_CEILING};
 
 /// What the meter needs to know about one token.
@@ -73,11 +73,11 @@ impl Meter {
     }
 
     /// Takes one event into account, refusing as soon as a bound is passed.
-    pub(super) fn note(&mut self, event: Event) -> Result<(), Refusal> {
+    pub(super) fn note(&mut self, event: Event) -> Result<(), Rejection> {
         match event {
             Event::Open => {
                 if self.depth >= self.max_nesting {
-                    return Err(Refusal::TooDeep {
+                    return Err(Rejection::TooDeep {
                         limit: self.max_nesting,
                     });
                 }
@@ -116,9 +116,9 @@ impl Meter {
     }
 
     /// Refuses when the current list item is deeper than the limit.
-    fn check(&self) -> Result<(), Refusal> {
+    fn check(&self) -> Result<(), Rejection> {
         if self.levels[self.depth].item_depth() > self.max_expr_depth {
-            return Err(Refusal::TooComplex {
+            return Err(Rejection::TooComplex {
                 limit: self.max_expr_depth,
             });
         }

@@ -19,11 +19,11 @@
 //!
 //! | bound | default | refusal | setting |
 //! |---|---|---|---|
-//! | text length | 1 MiB | [`Refusal::TooLong`] | [`AllowlistPolicy::max_sql_len`] |
-//! | tokens, counted from above: a run of letters and digits is one, any other character is one, inside literals and comments too | 200,000 (room for an insert of SQLite's maximum 32,766 bound values, one per row) | [`Refusal::TooManyTokens`] | [`AllowlistPolicy::max_tokens`] |
-//! | parenthesis nesting | 100 (at most [`NESTING_CEILING`]) | [`Refusal::TooDeep`] | [`AllowlistPolicy::max_nesting`] |
-//! | expression depth: operators chained in one list item plus the depth of its parenthesised groups | 1,000 (SQLite's `SQLITE_MAX_EXPR_DEPTH`) | [`Refusal::TooComplex`] | [`AllowlistPolicy::max_expr_depth`] |
-//! | parser recursion | [`RECURSION_LIMIT`] (50) | [`Refusal::Unparsable`] | fixed |
+//! | text length | 1 MiB | [`Rejection::TooLong`] | [`AllowlistPolicy::max_sql_len`] |
+//! | tokens, counted from above: a run of letters and digits is one, any other character is one, inside literals and comments too | 200,000 (room for an insert of SQLite's maximum 32,766 bound values, one per row) | [`Rejection::TooManyTokens`] | [`AllowlistPolicy::max_tokens`] |
+//! | parenthesis nesting | 100 (at most [`NESTING_CEILING`]) | [`Rejection::TooDeep`] | [`AllowlistPolicy::max_nesting`] |
+//! | expression depth: operators chained in one list item plus the depth of its parenthesised groups | 1,000 (SQLite's `SQLITE_MAX_EXPR_DEPTH`) | [`Rejection::TooComplex`] | [`AllowlistPolicy::max_expr_depth`] |
+//! | parser recursion | [`RECURSION_LIMIT`] (50) | [`Rejection::Unparsable`] | fixed |
 //!
 //! Operators are the infix and postfix ones `sqlparser` chains in a loop: `+ - * / % || &
 //! | << >> = == != <> < > <= >= -> ->> ::` and the like, and the keywords `AND OR NOT IS IN
@@ -63,15 +63,15 @@
 //! - it holds no recursive common table expression anywhere (the insert's source,
 //!   sub-queries, nested CTEs), with or without the `RECURSIVE` keyword: SQLite recurses
 //!   whenever a CTE names itself, and such a statement can loop forever while holding the
-//!   write lock ([`Refusal::RecursiveCte`]). [`AllowlistPolicy::allow_recursive_cte`]
+//!   write lock ([`Rejection::RecursiveCte`]). [`AllowlistPolicy::allow_recursive_cte`]
 //!   lifts this for deployments that bound statement time.
 //!
 //! Statements `sqlparser` cannot parse (for example `PRAGMA journal_mode = wal`, `DETACH`,
-//! `REINDEX`, `VACUUM INTO`) are refused as [`Refusal::Unparsable`].
+//! `REINDEX`, `VACUUM INTO`) are refused as [`Rejection::Unparsable`].
 //!
 //! # What a refusal says
 //!
-//! Every [`Refusal`] message is bounded: text from the statement (the parser's
+//! Every [`Rejection`] message is bounded: text from the statement (the parser's
 //! explanation, a name) is cut to [`EXCERPT_LEN`] characters with control characters
 //! escaped, by [`sanitize`], which the server also uses for untrusted log fields. Nothing
 //! here panics on any input. [`VerdictCache`] remembers accepted statements, bounded in
@@ -85,7 +85,7 @@ mod kind;
 mod meter;
 mod policy;
 mod prescan;
-mod refusal;
+mod rejection;
 mod target;
 mod tokens;
 
@@ -99,7 +99,7 @@ pub use cache::VerdictCache;
 pub use excerpt::{EXCERPT_LEN, sanitize};
 pub use kind::StatementKind;
 pub use policy::{AllowlistPolicy, NESTING_CEILING};
-pub use refusal::Refusal;
+pub use rejection::Rejection;
 
 /// How deeply the parser may recurse before it refuses the statement.
 ///
@@ -113,28 +113,28 @@ pub const RECURSION_LIMIT: usize = 50;
 /// tokenized or parsed, and the work is one pass over the text.
 ///
 /// ```
-/// use repo_litefs::allowlist::{AllowlistPolicy, Refusal, check_bounds};
+/// use repo_litefs::allowlist::{AllowlistPolicy, Rejection, check_bounds};
 ///
 /// let parens = "(".repeat(4 << 20);
 /// let policy = AllowlistPolicy::default();
-/// assert_eq!(check_bounds(&parens, &policy), Err(Refusal::TooLong { limit: 1 << 20 }));
+/// assert_eq!(check_bounds(&parens, &policy), Err(Rejection::TooLong { limit: 1 << 20 }));
 /// ```
-pub fn check_bounds(sql: &str, policy: &AllowlistPolicy) -> Result<(), Refusal> {
+pub fn check_bounds(sql: &str, policy: &AllowlistPolicy) -> Result<(), Rejection> {
     prescan::prescan(sql, policy)
 }
 
 /// Checks `sql` under the default [`AllowlistPolicy`]; see [`check_statement_with`].
 ///
 /// ```
-/// use repo_litefs::allowlist::{Refusal, StatementKind, check_statement};
+/// use repo_litefs::allowlist::{Rejection, StatementKind, check_statement};
 ///
 /// let kind = check_statement(r#"DELETE FROM "tags" WHERE "tags"."name" <> ? RETURNING *"#);
 /// assert_eq!(kind, Ok(StatementKind::Delete));
 ///
 /// let refused = check_statement("PRAGMA writable_schema = 1");
-/// assert_eq!(refused, Err(Refusal::NotDataChanging { kind: "PRAGMA".into() }));
+/// assert_eq!(refused, Err(Rejection::NotDataChanging { kind: "PRAGMA".into() }));
 /// ```
-pub fn check_statement(sql: &str) -> Result<StatementKind, Refusal> {
+pub fn check_statement(sql: &str) -> Result<StatementKind, Rejection> {
     check_statement_with(sql, &AllowlistPolicy::default())
 }
 
@@ -145,18 +145,21 @@ pub fn check_statement(sql: &str) -> Result<StatementKind, Refusal> {
 /// tokenizes or parses a statement that passes the policy's bounds.
 ///
 /// ```
-/// use repo_litefs::allowlist::{AllowlistPolicy, Refusal, check_statement_with};
+/// use repo_litefs::allowlist::{AllowlistPolicy, Rejection, check_statement_with};
 ///
 /// let chain = format!("UPDATE t SET a = 1{}", "+1".repeat(5_000));
 /// let refused = check_statement_with(&chain, &AllowlistPolicy::default());
-/// assert_eq!(refused, Err(Refusal::TooComplex { limit: 1_000 }));
+/// assert_eq!(refused, Err(Rejection::TooComplex { limit: 1_000 }));
 /// ```
-pub fn check_statement_with(sql: &str, policy: &AllowlistPolicy) -> Result<StatementKind, Refusal> {
+pub fn check_statement_with(
+    sql: &str,
+    policy: &AllowlistPolicy,
+) -> Result<StatementKind, Rejection> {
     check_bounds(sql, policy)?;
     let dialect = SQLiteDialect {};
     let tokens = Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
-        .map_err(|e| Refusal::unparsable(&e.to_string()))?;
+        .map_err(|e| Rejection::unparsable(&e.to_string()))?;
     tokens::check_tokens(&tokens, policy)?;
     let mut parser = Parser::new(&dialect)
         .with_recursion_limit(RECURSION_LIMIT)
@@ -165,17 +168,17 @@ pub fn check_statement_with(sql: &str, policy: &AllowlistPolicy) -> Result<State
     let leftover = parser.peek_token().token;
     // The parser hands its tokens back: the later checks read them without a copy.
     let tokens = parser.into_tokens();
-    let statements = parsed.map_err(|e| Refusal::unparsable(&e.to_string()))?;
+    let statements = parsed.map_err(|e| Rejection::unparsable(&e.to_string()))?;
     if leftover != Token::EOF {
-        return Err(Refusal::unparsable(&format!(
+        return Err(Rejection::unparsable(&format!(
             "unexpected {leftover} after the statement"
         )));
     }
     let statement = match statements.as_slice() {
-        [] => return Err(Refusal::Empty),
+        [] => return Err(Rejection::Empty),
         [statement] => statement,
         several => {
-            return Err(Refusal::SeveralStatements {
+            return Err(Rejection::SeveralStatements {
                 count: several.len(),
             });
         }
@@ -184,7 +187,7 @@ pub fn check_statement_with(sql: &str, policy: &AllowlistPolicy) -> Result<State
     target::check_targets(statement)?;
     functions::check_function_calls(&tokens)?;
     if !policy.recursive_cte_allowed() && cte::has_recursive_cte(&tokens) {
-        return Err(Refusal::RecursiveCte);
+        return Err(Rejection::RecursiveCte);
     }
     Ok(kind)
 }
@@ -193,7 +196,7 @@ pub fn check_statement_with(sql: &str, policy: &AllowlistPolicy) -> Result<State
 fn data_changing_kind(
     statement: &Statement,
     tokens: &[TokenWithSpan],
-) -> Result<StatementKind, Refusal> {
+) -> Result<StatementKind, Rejection> {
     // Only INSERT (REPLACE), UPDATE and DELETE pass; the other arms merely name the refusal.
     let kind = match statement {
         Statement::Insert(_) if leading_keyword(tokens) == Some(Keyword::REPLACE) => {
@@ -209,7 +212,7 @@ fn data_changing_kind(
         Statement::CreateView(_) => "CREATE VIEW",
         Statement::CreateTrigger(_) => "CREATE TRIGGER",
         Statement::Drop { object_type, .. } => {
-            return Err(Refusal::not_data_changing(&format!("DROP {object_type}")));
+            return Err(Rejection::not_data_changing(&format!("DROP {object_type}")));
         }
         Statement::DropTrigger(_) => "DROP TRIGGER",
         Statement::AlterTable(_) => "ALTER TABLE",
@@ -226,10 +229,10 @@ fn data_changing_kind(
         // Named by its first word, without printing the whole statement.
         _ => {
             let word = leading_word(tokens).unwrap_or("unknown");
-            return Err(Refusal::not_data_changing(&word.to_ascii_uppercase()));
+            return Err(Rejection::not_data_changing(&word.to_ascii_uppercase()));
         }
     };
-    Err(Refusal::not_data_changing(kind))
+    Err(Rejection::not_data_changing(kind))
 }
 
 /// Names a statement that `sqlparser` files as a query.

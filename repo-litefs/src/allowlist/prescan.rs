@@ -16,7 +16,7 @@
 //! input early; the same meter runs again on the real tokens before parsing
 //! ([`super::tokens`]), which is what the parser's safety rests on.
 
-use super::Refusal;
+use super::Rejection;
 use super::meter::{Event, Meter};
 use super::policy::AllowlistPolicy;
 
@@ -50,14 +50,14 @@ const LONG_OPERATORS: &[&[u8]] = &[
 ];
 
 /// Checks `sql` against `policy`'s bounds without tokenizing it.
-pub(super) fn prescan(sql: &str, policy: &AllowlistPolicy) -> Result<(), Refusal> {
+pub(super) fn prescan(sql: &str, policy: &AllowlistPolicy) -> Result<(), Rejection> {
     if sql.len() > policy.sql_len_limit() {
-        return Err(Refusal::TooLong {
+        return Err(Rejection::TooLong {
             limit: policy.sql_len_limit(),
         });
     }
     if token_bound(sql.as_bytes(), policy.token_limit()) > policy.token_limit() {
-        return Err(Refusal::TooManyTokens {
+        return Err(Rejection::TooManyTokens {
             limit: policy.token_limit(),
         });
     }
@@ -65,7 +65,7 @@ pub(super) fn prescan(sql: &str, policy: &AllowlistPolicy) -> Result<(), Refusal
     // SQLite stops reading at a NUL, where the parser here reads on (inside a comment, say):
     // what was checked would not be what runs. sqlx's prepare loop also never ends on one.
     if sql.as_bytes().contains(&0) {
-        return Err(Refusal::unparsable(
+        return Err(Rejection::unparsable(
             "the statement contains a NUL byte (SQLite would stop reading there)",
         ));
     }
@@ -98,7 +98,7 @@ fn token_bound(bytes: &[u8], limit: usize) -> usize {
 }
 
 /// Feeds the [`Meter`] the statement's shape outside strings, quoted names and comments.
-fn check_shape(sql: &str, policy: &AllowlistPolicy) -> Result<(), Refusal> {
+fn check_shape(sql: &str, policy: &AllowlistPolicy) -> Result<(), Rejection> {
     let bytes = sql.as_bytes();
     let mut meter = Meter::new(policy);
     let mut at = 0;

@@ -5,10 +5,10 @@ use sqlparser::ast::{
     FromTable, ObjectName, ObjectNamePart, Statement, TableFactor, TableObject, TableWithJoins,
 };
 
-use super::Refusal;
+use super::Rejection;
 
 /// Refuses a statement whose target is not one plain table outside the `sqlite_` namespace.
-pub(super) fn check_targets(statement: &Statement) -> Result<(), Refusal> {
+pub(super) fn check_targets(statement: &Statement) -> Result<(), Rejection> {
     for table in target_tables(statement)? {
         check_target(table)?;
     }
@@ -16,51 +16,51 @@ pub(super) fn check_targets(statement: &Statement) -> Result<(), Refusal> {
 }
 
 /// The tables an allowed statement writes.
-fn target_tables(statement: &Statement) -> Result<Vec<&ObjectName>, Refusal> {
+fn target_tables(statement: &Statement) -> Result<Vec<&ObjectName>, Rejection> {
     match statement {
         Statement::Insert(insert) => match &insert.table {
             TableObject::TableName(name) => Ok(vec![name]),
             TableObject::TableFunction(_) | TableObject::TableQuery(_) => {
-                Err(Refusal::UnsupportedTarget)
+                Err(Rejection::UnsupportedTarget)
             }
         },
         Statement::Update(update) => Ok(vec![plain_table(&update.table)?]),
         Statement::Delete(delete) => {
             // `DELETE t1, t2 FROM ...` (MySQL) names its targets before FROM.
             if !delete.tables.is_empty() || delete.using.is_some() {
-                return Err(Refusal::UnsupportedTarget);
+                return Err(Rejection::UnsupportedTarget);
             }
             let (FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from)) = &delete.from;
             match from.as_slice() {
                 [table] => Ok(vec![plain_table(table)?]),
-                _ => Err(Refusal::UnsupportedTarget),
+                _ => Err(Rejection::UnsupportedTarget),
             }
         }
-        _ => Err(Refusal::UnsupportedTarget),
+        _ => Err(Rejection::UnsupportedTarget),
     }
 }
 
 /// The name of a table reference that is a bare table without joins.
-fn plain_table(table: &TableWithJoins) -> Result<&ObjectName, Refusal> {
+fn plain_table(table: &TableWithJoins) -> Result<&ObjectName, Rejection> {
     match &table.relation {
         TableFactor::Table {
             name, args: None, ..
         } if table.joins.is_empty() => Ok(name),
-        _ => Err(Refusal::UnsupportedTarget),
+        _ => Err(Rejection::UnsupportedTarget),
     }
 }
 
 /// Refuses a target in SQLite's reserved `sqlite_` namespace, in any schema.
-fn check_target(name: &ObjectName) -> Result<(), Refusal> {
+fn check_target(name: &ObjectName) -> Result<(), Rejection> {
     let Some(ObjectNamePart::Identifier(table)) = name.0.last() else {
-        return Err(Refusal::UnsupportedTarget);
+        return Err(Rejection::UnsupportedTarget);
     };
     let reserved = table
         .value
         .get(..7)
         .is_some_and(|prefix| prefix.eq_ignore_ascii_case("sqlite_"));
     if reserved {
-        return Err(Refusal::system_table(&table.value));
+        return Err(Rejection::system_table(&table.value));
     }
     Ok(())
 }

@@ -7,7 +7,7 @@
 
 use sqlparser::tokenizer::{Token, TokenWithSpan};
 
-use super::Refusal;
+use super::Rejection;
 use super::meter::{Event, Meter};
 use super::policy::AllowlistPolicy;
 use super::prescan::word_event;
@@ -16,9 +16,9 @@ use super::prescan::word_event;
 pub(super) fn check_tokens(
     tokens: &[TokenWithSpan],
     policy: &AllowlistPolicy,
-) -> Result<(), Refusal> {
+) -> Result<(), Rejection> {
     if tokens.len() > policy.token_limit() {
-        return Err(Refusal::TooManyTokens {
+        return Err(Rejection::TooManyTokens {
             limit: policy.token_limit(),
         });
     }

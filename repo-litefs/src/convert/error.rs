@@ -11,7 +11,8 @@
 //! saw, refusals with their typed [`RejectReason`](repo_core::RejectReason).
 
 use prost::Message;
-use repo_core::{CommitState, RejectReason, RepoError, StatusClass, TooLarge};
+use repo_core::spi::StatusClass;
+use repo_core::{CommitState, RejectReason, RepoError, TooLarge};
 use tonic::{Code, Status};
 
 use super::db_err::{decode_db_err, encode_db_err};

@@ -148,7 +148,8 @@ fn decode_rule(rule: i32) -> StatementRule {
 #[cfg(test)]
 mod tests {
     use prost::Message;
-    use repo_core::{RepoError, StatusClass};
+    use repo_core::RepoError;
+    use repo_core::spi::StatusClass;
     use tonic::{Code, Status};
 
     use super::*;
@@ -281,7 +282,7 @@ mod tests {
         };
         assert_eq!(s.rule, StatementRule::Other);
         assert!(
-            s.message.chars().count() <= repo_core::MAX_REASON_CHARS,
+            s.message.chars().count() <= repo_core::spi::MAX_REASON_CHARS,
             "bounded again"
         );
     }

@@ -3,9 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use repo_core::{
-    BatchStep, Consistency, Fetch, Operation, Request, RequestId, RowShape, StepOperation,
-};
+use repo_core::spi::RowShape;
+use repo_core::{BatchStep, Consistency, Fetch, Operation, Request, RequestId, StepOperation};
 use sea_orm::{DbBackend, Statement, Values};
 use tokio::time::Instant;
 

@@ -1,7 +1,7 @@
-//! Values: `sea_orm::Value` ⇄ `pb::Value`, through `repo_core::WireValue` (which already
+//! Values: `sea_orm::Value` ⇄ `pb::Value`, through `repo_core::spi::WireValue` (which already
 //! reduces every date, time and decimal to integers).
 
-use repo_core::{ValueKind, WireInstant, WireTime, WireValue};
+use repo_core::spi::{ValueKind, WireInstant, WireTime, WireValue};
 use sea_orm::Value;
 
 use super::ConvertError;
@@ -19,7 +19,7 @@ pub fn encode_value(value: &Value) -> Result<pb::Value, ConvertError> {
 /// Decodes a value encoded by [`encode_value`].
 ///
 /// Every date, time, offset, decimal and integer is checked against the bounds of its
-/// Rust type and of SQLite (see `repo_core::WireValue::into_value`): a value that would
+/// Rust type and of SQLite (see `repo_core::spi::WireValue::into_value`): a value that would
 /// panic later, when bound, encoded or read back, is refused here with a [`ConvertError`]
 /// that names its kind and the reason, and never echoes the input.
 pub fn decode_value(value: pb::Value) -> Result<Value, ConvertError> {

@@ -34,7 +34,8 @@ mod prune;
 mod record;
 
 use futures::future::BoxFuture;
-use repo_core::{Executor, RepoError, Request, Response, TransactionHook};
+use repo_core::spi::TransactionHook;
+use repo_core::{Executor, RepoError, Request, Response};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
 
 pub use migration::{CreateLedgerTable, create_table};

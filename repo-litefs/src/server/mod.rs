@@ -108,11 +108,7 @@ impl ForwardServer {
             });
         }
         let request = decode_request(message).map_err(RepoError::from)?;
-        if request.deadline.is_some_and(|d| d <= Instant::now()) {
-            return Err(RepoError::Timeout {
-                commit: repo_core::CommitState::NotCommitted,
-            });
-        }
+        request.check_deadline()?;
         shape::check_shape(&request, self.inner.config.max_batch_steps)?;
         // The permit comes before parsing: at most `max_concurrency` statements are parsed
         // (and held in memory) at a time, however many arrive.

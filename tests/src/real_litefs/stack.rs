@@ -174,11 +174,11 @@ async fn open(path: &std::path::Path, mode: &str) -> DatabaseConnection {
         .unwrap_or_else(|e| panic!("open {}: {e}", path.display()))
 }
 
-/// Opens the replica's file read-only once the whole schema (the gadgets table is created
+/// Opens the replica's file read-only once the whole schema (the every_type_rows table is created
 /// last) has replicated to it.
 async fn schema_replicated(path: &std::path::Path) -> DatabaseConnection {
     let until = Instant::now() + SCHEMA_WAIT;
-    let probe = "SELECT 1 FROM sqlite_master WHERE name = 'gadgets'";
+    let probe = "SELECT 1 FROM sqlite_master WHERE name = 'every_type_rows'";
     loop {
         if path.exists() {
             let db = open(path, "ro").await;

@@ -18,7 +18,7 @@ impl WireValue {
     /// Meant for a statement's parameters (rows read back never hold such values).
     ///
     /// ```
-    /// use repo_core::WireValue;
+    /// use repo_core::spi::WireValue;
     ///
     /// let odd_offset = WireValue::TimeDateTimeWithTimeZone(Some((0, 30)));
     /// assert!(odd_offset.check().is_ok());

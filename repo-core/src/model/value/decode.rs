@@ -24,7 +24,7 @@ impl WireValue {
     /// passes can be bound by sqlx, encoded again and read back without a panic.
     ///
     /// ```
-    /// use repo_core::{ValueKind, WireInstant, WireValue};
+    /// use repo_core::spi::{ValueKind, WireInstant, WireValue};
     ///
     /// // At chrono's last instant, any positive offset leaves the calendar.
     /// let secs = chrono::DateTime::<chrono::Utc>::MAX_UTC.timestamp();

@@ -18,12 +18,12 @@ fn long_text_is_refused() {
     let sql = format!("DELETE FROM t WHERE a = '{}'", "x".repeat(64));
     assert_eq!(
         check_statement_with(&sql, &policy),
-        Err(Refusal::TooLong { limit: 64 })
+        Err(Rejection::TooLong { limit: 64 })
     );
     let huge = format!("INSERT INTO t VALUES ('{}')", "x".repeat(1 << 20));
     assert_eq!(
         check_statement(&huge),
-        Err(Refusal::TooLong { limit: 1 << 20 })
+        Err(Rejection::TooLong { limit: 1 << 20 })
     );
     assert!(check_statement(&huge[..(1 << 20) - 100].replace("')", "")).is_err());
 }
@@ -33,28 +33,28 @@ fn many_tokens_are_refused_and_whitespace_counts() {
     let spaces = format!("DELETE FROM t{}", " ".repeat(200_000));
     assert_eq!(
         check_bounds(&spaces, &AllowlistPolicy::default()),
-        Err(Refusal::TooManyTokens { limit: 200_000 })
+        Err(Rejection::TooManyTokens { limit: 200_000 })
     );
     assert_eq!(
         check_statement(&spaces),
-        Err(Refusal::TooManyTokens { limit: 200_000 })
+        Err(Rejection::TooManyTokens { limit: 200_000 })
     );
     let policy = AllowlistPolicy::default().max_tokens(20);
     assert_eq!(
         check_statement_with("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)", &policy),
-        Err(Refusal::TooManyTokens { limit: 20 })
+        Err(Rejection::TooManyTokens { limit: 20 })
     );
     // The bound holds whatever the tokenizer makes of quotes, so what is inside a literal or
     // a comment counts too: a run of word characters as one token, anything else as one.
     let words = format!("INSERT INTO t VALUES ('{}')", "a b ".repeat(50_000));
     assert_eq!(
         check_statement(&words),
-        Err(Refusal::TooManyTokens { limit: 200_000 })
+        Err(Rejection::TooManyTokens { limit: 200_000 })
     );
     let comment = format!("INSERT INTO t VALUES (1) /* {} */", "( ".repeat(110_000));
     assert_eq!(
         check_statement(&comment),
-        Err(Refusal::TooManyTokens { limit: 200_000 })
+        Err(Rejection::TooManyTokens { limit: 200_000 })
     );
     let one_word = format!("INSERT INTO t VALUES ('{}')", "ab".repeat(400_000));
     assert_eq!(check_statement(&one_word), Ok(StatementKind::Insert));
@@ -77,7 +77,7 @@ fn the_token_estimate_is_never_below_the_tokenizer() {
             assert!(
                 matches!(
                     check_bounds(sql, &tight),
-                    Err(Refusal::TooManyTokens { .. })
+                    Err(Rejection::TooManyTokens { .. })
                 ),
                 "{sql:?}: {count} tokens not caught by the estimate"
             );
@@ -101,11 +101,11 @@ fn deep_nesting_is_refused_before_tokenizing() {
     );
     assert_eq!(
         check_statement_with(&nested(21), &policy),
-        Err(Refusal::TooDeep { limit: 20 })
+        Err(Rejection::TooDeep { limit: 20 })
     );
     assert_eq!(
         check_bounds(&nested(101), &AllowlistPolicy::default()),
-        Err(Refusal::TooDeep { limit: 100 })
+        Err(Rejection::TooDeep { limit: 100 })
     );
     // Parentheses in strings, identifiers and comments do not count.
     let quoted = format!(
@@ -132,12 +132,12 @@ fn operator_chains_are_refused_right_above_the_limit() {
         let sql = update_chain(1_000, op);
         let verdict = on_small_stack(move || check_statement(&sql));
         assert!(
-            !matches!(verdict, Err(Refusal::TooComplex { .. })),
+            !matches!(verdict, Err(Rejection::TooComplex { .. })),
             "{op}: {verdict:?}"
         );
         let sql = update_chain(1_001, op);
         let verdict = on_small_stack(move || check_statement(&sql));
-        assert_eq!(verdict, Err(Refusal::TooComplex { limit: 1_000 }), "{op}");
+        assert_eq!(verdict, Err(Rejection::TooComplex { limit: 1_000 }), "{op}");
     }
 }
 
@@ -150,7 +150,7 @@ fn copying_operators_weigh_more() {
         assert_eq!(verdict, Ok(StatementKind::Update), "{op}");
         let sql = format!("UPDATE t SET a = 1{}", format!("{op}1").repeat(250));
         let verdict = on_small_stack(move || check_statement(&sql));
-        assert_eq!(verdict, Err(Refusal::TooComplex { limit: 1_000 }), "{op}");
+        assert_eq!(verdict, Err(Rejection::TooComplex { limit: 1_000 }), "{op}");
     }
 }
 
@@ -167,7 +167,7 @@ fn list_items_are_separate_expressions_but_groups_add_up() {
     let sql = format!("UPDATE t SET a = {group} + 1{}", "+1".repeat(600));
     assert_eq!(
         check_statement(&sql),
-        Err(Refusal::TooComplex { limit: 1_000 })
+        Err(Rejection::TooComplex { limit: 1_000 })
     );
 }
 
@@ -180,12 +180,12 @@ fn the_tokens_are_checked_again_exactly() {
     let policy = AllowlistPolicy::default().max_expr_depth(49);
     assert_eq!(
         crate::allowlist::tokens::check_tokens(&tokens, &policy),
-        Err(Refusal::TooComplex { limit: 49 })
+        Err(Rejection::TooComplex { limit: 49 })
     );
     let policy = AllowlistPolicy::default().max_tokens(tokens.len() - 1);
     assert_eq!(
         crate::allowlist::tokens::check_tokens(&tokens, &policy),
-        Err(Refusal::TooManyTokens {
+        Err(Rejection::TooManyTokens {
             limit: tokens.len() - 1
         })
     );
@@ -196,7 +196,7 @@ fn the_tokens_are_checked_again_exactly() {
     let policy = AllowlistPolicy::default().max_nesting(7);
     assert_eq!(
         crate::allowlist::tokens::check_tokens(&tokens, &policy),
-        Err(Refusal::TooDeep { limit: 7 })
+        Err(Rejection::TooDeep { limit: 7 })
     );
 }
 
@@ -210,9 +210,9 @@ fn a_200_kb_flat_chain_is_refused_on_a_small_stack() {
     let verdict = on_small_stack(move || {
         [AllowlistPolicy::default(), no_depth, no_tokens].map(|p| check_statement_with(&chain, &p))
     });
-    assert_eq!(verdict[0], Err(Refusal::TooManyTokens { limit: 200_000 }));
-    assert_eq!(verdict[1], Err(Refusal::TooManyTokens { limit: 200_000 }));
-    assert_eq!(verdict[2], Err(Refusal::TooComplex { limit: 1_000 }));
+    assert_eq!(verdict[0], Err(Rejection::TooManyTokens { limit: 200_000 }));
+    assert_eq!(verdict[1], Err(Rejection::TooManyTokens { limit: 200_000 }));
+    assert_eq!(verdict[2], Err(Rejection::TooComplex { limit: 1_000 }));
 }
 
 /// The issue's balloon: 4 MiB of `(` cost ~730 MiB before. Refused by the scan alone.
@@ -229,8 +229,8 @@ fn four_mib_of_parentheses_are_refused_by_the_scan() {
             check_statement_with(&parens, &lifted).map(|_| ()),
         )
     });
-    assert_eq!(verdict.0, Err(Refusal::TooLong { limit: 1 << 20 }));
-    assert_eq!(verdict.1, Err(Refusal::TooDeep { limit: 100 }));
+    assert_eq!(verdict.0, Err(Rejection::TooLong { limit: 1 << 20 }));
+    assert_eq!(verdict.1, Err(Rejection::TooDeep { limit: 100 }));
     assert_eq!(verdict.2, verdict.1);
 }
 

@@ -9,7 +9,7 @@ const FOREVER: &str = "c(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM c)";
 fn the_issues_runaway_insert_is_refused() {
     let sql = "INSERT INTO t (x) WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM c) \
                SELECT n FROM c WHERE n < 0";
-    assert_eq!(check_statement(sql), Err(Refusal::RecursiveCte));
+    assert_eq!(check_statement(sql), Err(Rejection::RecursiveCte));
     let allowed = AllowlistPolicy::default().allow_recursive_cte(true);
     assert_eq!(
         check_statement_with(sql, &allowed),
@@ -36,7 +36,7 @@ fn recursive_ctes_are_refused_in_every_position() {
         // Two CTEs naming each other.
         "INSERT INTO t WITH a(n) AS (SELECT n FROM b), b(n) AS (SELECT n FROM a) SELECT n FROM a".into(),
     ] {
-        assert_eq!(check_statement(&sql), Err(Refusal::RecursiveCte), "{sql}");
+        assert_eq!(check_statement(&sql), Err(Rejection::RecursiveCte), "{sql}");
     }
 }
 

@@ -1,11 +1,11 @@
-//! Refusal messages are bounded and escaped, whatever the input.
+//! Rejection messages are bounded and escaped, whatever the input.
 
 use crate::allowlist::*;
 
 /// The longest message a refusal may carry: the longest fixed text plus one excerpt.
 const MESSAGE_BOUND: usize = 200 + EXCERPT_LEN;
 
-fn assert_bounded(refusal: &Refusal) {
+fn assert_bounded(refusal: &Rejection) {
     let message = refusal.to_string();
     assert!(
         message.chars().count() <= MESSAGE_BOUND,
@@ -44,7 +44,7 @@ fn names_from_the_statement_are_cut_and_escaped() {
             assert_bounded(&refusal);
         }
     }
-    let refusal = Refusal::system_table(&format!("sqlite_{long}\u{7}"));
+    let refusal = Rejection::system_table(&format!("sqlite_{long}\u{7}"));
     assert_bounded(&refusal);
     assert!(refusal.to_string().ends_with("… may not be written"));
 }
@@ -52,10 +52,10 @@ fn names_from_the_statement_are_cut_and_escaped() {
 #[test]
 fn bound_refusals_name_the_limit_and_the_setting() {
     for (refusal, setting) in [
-        (Refusal::TooLong { limit: 7 }, "max_sql_len"),
-        (Refusal::TooManyTokens { limit: 7 }, "max_tokens"),
-        (Refusal::TooDeep { limit: 7 }, "max_nesting"),
-        (Refusal::TooComplex { limit: 7 }, "max_expr_depth"),
+        (Rejection::TooLong { limit: 7 }, "max_sql_len"),
+        (Rejection::TooManyTokens { limit: 7 }, "max_tokens"),
+        (Rejection::TooDeep { limit: 7 }, "max_nesting"),
+        (Rejection::TooComplex { limit: 7 }, "max_expr_depth"),
     ] {
         let message = refusal.to_string();
         assert!(
@@ -64,7 +64,7 @@ fn bound_refusals_name_the_limit_and_the_setting() {
         );
     }
     assert!(
-        Refusal::RecursiveCte
+        Rejection::RecursiveCte
             .to_string()
             .contains("allow_recursive_cte")
     );

@@ -4,13 +4,13 @@ use proptest::prelude::*;
 
 fn refused_as(sql: &str) -> String {
     match check_statement(sql) {
-        Err(Refusal::NotDataChanging { kind }) => kind,
+        Err(Rejection::NotDataChanging { kind }) => kind,
         other => panic!("{sql:?} gave {other:?}, expected NotDataChanging"),
     }
 }
 
 fn is_unparsable(sql: &str) -> bool {
-    matches!(check_statement(sql), Err(Refusal::Unparsable { .. }))
+    matches!(check_statement(sql), Err(Rejection::Unparsable { .. }))
 }
 
 #[test]
@@ -102,7 +102,7 @@ fn trailing_semicolons_and_comments_are_fine() {
 
 #[test]
 fn several_statements_are_refused() {
-    let two = Err(Refusal::SeveralStatements { count: 2 });
+    let two = Err(Rejection::SeveralStatements { count: 2 });
     assert_eq!(
         check_statement("INSERT INTO t VALUES (1); DROP TABLE x"),
         two
@@ -110,7 +110,7 @@ fn several_statements_are_refused() {
     assert_eq!(check_statement("DELETE FROM t; DELETE FROM u;"), two);
     assert_eq!(
         check_statement("INSERT INTO t VALUES (1);;SELECT 1;UPDATE t SET a = 2"),
-        Err(Refusal::SeveralStatements { count: 3 })
+        Err(Rejection::SeveralStatements { count: 3 })
     );
 }
 
@@ -124,7 +124,7 @@ fn empty_input_is_refused() {
         "-- only a comment",
         "/* block */",
     ] {
-        assert_eq!(check_statement(sql), Err(Refusal::Empty), "{sql:?}");
+        assert_eq!(check_statement(sql), Err(Rejection::Empty), "{sql:?}");
     }
 }
 
@@ -255,7 +255,7 @@ fn internal_tables_are_refused_as_targets() {
     ] {
         assert_eq!(
             check_statement(sql),
-            Err(Refusal::SystemTable {
+            Err(Rejection::SystemTable {
                 table: table.to_owned()
             }),
             "{sql}"
@@ -276,7 +276,7 @@ fn internal_tables_are_refused_as_targets() {
 fn targets_other_than_one_table_are_refused() {
     assert_eq!(
         check_statement("DELETE t FROM t"),
-        Err(Refusal::UnsupportedTarget)
+        Err(Rejection::UnsupportedTarget)
     );
 }
 
@@ -310,7 +310,7 @@ fn forbidden_functions_are_refused_anywhere() {
     ] {
         assert_eq!(
             check_statement(sql),
-            Err(Refusal::ForbiddenFunction {
+            Err(Rejection::ForbiddenFunction {
                 name: name.to_owned()
             }),
             "{sql}"
@@ -349,7 +349,7 @@ fn nesting_is_bounded_by_the_recursion_limit() {
     // Within the nesting bound, the parser's own recursion limit still applies.
     let verdict = super::on_small_stack(move || check_statement(&nested(90)));
     match verdict {
-        Err(Refusal::Unparsable { reason }) => assert!(reason.contains("recursion limit")),
+        Err(Rejection::Unparsable { reason }) => assert!(reason.contains("recursion limit")),
         other => panic!("expected the recursion limit to refuse, got {other:?}"),
     }
 }
@@ -377,7 +377,7 @@ fn deep_nesting_is_refused_without_overflowing_the_stack() {
 
 #[test]
 fn refusals_explain_themselves() {
-    let refusal = Refusal::NotDataChanging {
+    let refusal = Rejection::NotDataChanging {
         kind: "PRAGMA".into(),
     };
     assert!(

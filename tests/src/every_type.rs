@@ -1,4 +1,4 @@
-//! `gadgets`: a test entity with a column of every type the repository must carry.
+//! `every_type_rows`: a test entity with a column of every type the repository must carry.
 
 use sea_orm::Set;
 use sea_orm::entity::prelude::*;
@@ -17,7 +17,7 @@ pub enum Status {
 
 /// A row with one column per supported type.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-#[sea_orm(table_name = "gadgets")]
+#[sea_orm(table_name = "every_type_rows")]
 #[allow(missing_docs)]
 pub struct Model {
     #[sea_orm(primary_key)]
@@ -58,7 +58,7 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-/// A gadget whose values are all derived from `n`, with awkward values on purpose
+/// A every_type whose values are all derived from `n`, with awkward values on purpose
 /// (negative numbers, fractional seconds, a non-UTC offset, unicode, NUL bytes).
 pub fn sample(n: i32) -> ActiveModel {
     use chrono::{FixedOffset, NaiveDate, TimeZone, Utc};

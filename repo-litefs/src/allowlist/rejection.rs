@@ -9,9 +9,9 @@ use super::excerpt::{EXCERPT_LEN, sanitize};
 /// Every message is bounded: text taken from the statement (the parser's explanation, a
 /// name) is cut to [`EXCERPT_LEN`] characters with control characters escaped, so a
 /// refusal never echoes unbounded input into a gRPC status or a log line. Build the
-/// text-carrying variants with [`Refusal::unparsable`] and friends, which do that.
+/// text-carrying variants with [`Rejection::unparsable`] and friends, which do that.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
+pub enum Rejection {
     /// The text is not SQL that the SQLite dialect of `sqlparser` understands.
     #[error("statement could not be parsed: {reason}")]
     Unparsable {
@@ -92,29 +92,29 @@ pub enum Refusal {
     RecursiveCte,
 }
 
-impl Refusal {
-    /// [`Refusal::Unparsable`] with `reason` bounded and escaped.
+impl Rejection {
+    /// [`Rejection::Unparsable`] with `reason` bounded and escaped.
     pub fn unparsable(reason: &str) -> Self {
         Self::Unparsable {
             reason: sanitize(reason, EXCERPT_LEN),
         }
     }
 
-    /// [`Refusal::NotDataChanging`] with `kind` bounded and escaped.
+    /// [`Rejection::NotDataChanging`] with `kind` bounded and escaped.
     pub fn not_data_changing(kind: &str) -> Self {
         Self::NotDataChanging {
             kind: sanitize(kind, EXCERPT_LEN),
         }
     }
 
-    /// [`Refusal::SystemTable`] with `table` bounded and escaped.
+    /// [`Rejection::SystemTable`] with `table` bounded and escaped.
     pub fn system_table(table: &str) -> Self {
         Self::SystemTable {
             table: sanitize(table, EXCERPT_LEN),
         }
     }
 
-    /// [`Refusal::ForbiddenFunction`] with `name` bounded and escaped.
+    /// [`Rejection::ForbiddenFunction`] with `name` bounded and escaped.
     pub fn forbidden_function(name: &str) -> Self {
         Self::ForbiddenFunction {
             name: sanitize(name, EXCERPT_LEN),
@@ -141,8 +141,8 @@ impl Refusal {
 }
 
 /// A refusal as `repo-core` carries it: its rule and its (already bounded) message.
-impl From<&Refusal> for RejectedStatement {
-    fn from(refusal: &Refusal) -> Self {
+impl From<&Rejection> for RejectedStatement {
+    fn from(refusal: &Rejection) -> Self {
         RejectedStatement::new(refusal.rule(), &refusal.to_string())
     }
 }
