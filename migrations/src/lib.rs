@@ -43,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_create_comments::Migration),
             Box::new(m20261127_000004_create_post_tags::Migration),
             Box::new(repo_litefs::ledger::CreateLedgerTable),
+            Box::new(repo_litefs::ledger::AddLedgerFingerprint),
         ]
     }
 }

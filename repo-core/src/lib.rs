@@ -48,8 +48,8 @@ mod model;
 // Each part's modules by their short names, so that `crate::request`, `crate::executor`, …
 // read the same wherever they are used.
 use api::{call, multi, options, repo, route, transaction_call};
-use execution::{executor, hooked, stack, transaction, writer};
-use model::{facts, request, response, row, shape, value};
+use execution::{executor, hooked, ledger, stack, transaction, writer};
+use model::{facts, idempotency_key, request, response, row, shape, value};
 
 pub use api::write;
 pub use model::statement;
@@ -60,6 +60,7 @@ pub use error::{
 };
 pub use executor::Executor;
 pub use facts::{CallFacts, NodeRole};
+pub use idempotency_key::{IdempotencyKey, InvalidKey, MAX_KEY_BYTES};
 pub use multi::{Multi, MultiResult, RunMulti};
 pub use options::CallOptions;
 pub use repo::{Repo, RepoBuilder};
@@ -80,6 +81,7 @@ pub use writer::{SqliteLimits, WriterConfig};
 pub mod spi {
     pub use crate::error::{MAX_REASON_CHARS, StatusClass};
     pub use crate::hooked::TransactionHook;
+    pub use crate::ledger::{Ledger, LedgerTicket};
     pub use crate::row::{RowShape, ValueKind};
     pub use crate::shape::shape_of;
     pub use crate::value::{ValueError, ValueReason, WireInstant, WireTime, WireValue};

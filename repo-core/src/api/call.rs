@@ -6,6 +6,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 use crate::error::RepoError;
+use crate::idempotency_key::IdempotencyKey;
 use crate::options::CallOptions;
 use crate::repo::Repo;
 use crate::request::{Consistency, Request};
@@ -62,6 +63,16 @@ impl<Op> WriteCall<Op> {
     /// The consistency this call needs (default: read your writes).
     pub fn consistency(mut self, consistency: Consistency) -> Self {
         self.options.consistency = consistency;
+        self
+    }
+
+    /// Makes this write idempotent under the caller's `key`: sent again with the same key
+    /// (a client's retry, through this node or another), it is answered with the first
+    /// answer and writes nothing; sent with the same key but another payload, it is refused
+    /// with [`RepoError::IdempotencyConflict`]. Needs a ledger on the node that runs it
+    /// (`repo_litefs::Node` has one); without one the write is refused as misconfigured.
+    pub fn idempotency_key(mut self, key: IdempotencyKey) -> Self {
+        self.options.idempotency_key = Some(key);
         self
     }
 

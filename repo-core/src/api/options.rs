@@ -1,7 +1,8 @@
-//! Per-call options: extra layers, a timeout, a consistency wish.
+//! Per-call options: extra layers, a timeout, a consistency wish, an idempotency key.
 
 use std::time::Duration;
 
+use crate::idempotency_key::IdempotencyKey;
 use crate::request::Consistency;
 use crate::stack::BoxedLayer;
 
@@ -14,4 +15,6 @@ pub struct CallOptions {
     pub timeout: Option<Duration>,
     /// The consistency this call asks for.
     pub consistency: Consistency,
+    /// The caller's key for this write: its requests get ids derived from it.
+    pub idempotency_key: Option<IdempotencyKey>,
 }

@@ -10,6 +10,7 @@ use tower::ServiceExt;
 
 use crate::error::{CommitState, RepoError};
 use crate::executor::Executor;
+use crate::ledger::Ledger;
 use crate::options::CallOptions;
 use crate::request::Request;
 use crate::response::Response;
@@ -65,6 +66,7 @@ pub struct RepoBuilder {
     default_timeout: Option<Duration>,
     sea_orm_returning: bool,
     writer: WriterConfig,
+    ledger: Option<Arc<dyn Ledger>>,
 }
 
 impl RepoBuilder {
@@ -126,10 +128,22 @@ impl RepoBuilder {
         self
     }
 
+    /// The ledger that records this node's writes carrying an idempotency key (see
+    /// [`crate::IdempotencyKey`]); `repo_litefs::Node` sets its own. Without one, such
+    /// writes are refused.
+    pub fn ledger(mut self, ledger: Arc<dyn Ledger>) -> Self {
+        self.ledger = Some(ledger);
+        self
+    }
+
     /// Builds the repository.
     pub fn build(self) -> Repo {
         let transactions = Arc::new(self.transactions);
-        let executor = Executor::with_config(self.db.clone(), transactions.clone(), self.writer);
+        let mut executor =
+            Executor::with_config(self.db.clone(), transactions.clone(), self.writer);
+        if let Some(ledger) = self.ledger {
+            executor = executor.with_ledger(ledger);
+        }
         let stack = wrap_all(RepoService::new(executor.clone()), &self.layers);
         Repo {
             inner: Arc::new(RepoInner {
@@ -161,6 +175,7 @@ impl Repo {
             default_timeout: None,
             sea_orm_returning: false,
             writer: WriterConfig::default(),
+            ledger: None,
         }
     }
 
@@ -206,6 +221,12 @@ impl Repo {
             request.deadline = Some(request.deadline.map_or(deadline, |d| d.min(deadline)));
         }
         request.consistency = options.consistency;
+        if let Some(key) = &options.idempotency_key
+            && !request.keyed
+        {
+            request.id = key.request_id(0);
+            request.keyed = true;
+        }
         let service = wrap_all(self.inner.stack.clone(), &options.layers);
         let deadline = request.deadline;
         let response = service.oneshot(request);

@@ -4,6 +4,7 @@
 //! `ActiveModel::insert`, an `UpdateMany::exec`) runs against it unchanged: every statement
 //! it issues is classified, reads run locally, and each write becomes one [`Request`].
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, ExecResult, QueryResult, Statement};
@@ -29,6 +30,9 @@ pub(crate) struct Route<'a> {
     /// The typed error (timeout, circuit open, …) of the last failed write, kept because
     /// sea-orm's API only carries `DbErr`; the typed call returns it instead.
     failure: Mutex<Option<RepoError>>,
+    /// How many requests this call has sent: the `n` of each one's id under the call's
+    /// idempotency key.
+    sent: AtomicU32,
 }
 
 impl<'a> Route<'a> {
@@ -46,6 +50,7 @@ impl<'a> Route<'a> {
             action: Some((action, target)),
             shape,
             failure: Mutex::new(None),
+            sent: AtomicU32::new(0),
         }
     }
 
@@ -57,6 +62,7 @@ impl<'a> Route<'a> {
             action: None,
             shape: None,
             failure: Mutex::new(None),
+            sent: AtomicU32::new(0),
         }
     }
 
@@ -80,7 +86,12 @@ impl<'a> Route<'a> {
         }
     }
 
-    async fn send(&self, request: Request) -> Result<Outcome, DbErr> {
+    async fn send(&self, mut request: Request) -> Result<Outcome, DbErr> {
+        let n = self.sent.fetch_add(1, Ordering::Relaxed);
+        if let Some(key) = &self.options.idempotency_key {
+            request.id = key.request_id(n);
+            request.keyed = true;
+        }
         match self.repo.call(request, self.options).await {
             Ok(response) => Ok(response.outcome),
             // A database error goes back to sea-orm as it is, so `sql_err()` still works;

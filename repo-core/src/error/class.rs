@@ -21,6 +21,8 @@ pub enum StatusClass {
     FailedPrecondition,
     /// The request will not be accepted as it is (`INVALID_ARGUMENT`).
     InvalidArgument,
+    /// The request's id was already used for another request (`ALREADY_EXISTS`).
+    AlreadyExists,
     /// The caller did not authenticate (`UNAUTHENTICATED`).
     Unauthenticated,
     /// The caller's own policy refused the call (`PERMISSION_DENIED`).
@@ -56,6 +58,7 @@ impl RepoError {
             }
             RepoError::Interrupted { .. } => StatusClass::ResourceExhausted,
             RepoError::Internal { .. } => StatusClass::Internal,
+            RepoError::IdempotencyConflict => StatusClass::AlreadyExists,
             RepoError::PrimaryUnavailable { .. }
             | RepoError::Unreachable { .. }
             | RepoError::CircuitOpen { .. } => StatusClass::Unavailable,
@@ -81,7 +84,8 @@ impl RepoError {
             | RepoError::Rejected { .. }
             | RepoError::CircuitOpen { .. }
             | RepoError::Interrupted { .. }
-            | RepoError::Internal { .. } => CommitState::NotCommitted,
+            | RepoError::Internal { .. }
+            | RepoError::IdempotencyConflict => CommitState::NotCommitted,
         }
     }
 
@@ -109,7 +113,8 @@ impl RepoError {
             | RepoError::MaybeCommitted { .. }
             | RepoError::CircuitOpen { .. }
             | RepoError::Interrupted { .. }
-            | RepoError::Internal { .. } => false,
+            | RepoError::Internal { .. }
+            | RepoError::IdempotencyConflict => false,
         }
     }
 }
@@ -124,7 +129,9 @@ impl RejectReason {
             | RejectReason::Untyped { .. } => StatusClass::InvalidArgument,
             RejectReason::TooLarge(_) => StatusClass::OutOfRange,
             RejectReason::ShuttingDown => StatusClass::Unavailable,
-            RejectReason::Misconfigured { .. } => StatusClass::FailedPrecondition,
+            RejectReason::Misconfigured { .. } | RejectReason::Expired { .. } => {
+                StatusClass::FailedPrecondition
+            }
             RejectReason::Layer { .. } => StatusClass::PermissionDenied,
         }
     }
@@ -139,6 +146,7 @@ impl RejectReason {
             | RejectReason::TooLarge(_)
             | RejectReason::InvalidName { .. }
             | RejectReason::Misconfigured { .. }
+            | RejectReason::Expired { .. }
             | RejectReason::Layer { .. }
             | RejectReason::Untyped { .. } => false,
         }

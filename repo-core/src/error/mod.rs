@@ -164,6 +164,17 @@ pub enum RepoError {
         limit: std::time::Duration,
     },
 
+    /// The request's id — a caller's [`IdempotencyKey`](crate::IdempotencyKey), or the id
+    /// a retry reuses — was already used by a write that asked for something else (another
+    /// statement, other values, another transaction or arguments). Nothing was written, and
+    /// nothing of the earlier write or its answer is revealed. Not retried: a new write
+    /// needs a new key.
+    #[error(
+        "this idempotency key was already used for a different write; nothing was written \
+         (a new write needs a new key)"
+    )]
+    IdempotencyConflict,
+
     /// The node that ran the write failed internally (a panic, logged there and counted in
     /// `repo_executor_panics_total`); the write rolled back and other writes were not
     /// affected. A bug, not a property of the data: report it.
@@ -219,6 +230,7 @@ impl RepoError {
             RepoError::Timeout { .. } => "timeout",
             RepoError::Interrupted { .. } => "interrupted",
             RepoError::Internal { .. } => "internal",
+            RepoError::IdempotencyConflict => "idempotency_conflict",
         }
     }
 

@@ -57,6 +57,18 @@ pub enum RejectReason {
         /// The longest name accepted, in bytes.
         limit: u64,
     },
+    /// The request's id is a time-ordered one older than the primary's ledger retention:
+    /// an attempt of it may have run and its record been pruned since, so running it again
+    /// could run it twice. Refused instead; nothing was written. Start a new write.
+    #[error(
+        "the request is older than the primary's ledger retention ({}s): it may have run \
+         already and its record is gone, so it is not run again; start a new write",
+        retention_secs
+    )]
+    Expired {
+        /// How long the primary's ledger keeps a request, in seconds.
+        retention_secs: u64,
+    },
     /// The primary is shutting down. Retrying is safe: another primary, or this one back,
     /// will take the write.
     #[error("the primary is shutting down")]
@@ -111,13 +123,14 @@ impl RejectReason {
     }
 
     /// A short stable label for metrics and logs: `unauthenticated`, `statement`,
-    /// `too_large`, `invalid_name`, `shutting_down`, `misconfigured`, `layer`, `untyped`.
+    /// `too_large`, `invalid_name`, `expired`, `shutting_down`, `misconfigured`, `layer`, `untyped`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Unauthenticated => "unauthenticated",
             Self::Statement(_) => "statement",
             Self::TooLarge(_) => "too_large",
             Self::InvalidName { .. } => "invalid_name",
+            Self::Expired { .. } => "expired",
             Self::ShuttingDown => "shutting_down",
             Self::Misconfigured { .. } => "misconfigured",
             Self::Layer { .. } => "layer",

@@ -8,7 +8,8 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
 
-use crate::error::RepoError;
+use crate::error::{RejectReason, RepoError};
+use crate::ledger::Ledger;
 use crate::request::{BatchStep, Fetch, Operation, Request, StepOperation};
 use crate::response::{ExecSummary, Outcome, Response};
 use crate::row::{Row, RowShape};
@@ -27,7 +28,11 @@ use crate::writer::{Writer, WriterConfig};
 /// its write to finish, or be interrupted by its budget, and roll back whole; the next write
 /// waits for that. A panic while running one request fails that request only
 /// ([`RepoError::Internal`]). Clones share the writer.
-#[derive(Clone, Debug)]
+///
+/// A request that carries a caller's idempotency key ([`Request::keyed`]) runs with the
+/// executor's [`Ledger`](crate::spi::Ledger), which records it and answers a replay; with no
+/// ledger it is refused as misconfigured rather than run without its guarantee.
+#[derive(Clone)]
 pub struct Executor {
     /// The local database: reads, and the ledger lookups of the forwarding server.
     db: DatabaseConnection,
@@ -35,6 +40,19 @@ pub struct Executor {
     transactions: Arc<TransactionRegistry>,
     /// The connection writes run on, one turn at a time, under a budget.
     writer: Writer,
+    /// Records the writes that carry an idempotency key.
+    ledger: Option<Arc<dyn Ledger>>,
+}
+
+impl std::fmt::Debug for Executor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executor")
+            .field("db", &self.db)
+            .field("transactions", &self.transactions)
+            .field("writer", &self.writer)
+            .field("ledger", &self.ledger.is_some())
+            .finish()
+    }
 }
 
 impl Executor {
@@ -54,7 +72,15 @@ impl Executor {
             db,
             transactions,
             writer,
+            ledger: None,
         }
+    }
+
+    /// The same executor, recording the writes that carry an idempotency key in `ledger`.
+    #[must_use]
+    pub fn with_ledger(mut self, ledger: Arc<dyn Ledger>) -> Self {
+        self.ledger = Some(ledger);
+        self
     }
 
     /// The writer, for the executing code in this crate.
@@ -79,7 +105,25 @@ impl Executor {
 
     /// Runs `request` to completion.
     pub async fn execute(&self, request: Request) -> Result<Response, RepoError> {
+        if request.keyed {
+            return self.execute_keyed(request).await;
+        }
         contain(self.execute_here(request)).await
+    }
+
+    /// Runs a request that carries an idempotency key with the ledger, exactly once.
+    async fn execute_keyed(&self, request: Request) -> Result<Response, RepoError> {
+        let Some(ledger) = &self.ledger else {
+            return Err(RepoError::Rejected {
+                reason: RejectReason::misconfigured(
+                    "a write with an idempotency key needs a ledger on the node that runs it \
+                     (repo_litefs::Node sets one; or RepoBuilder::ledger)",
+                ),
+            });
+        };
+        let ticket = ledger.ticket(&request);
+        let result = self.execute_with(request, ledger.as_ref()).await;
+        ledger.settle(ticket, result).await
     }
 
     /// [`Executor::execute`] in the calling task.

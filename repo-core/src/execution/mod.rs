@@ -4,6 +4,7 @@
 
 pub(crate) mod executor;
 pub(crate) mod hooked;
+pub(crate) mod ledger;
 pub(crate) mod stack;
 pub(crate) mod transaction;
 pub(crate) mod writer;

@@ -3,6 +3,7 @@
 //! of sea-orm values, and the facts layers report about a call.
 
 pub(crate) mod facts;
+pub(crate) mod idempotency_key;
 pub(crate) mod request;
 pub(crate) mod response;
 pub(crate) mod row;

@@ -174,6 +174,9 @@ pub struct Request {
     pub consistency: Consistency,
     /// What layers learn about this call; shared by every attempt (clones share it).
     pub facts: CallFacts,
+    /// The id comes from the caller's [`IdempotencyKey`](crate::IdempotencyKey): the write
+    /// is recorded in the ledger wherever it runs, the primary's own local writes included.
+    pub keyed: bool,
 }
 
 impl Request {
@@ -187,6 +190,7 @@ impl Request {
             deadline: None,
             consistency: Consistency::default(),
             facts: CallFacts::default(),
+            keyed: false,
         }
     }
 

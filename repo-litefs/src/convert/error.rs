@@ -54,6 +54,7 @@ fn forward_error(err: &RepoError) -> Option<pb::forward_error::Error> {
             E::InterruptedAfterMs(u64::try_from(limit.as_millis()).unwrap_or(u64::MAX))
         }
         RepoError::Internal { message } => E::Internal(message.clone()),
+        RepoError::IdempotencyConflict => E::IdempotencyConflict(true),
         RepoError::MaybeCommitted { last } => E::MaybeCommitted(Box::new(pb::MaybeCommitted {
             last: forward_error(last).map(|e| Box::new(pb::ForwardError { error: Some(e) })),
         })),
@@ -73,6 +74,7 @@ fn code(class: StatusClass) -> Code {
     match class {
         StatusClass::Aborted => Code::Aborted,
         StatusClass::FailedPrecondition => Code::FailedPrecondition,
+        StatusClass::AlreadyExists => Code::AlreadyExists,
         StatusClass::InvalidArgument => Code::InvalidArgument,
         StatusClass::Unauthenticated => Code::Unauthenticated,
         StatusClass::PermissionDenied => Code::PermissionDenied,
@@ -194,6 +196,7 @@ fn decode_error(
                 limit: std::time::Duration::from_millis(ms),
             },
             E::Internal(message) => RepoError::Internal { message },
+            E::IdempotencyConflict(_) => RepoError::IdempotencyConflict,
             E::MaybeCommitted(m) => {
                 let last = match m.last.and_then(|e| e.error) {
                     Some(inner) => decode_error(inner, words).await,

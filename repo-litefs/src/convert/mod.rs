@@ -12,9 +12,11 @@ mod reject;
 mod request;
 mod value;
 
+pub(crate) use action::encode_action;
 pub use db_err::{decode_db_err, encode_db_err};
 pub use error::{error_from_status, status_from_error};
 pub use outcome::{decode_outcome, encode_outcome};
+pub(crate) use request::encode_operation;
 pub use request::{decode_request, encode_request};
 pub use value::{decode_parameter, decode_value, encode_value};
 

@@ -13,6 +13,7 @@ pub(crate) fn encode_rejection(reason: &RejectReason) -> pb::Rejection {
     use pb::rejection::Reason as R;
     let encoded = match reason {
         RejectReason::Unauthenticated => R::Unauthenticated(true),
+        RejectReason::Expired { retention_secs } => R::ExpiredRetentionSecs(*retention_secs),
         RejectReason::Statement(s) => R::Statement(pb::RejectedStatement {
             rule: rule(s.rule) as i32,
             message: s.message.clone(),
@@ -91,6 +92,7 @@ pub(crate) fn decode_rejection(rejection: pb::Rejection, words: &str) -> RejectR
             Ok(pb::NamedPart::Unspecified) | Err(_) => untyped(),
         },
         Some(R::ShuttingDown(_)) => RejectReason::ShuttingDown,
+        Some(R::ExpiredRetentionSecs(retention_secs)) => RejectReason::Expired { retention_secs },
         Some(R::Misconfigured(message)) => RejectReason::misconfigured(&message),
         Some(R::Layer(l)) => RejectReason::layer(&l.layer, &l.message),
         Some(R::Untyped(message)) => RejectReason::untyped(&message),
@@ -181,6 +183,9 @@ mod tests {
                 limit: 128,
             },
             RejectReason::ShuttingDown,
+            RejectReason::Expired {
+                retention_secs: 86_400,
+            },
             RejectReason::misconfigured("no endpoint for node-9"),
             RejectReason::layer("maintenance", "writes are paused"),
             RejectReason::untyped("no"),

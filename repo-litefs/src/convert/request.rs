@@ -16,7 +16,31 @@ use crate::proto as pb;
 /// Encodes `request` for the wire; `origin` names the sending node. The deadline travels
 /// as the time left (`timeout_ms`), since clocks differ between nodes.
 pub fn encode_request(request: &Request, origin: &str) -> Result<pb::ForwardRequest, ConvertError> {
-    let operation = match &request.operation {
+    let operation = encode_operation(&request.operation)?;
+    let timeout_ms = request.deadline.map(|d| {
+        u64::try_from(d.saturating_duration_since(Instant::now()).as_millis()).unwrap_or(u64::MAX)
+    });
+    let (action, action_transaction) = encode_action(&request.action);
+    Ok(pb::ForwardRequest {
+        request_id: request.id.0.as_bytes().to_vec(),
+        action: action as i32,
+        action_transaction,
+        target: request.target.clone(),
+        operation: Some(operation),
+        timeout_ms,
+        origin: origin.to_owned(),
+        consistency: match request.consistency {
+            Consistency::ReadYourWrites => pb::Consistency::ReadYourWrites,
+            Consistency::Eventual => pb::Consistency::Eventual,
+        } as i32,
+    })
+}
+
+/// Encodes what a request asks the primary to run.
+pub(crate) fn encode_operation(
+    operation: &Operation,
+) -> Result<pb::forward_request::Operation, ConvertError> {
+    Ok(match operation {
         Operation::Execute(stmt) => pb::forward_request::Operation::Execute(statement(stmt)?),
         Operation::Query {
             statement: stmt,
@@ -36,23 +60,6 @@ pub fn encode_request(request: &Request, origin: &str) -> Result<pb::ForwardRequ
         Operation::Batch(steps) => pb::forward_request::Operation::Batch(pb::Batch {
             steps: steps.iter().map(step).collect::<Result<_, _>>()?,
         }),
-    };
-    let timeout_ms = request.deadline.map(|d| {
-        u64::try_from(d.saturating_duration_since(Instant::now()).as_millis()).unwrap_or(u64::MAX)
-    });
-    let (action, action_transaction) = encode_action(&request.action);
-    Ok(pb::ForwardRequest {
-        request_id: request.id.0.as_bytes().to_vec(),
-        action: action as i32,
-        action_transaction,
-        target: request.target.clone(),
-        operation: Some(operation),
-        timeout_ms,
-        origin: origin.to_owned(),
-        consistency: match request.consistency {
-            Consistency::ReadYourWrites => pb::Consistency::ReadYourWrites,
-            Consistency::Eventual => pb::Consistency::Eventual,
-        } as i32,
     })
 }
 

@@ -7,14 +7,26 @@
 //! duplicate's own ledger insert violates the primary key (or its write fails first, e.g.
 //! on a unique constraint the first attempt satisfied), its transaction rolls back, and the
 //! failure is replaced by the recorded answer. Two attempts racing with one id therefore
-//! cannot both write. Only forwarded writes are recorded; the primary's own
-//! local writes never touch the ledger. The same transaction checks that this node is still
+//! cannot both write. Forwarded writes are recorded, and local writes that carry a
+//! caller's idempotency key ([`repo_core::IdempotencyKey`]); the primary's other local
+//! writes never touch the ledger. The same transaction checks that this node is still
 //! the primary, at its start and just before its commit. That check reads the tracker's
 //! in-memory view, which follows LiteFS's events: it narrows the window, it does not close
 //! it. What closes it is LiteFS itself, which refuses writes on a node that lost the lease.
 //!
-//! Add [`CreateLedgerTable`] to the application's migrator (or call [`create_table`]); prune
-//! with [`Pruner`]. `repo_litefs::node::Node` does both.
+//! # Same id, other request; old ids
+//!
+//! Each row also holds the request's *fingerprint*, a SHA-256 digest of what it asked
+//! (`fingerprint.rs`). A request that meets a row with its id but another fingerprint is
+//! refused with [`RepoError::IdempotencyConflict`]: nothing written, nothing of the first
+//! answer revealed. A request whose id is time-ordered (UUIDv7: every id the repository
+//! makes) and older than the retention is refused with
+//! [`RejectReason::Expired`](repo_core::RejectReason::Expired) instead of run: its row may
+//! have been pruned. Concurrent copies of one request are serialized by SQLite's single
+//! writer: the second waits for the first (bounded by its deadline), then gets its answer.
+//!
+//! Add [`CreateLedgerTable`] and [`AddLedgerFingerprint`] to the application's migrator (or
+//! call [`create_table`]); prune with [`Pruner`]. `repo_litefs::node::Node` does both.
 //!
 //! # What a row holds
 //!
@@ -29,16 +41,21 @@
 //! a panic. Rows are pruned after 24 hours by default, so unreadable rows only meet retries
 //! that span an upgrade.
 
+mod fingerprint;
 mod migration;
 mod prune;
 mod record;
 
-use futures::future::BoxFuture;
-use repo_core::spi::TransactionHook;
-use repo_core::{Executor, RepoError, Request, Response};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
+use fingerprint::fingerprint;
 
-pub use migration::{CreateLedgerTable, create_table};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use repo_core::spi::{Ledger, LedgerTicket, TransactionHook};
+use repo_core::{RejectReason, RepoError, Request, Response};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement};
+
+pub use migration::{AddLedgerFingerprint, CreateLedgerTable, create_table};
 pub use prune::{PruneConfig, Pruner};
 
 use crate::tracker::PrimaryTracker;
@@ -72,29 +89,105 @@ pub async fn lookup(
     conn: &impl ConnectionTrait,
     request_id: uuid::Uuid,
 ) -> Result<Recorded, RepoError> {
+    Ok(lookup_row(conn, request_id).await?.0)
+}
+
+/// What the ledger holds for `request_id`, and the fingerprint recorded with it (none for
+/// a row written before fingerprints, or no row).
+async fn lookup_row(
+    conn: &impl ConnectionTrait,
+    request_id: uuid::Uuid,
+) -> Result<(Recorded, Option<Vec<u8>>), RepoError> {
     let stmt = Statement::from_sql_and_values(
         DbBackend::Sqlite,
-        format!("SELECT response FROM {TABLE} WHERE request_id = ?"),
+        format!("SELECT response, fingerprint FROM {TABLE} WHERE request_id = ?"),
         [request_id.as_bytes().to_vec().into()],
     );
     let Some(row) = conn.query_one_raw(stmt).await? else {
-        return Ok(Recorded::Absent);
+        return Ok((Recorded::Absent, None));
     };
     // A value of another type (damage) is unreadable too.
     let bytes: Vec<u8> = row.try_get_by_index(0).unwrap_or_default();
-    Ok(match record::decode_record(&bytes) {
+    let fingerprint: Option<Vec<u8>> = row.try_get_by_index(1).unwrap_or_default();
+    let recorded = match record::decode_record(&bytes) {
         Some(response) => Recorded::Answered(response),
         None => Recorded::Unreadable,
-    })
+    };
+    Ok((recorded, fingerprint))
 }
 
-/// The server's hook: still the primary? already answered? then record the answer.
+/// The ledger of one node: still the primary? too old to run? already answered, or asked
+/// differently? then record the answer with the request's fingerprint. The forwarding
+/// server uses it for every forwarded write, the executor for local writes that carry an
+/// idempotency key ([`repo_core::spi::Ledger`]).
 #[derive(Debug)]
-pub(crate) struct LedgerHook {
+pub struct LedgerHook {
     /// Checked inside the write transaction.
-    pub(crate) tracker: PrimaryTracker,
+    tracker: PrimaryTracker,
+    /// Where duplicates are looked up: this node's database.
+    conn: DatabaseConnection,
     /// Whether to look requests up and record them (see `ServerConfig::ledger`).
-    pub(crate) record: bool,
+    record: bool,
+    /// How long rows are kept: a time-ordered request id older than this is refused.
+    retention: Option<Duration>,
+}
+
+impl LedgerHook {
+    /// A ledger on `conn` (this node's database) that checks `tracker` for the role and
+    /// refuses time-ordered request ids older than `retention` (the pruner's).
+    pub fn new(
+        tracker: PrimaryTracker,
+        conn: DatabaseConnection,
+        retention: Option<Duration>,
+    ) -> Self {
+        Self {
+            tracker,
+            conn,
+            record: true,
+            retention,
+        }
+    }
+
+    /// The same hook, recording nothing when `record` is false (`ServerConfig::ledger`).
+    pub(crate) fn recording(mut self, record: bool) -> Self {
+        self.record = record;
+        self
+    }
+
+    fn check_primary(&self) -> Result<(), RepoError> {
+        let state = self.tracker.current();
+        if state.is_primary() {
+            return Ok(());
+        }
+        Err(RepoError::NotPrimary {
+            primary: state.primary.clone(),
+        })
+    }
+
+    /// Refuses a UUIDv7 request id older than the retention: its row may have been pruned,
+    /// so a replay could run it twice. (Ids from idempotency keys carry no time: a key is
+    /// remembered while its row is kept, then it is a new write.)
+    fn check_age(&self, request: &Request) -> Result<(), RepoError> {
+        let Some(retention) = self.retention else {
+            return Ok(());
+        };
+        let Some(timestamp) = request.id.0.get_timestamp() else {
+            return Ok(());
+        };
+        if request.id.0.get_version_num() != 7 {
+            return Ok(());
+        }
+        let (secs, nanos) = timestamp.to_unix();
+        let issued = std::time::UNIX_EPOCH + Duration::new(secs, nanos);
+        match std::time::SystemTime::now().duration_since(issued) {
+            Ok(age) if age > retention => Err(RepoError::Rejected {
+                reason: RejectReason::Expired {
+                    retention_secs: retention.as_secs(),
+                },
+            }),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl TransactionHook for LedgerHook {
@@ -104,15 +197,13 @@ impl TransactionHook for LedgerHook {
         request: &'a Request,
     ) -> BoxFuture<'a, Result<Option<Response>, RepoError>> {
         Box::pin(async move {
-            let state = self.tracker.current();
-            if !state.is_primary() {
-                return Err(RepoError::NotPrimary {
-                    primary: state.primary.clone(),
-                });
+            self.check_primary()?;
+            if self.record {
+                self.check_age(request)?;
             }
             // Duplicates are found by the ledger's primary key when the answer is recorded
-            // (see `after` and `LedgerHook::settle`), which saves a lookup on every write.
-            let _ = (txn, request);
+            // (see `after` and `settle`), which saves a lookup on every write.
+            let _ = txn;
             Ok(None)
         })
     }
@@ -126,22 +217,21 @@ impl TransactionHook for LedgerHook {
         Box::pin(async move {
             // Checked again just before the commit, to keep a write that began before a
             // demotion from committing after it.
-            let state = self.tracker.current();
-            if !state.is_primary() {
-                return Err(RepoError::NotPrimary {
-                    primary: state.primary.clone(),
-                });
-            }
+            self.check_primary()?;
             if !self.record {
                 return Ok(());
             }
             let stmt = Statement::from_sql_and_values(
                 DbBackend::Sqlite,
-                format!("INSERT INTO {TABLE} (request_id, response, created_at) VALUES (?, ?, ?)"),
+                format!(
+                    "INSERT INTO {TABLE} (request_id, response, created_at, fingerprint) \
+                     VALUES (?, ?, ?, ?)"
+                ),
                 [
                     request.id.0.as_bytes().to_vec().into(),
                     record::encode_record(response)?.into(),
                     now_ms().into(),
+                    fingerprint(request).into(),
                 ],
             );
             txn.execute_raw(stmt).await?;
@@ -150,42 +240,62 @@ impl TransactionHook for LedgerHook {
     }
 }
 
-impl LedgerHook {
+impl Ledger for LedgerHook {
+    fn ticket(&self, request: &Request) -> LedgerTicket {
+        LedgerTicket {
+            id: request.id,
+            // Only needed to settle a failure; computed up front because the request is
+            // consumed by running it.
+            fingerprint: if self.record {
+                fingerprint(request)
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
     /// A failed write whose request id is in the ledger was a duplicate of one that
     /// committed: it is answered with that one's recorded response (its own attempt rolled
-    /// back). Without a ledger (`ServerConfig::ledger(false)`) the failure stands as it is.
-    pub(crate) async fn settle(
+    /// back), or refused with [`RepoError::IdempotencyConflict`] when that one asked for
+    /// something else. Without a ledger (`ServerConfig::ledger(false)`) the failure stands.
+    fn settle(
         &self,
-        executor: &Executor,
-        id: uuid::Uuid,
+        ticket: LedgerTicket,
         result: Result<Response, RepoError>,
-    ) -> Result<Response, RepoError> {
-        match result {
-            Err(e) if self.record && may_be_duplicate(&e) => {
-                match lookup(executor.connection(), id).await {
-                    Ok(Recorded::Answered(recorded)) => {
-                        metrics::counter!("litefs_ledger_duplicates_total").increment(1);
-                        tracing::info!(request_id = %id, "duplicate request answered from the ledger");
-                        Ok(recorded)
+    ) -> BoxFuture<'_, Result<Response, RepoError>> {
+        Box::pin(async move {
+            let e = match result {
+                Err(e) if self.record && may_be_duplicate(&e) => e,
+                other => return other,
+            };
+            let id = ticket.id.0;
+            match lookup_row(&self.conn, id).await {
+                Ok((Recorded::Answered(recorded), stored)) => {
+                    if stored.is_some_and(|stored| stored != ticket.fingerprint) {
+                        metrics::counter!("litefs_ledger_conflicts_total").increment(1);
+                        tracing::warn!(request_id = %id, "request id reused for another request: refused");
+                        return Err(RepoError::IdempotencyConflict);
                     }
-                    Ok(Recorded::Absent) => Err(e),
-                    Ok(Recorded::Unreadable) => {
-                        metrics::counter!("litefs_ledger_unreadable_total").increment(1);
-                        tracing::warn!(
-                            request_id = %id,
-                            "duplicate request whose ledger row is unreadable (older format?): \
-                             answered that it may have committed"
-                        );
-                        Err(RepoError::MaybeCommitted {
-                            last: Box::new(RepoError::Codec(UNREADABLE.into())),
-                        })
-                    }
-                    // The write may be a duplicate of one that committed: say so.
-                    Err(_) => Err(RepoError::MaybeCommitted { last: Box::new(e) }),
+                    metrics::counter!("litefs_ledger_duplicates_total").increment(1);
+                    tracing::info!(request_id = %id, "duplicate request answered from the ledger");
+                    Ok(recorded)
                 }
+                Ok((Recorded::Absent, _)) => Err(e),
+                Ok((Recorded::Unreadable, _)) => {
+                    metrics::counter!("litefs_ledger_unreadable_total").increment(1);
+                    tracing::warn!(
+                        request_id = %id,
+                        "duplicate request whose ledger row is unreadable (older format?): \
+                         answered that it may have committed"
+                    );
+                    Err(RepoError::MaybeCommitted {
+                        last: Box::new(RepoError::Codec(UNREADABLE.into())),
+                    })
+                }
+                // The write may be a duplicate of one that committed: say so.
+                Err(_) => Err(RepoError::MaybeCommitted { last: Box::new(e) }),
             }
-            other => other,
-        }
+        })
     }
 }
 

@@ -35,6 +35,11 @@ impl PruneConfig {
         self
     }
 
+    /// How long a row is kept at most: the ledger's retention.
+    pub fn retention(&self) -> Duration {
+        self.max_age
+    }
+
     /// At most this many rows are kept, the newest (default 1,000,000).
     pub fn max_rows(mut self, rows: u64) -> Self {
         self.max_rows = rows;

@@ -43,7 +43,7 @@ pub use config::NodeConfig;
 pub use health::{LastError, NodeHealth};
 
 use crate::forward::{ForwardConfig, ForwardLayer, ReadYourWrites};
-use crate::ledger::Pruner;
+use crate::ledger::{LedgerHook, Pruner};
 use crate::server::{ForwardServer, ServeError, ServerConfig};
 use crate::tracker::{PrimaryTracker, TrackerConfig};
 use health::{HealthSource, LastErrorLayer};
@@ -128,7 +128,8 @@ impl Node {
         let position = config.position_file();
         let (repo, health) = build_repo(&config, &db, &tracker, position.clone());
         let grpc_addr = grpc.local_addr()?;
-        let mut server_config = ServerConfig::new(config.secret.clone(), config.name.clone());
+        let mut server_config = ServerConfig::new(config.secret.clone(), config.name.clone())
+            .ledger_retention(Some(config.prune.retention()));
         if let Some(pos) = &position {
             server_config = server_config.litefs_position(pos);
         }
@@ -253,8 +254,11 @@ fn build_repo(
     position: Option<PathBuf>,
 ) -> (Repo, HealthSource) {
     let last_error = LastErrorLayer::default();
+    // Local writes with an idempotency key are recorded like forwarded ones.
+    let ledger = LedgerHook::new(tracker.clone(), db.clone(), Some(config.prune.retention()));
     let mut builder = Repo::builder(db.clone())
         .writer(config.writer)
+        .ledger(std::sync::Arc::new(ledger))
         .layer(last_error.clone());
     if let Some(customize) = &config.customize {
         builder = customize(builder);

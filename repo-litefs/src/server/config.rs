@@ -21,6 +21,8 @@ pub struct ServerConfig {
     pub(crate) tls: Option<tonic::transport::Identity>,
     /// Whether forwarded writes are recorded in the ledger (exactly once).
     pub(crate) ledger: bool,
+    /// How long the ledger keeps a row (the pruner's `max_age`).
+    pub(crate) ledger_retention: Option<Duration>,
     /// LiteFS's `<db>-pos` file, read after each commit to report the TXID.
     pub(crate) position: Option<std::path::PathBuf>,
     /// Most steps in one forwarded batch (`Multi`).
@@ -42,6 +44,7 @@ impl ServerConfig {
             permit_wait: Duration::from_secs(5),
             tls: None,
             ledger: true,
+            ledger_retention: Some(Duration::from_secs(24 * 3600)),
             position: None,
             max_batch_steps: 1_000,
             plaintext_chosen: false,
@@ -110,6 +113,16 @@ impl ServerConfig {
     /// to measure its cost, or when every forwarded write is idempotent.
     pub fn ledger(mut self, enabled: bool) -> Self {
         self.ledger = enabled;
+        self
+    }
+
+    /// How long the ledger keeps a request's row: set it to the pruner's
+    /// [`PruneConfig::max_age`](crate::ledger::PruneConfig::max_age) (default 24 h, as the
+    /// pruner's; `repo_litefs::Node` keeps the two equal). A time-ordered request id older
+    /// than this is refused (`RejectReason::Expired`) rather than run, since its row may be
+    /// gone; `None` turns the check off.
+    pub fn ledger_retention(mut self, retention: Option<Duration>) -> Self {
+        self.ledger_retention = retention;
         self
     }
 

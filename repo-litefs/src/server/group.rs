@@ -14,6 +14,7 @@ use repo_core::{Executor, RejectReason, RepoError, Request, Response};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::ledger::LedgerHook;
+use repo_core::spi::Ledger;
 
 type Job = (Request, oneshot::Sender<Result<Response, RepoError>>);
 
@@ -87,11 +88,11 @@ async fn commit_group(
     hook: &LedgerHook,
     requests: Vec<Request>,
 ) -> Vec<Result<Response, RepoError>> {
-    let ids: Vec<_> = requests.iter().map(|r| r.id.0).collect();
+    let tickets: Vec<_> = requests.iter().map(|r| hook.ticket(r)).collect();
     let results = executor.execute_group_with(requests, hook).await;
     let mut answered = Vec::with_capacity(results.len());
-    for (id, result) in ids.into_iter().zip(results) {
-        answered.push(hook.settle(executor, id, result).await);
+    for (ticket, result) in tickets.into_iter().zip(results) {
+        answered.push(hook.settle(ticket, result).await);
     }
     answered
 }

@@ -35,6 +35,7 @@ pub use shape::MAX_NAME_BYTES;
 
 use crate::ledger::LedgerHook;
 use group::GroupCommit;
+use repo_core::spi::Ledger;
 
 use crate::allowlist::sanitize;
 use crate::convert::{decode_request, encode_outcome, status_from_error};
@@ -74,10 +75,14 @@ impl ForwardServer {
     /// Must be called inside a tokio runtime: it starts the group-commit task.
     pub fn new(executor: Executor, tracker: PrimaryTracker, config: ServerConfig) -> Self {
         let permits = Arc::new(Semaphore::new(config.max_concurrency));
-        let ledger = Arc::new(LedgerHook {
-            tracker: tracker.clone(),
-            record: config.ledger,
-        });
+        let ledger = Arc::new(
+            LedgerHook::new(
+                tracker.clone(),
+                executor.connection().clone(),
+                config.ledger_retention,
+            )
+            .recording(config.ledger),
+        );
         let group = GroupCommit::start(executor.clone(), ledger.clone(), config.max_concurrency);
         Self {
             inner: Arc::new(Inner {
@@ -141,7 +146,7 @@ impl ForwardServer {
         let result = if single && !alone {
             self.inner.group.execute(request).await
         } else {
-            let id = request.id.0;
+            let ticket = self.inner.ledger.ticket(&request);
             let result = if self.inner.config.ledger {
                 self.inner
                     .executor
@@ -150,10 +155,7 @@ impl ForwardServer {
             } else {
                 self.inner.executor.execute(request).await
             };
-            self.inner
-                .ledger
-                .settle(&self.inner.executor, id, result)
-                .await
+            self.inner.ledger.settle(ticket, result).await
         };
         drop(permit);
         result
