@@ -73,4 +73,4 @@ pub use stack::{BoxedLayer, RepoService, wrap_all};
 pub use transaction::{NamedTransaction, TransactionRegistry};
 pub use transaction_call::RunTransaction;
 pub use value::{ValueError, ValueReason, WireInstant, WireTime, WireValue};
-pub use writer::{SqliteLimits, WriterConfig};
+pub use writer::{CommitGuard, SqliteLimits, WriterConfig};

@@ -254,7 +254,7 @@ fn build_repo(
 ) -> (Repo, HealthSource) {
     let last_error = LastErrorLayer::default();
     let mut builder = Repo::builder(db.clone())
-        .writer(config.writer)
+        .writer(config.writer.clone())
         .layer(last_error.clone());
     if let Some(customize) = &config.customize {
         builder = customize(builder);
