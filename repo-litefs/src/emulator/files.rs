@@ -60,9 +60,10 @@ pub(super) fn write_lag(path: &Path, lag: Duration) -> std::io::Result<()> {
 /// Replaces `path`'s content through a rename, so that a reader never sees a half-written
 /// file (LiteFS serves `.primary`, `<db>-pos` and `.lag` from memory, whole).
 pub(super) fn write_whole(path: &Path, content: &[u8]) -> std::io::Result<()> {
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut fresh = path.as_os_str().to_owned();
-    fresh.push(".new");
+    fresh.push(format!(".new{n}"));
     std::fs::write(&fresh, content)?;
     std::fs::rename(fresh, path)
 }
-

@@ -169,10 +169,7 @@ impl LiteFsEmulator {
 
     /// Whether node `name` may commit now (holds the lease).
     pub fn may_commit(&self, name: &str) -> bool {
-        self.shared
-            .state
-            .lock()
-            .is_ok_and(|s| s.may_commit(name))
+        self.shared.state.lock().is_ok_and(|s| s.may_commit(name))
     }
 
     /// An abrupt failover to `name`, as when LiteFS's lease passes to another candidate:

@@ -44,7 +44,9 @@ pub(crate) enum CopyError {
     #[error("emulated replication: file error: {0}")]
     Io(#[from] std::io::Error),
     /// The primary's database is in WAL mode.
-    #[error("emulated replication copies rollback-journal databases only; the primary is in WAL mode")]
+    #[error(
+        "emulated replication copies rollback-journal databases only; the primary is in WAL mode"
+    )]
     Wal,
     /// The blocking file work did not finish (the runtime is shutting down).
     #[error("emulated replication: the file task was cancelled")]
@@ -52,7 +54,10 @@ pub(crate) enum CopyError {
 }
 
 /// A connection to `path` (`mode`: `ro` or `rw`), used only to take SQLite's locks.
-pub(crate) async fn lock_connection(path: &Path, mode: &str) -> Result<SqliteConnection, sqlx::Error> {
+pub(crate) async fn lock_connection(
+    path: &Path,
+    mode: &str,
+) -> Result<SqliteConnection, sqlx::Error> {
     let url = format!("sqlite://{}?mode={mode}", path.display());
     let options: SqliteConnectOptions = url.parse()?;
     options.connect().await
@@ -245,10 +250,24 @@ impl Replica {
             return Ok(true);
         }
         let pages = snapshot.changed_since(self.holds);
-        sqlx::query("BEGIN EXCLUSIVE").execute(&mut self.conn).await?;
+        let empty = std::fs::metadata(&self.path).map_or(true, |m| m.len() == 0);
+        if empty {
+            // A write transaction on an empty file makes SQLite write a fresh page 1 at its
+            // commit, over the copied one: let it do so now, on the empty file.
+            sqlx::query("BEGIN EXCLUSIVE")
+                .execute(&mut self.conn)
+                .await?;
+            sqlx::query("COMMIT").execute(&mut self.conn).await?;
+        }
+        sqlx::query("BEGIN EXCLUSIVE")
+            .execute(&mut self.conn)
+            .await?;
         let written = if still_wanted() {
-            let (path, bytes, page_size) =
-                (self.path.clone(), snapshot.bytes.clone(), snapshot.page_size);
+            let (path, bytes, page_size) = (
+                self.path.clone(),
+                snapshot.bytes.clone(),
+                snapshot.page_size,
+            );
             tokio::task::spawn_blocking(move || write_pages(&path, &bytes, page_size, pages))
                 .await
                 .map_err(|_| CopyError::Cancelled)
@@ -280,7 +299,10 @@ fn write_pages(
     page_size: usize,
     pages: Option<BTreeSet<u32>>,
 ) -> Result<(), CopyError> {
-    let mut file = std::fs::OpenOptions::new().read(true).write(true).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)?;
     let mut header = [0u8; 100];
     let old_len = usize::try_from(file.metadata()?.len()).map_err(std::io::Error::other)?;
     let old_counter = if old_len >= header.len() {

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::sqlx::{self, ConnectOptions};
 use sea_orm::sqlx::sqlite::SqliteConnectOptions;
+use sea_orm::sqlx::{self, ConnectOptions};
 use tokio::time::Instant;
 
 use super::files::write_pos;
@@ -44,7 +44,12 @@ pub(super) async fn replicate(shared: Arc<Shared>, lag: Duration) {
     let mut due: Option<u64> = None;
     let mut retry_after: Option<Instant> = None;
     loop {
-        let next = pending.front().map(|(_, at)| *at).into_iter().chain(retry_after).min();
+        let next = pending
+            .front()
+            .map(|(_, at)| *at)
+            .into_iter()
+            .chain(retry_after)
+            .min();
         pace.wait(next).await;
         let Some((primary, handover_to)) = shared
             .state
@@ -173,9 +178,10 @@ async fn copy_round(
         };
         // Asked under the replica's lock: a node promoted meanwhile keeps its own file.
         let still_replica = || {
-            shared.state.lock().is_ok_and(|s| {
-                s.primary == from.name && !s.cut_off().contains(&node.name)
-            })
+            shared
+                .state
+                .lock()
+                .is_ok_and(|s| s.primary == from.name && !s.cut_off().contains(&node.name))
         };
         match replica.copy(&from.snapshot, still_replica).await {
             Ok(true) => applied(shared, &node.name, due),
@@ -209,7 +215,9 @@ fn applied(shared: &Shared, node: &str, due: u64) {
         "db": shared.db_name,
         "data": {"txID": format!("{due:016x}"), "postApplyChecksum": format!("{checksum:016x}"), "pageSize": 4096, "commit": 0, "timestamp": ""},
     });
-    let _ = shared.events.send((Some(node.to_owned()), line.to_string()));
+    let _ = shared
+        .events
+        .send((Some(node.to_owned()), line.to_string()));
 }
 
 /// An abrupt failover from `old` to `new` (already fenced: nobody holds the lease): waits

@@ -182,7 +182,12 @@ async fn run(mut state: Loop, mut pace: Pace) {
     let mut applied: HashMap<String, u64> = HashMap::new();
     let mut retry_after: Option<Instant> = None;
     loop {
-        let next = pending.front().map(|(_, at)| *at).into_iter().chain(retry_after).min();
+        let next = pending
+            .front()
+            .map(|(_, at)| *at)
+            .into_iter()
+            .chain(retry_after)
+            .min();
         pace.wait(next).await;
         let now_counter = change_counter(&state.path);
         if seen == 0 || now_counter != counter {

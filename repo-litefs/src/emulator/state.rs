@@ -93,10 +93,7 @@ impl Shared {
                 // The emulator is gone: no lease for anyone.
                 return false;
             };
-            let allowed = shared
-                .state
-                .lock()
-                .is_ok_and(|s| s.may_commit(&node));
+            let allowed = shared.state.lock().is_ok_and(|s| s.may_commit(&node));
             if allowed {
                 shared.wake.wake();
             }
@@ -132,7 +129,9 @@ impl Shared {
                 "type": "primaryChange",
                 "data": {"isPrimary": node.name == primary, "hostname": primary},
             });
-            let _ = self.events.send((Some(node.name.clone()), line.to_string()));
+            let _ = self
+                .events
+                .send((Some(node.name.clone()), line.to_string()));
         }
     }
 

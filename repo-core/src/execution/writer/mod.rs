@@ -186,6 +186,12 @@ impl Writer {
             None => self.turn.clone().lock_owned().await,
         };
         self.refusals.clear();
+        if self.config.guard.as_ref().is_some_and(|g| !g.allows()) {
+            // Refused before anything runs; the commit hook closes the race with a change
+            // of lease during the write.
+            metrics::counter!("repo_commits_refused_total").increment(1);
+            return Err(RepoError::NotPrimary { primary: None });
+        }
         Ok(Turn {
             guard: Some(guard),
             budget: self.budget.clone(),
@@ -273,11 +279,13 @@ impl Turn {
     /// ([`Turn::finish`]).
     pub(crate) fn classify<T>(&mut self, result: Result<T, RepoError>) -> Result<T, RepoError> {
         self.finish();
+        if self.refusals.any() {
+            // The refused commit rolled back, whatever the statement reported (a statement
+            // with RETURNING can hand its rows over before its commit is refused).
+            metrics::counter!("repo_commits_refused_total").increment(1);
+            return Err(RepoError::NotPrimary { primary: None });
+        }
         match result {
-            Err(_) if self.refusals.any() => {
-                metrics::counter!("repo_commits_refused_total").increment(1);
-                Err(RepoError::NotPrimary { primary: None })
-            }
             Err(_) if self.expired() => {
                 metrics::counter!("repo_statements_interrupted_total").increment(1);
                 Err(self.interruption())
