@@ -5,7 +5,7 @@
 //! struct in memory, so a 4 MiB message of empty steps decodes to ~200 MB — before the
 //! server's concurrency permit applies, since decoding happens first. [`BoundedCodec`] (the
 //! codec of the generated client and server) walks a [`pb::ForwardRequest`]'s wire bytes,
-//! adds up what its repeated elements will take ([`scan`]), and refuses the message with
+//! adds up what its repeated elements will take (`scan`), and refuses the message with
 //! [`TooLarge::Decoded`] when that is over [`MAX_DECODED_BYTES`]. Nothing is allocated for
 //! a refused message; an accepted one takes at most its own size (strings and bytes) plus
 //! that bound.
