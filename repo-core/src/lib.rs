@@ -72,7 +72,7 @@ pub use row::Row;
 pub use stack::{BoxedLayer, RepoService, wrap_all};
 pub use transaction::{NamedTransaction, TransactionRegistry};
 pub use transaction_call::RunTransaction;
-pub use writer::{SqliteLimits, WriterConfig};
+pub use writer::{CommitGuard, SqliteLimits, WriterConfig};
 
 /// For crates that carry requests to another node or take part in executing them (a
 /// transport such as `repo-litefs`'s forwarding, a backend): the wire form of values and

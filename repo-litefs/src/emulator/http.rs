@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use tokio::sync::broadcast;
 
-use super::litefs::Shared;
+use super::state::Shared;
 
 pub(super) async fn info(
     State((shared, node)): State<(Arc<Shared>, String)>,

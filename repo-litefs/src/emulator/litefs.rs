@@ -14,20 +14,23 @@
 //! `PRAGMA data_version`), so several commits between two observations count once; it only
 //! grows while one node stays primary.
 
-use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::routing::get;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
-use tokio::sync::broadcast;
+use repo_core::CommitGuard;
+use sea_orm::DbErr;
+use tokio::sync::{broadcast, watch};
 use tokio::task::AbortHandle;
-use tokio::time::Instant;
 
+use super::files::{report_lag, write_lag};
 use super::http;
-use super::replicator::{connect, copy, quote_path, version};
+use super::pace::Wake;
+use super::replication::replicate;
+use super::replicator::connect;
+use super::state::{ClusterState, Shared};
 
 /// One emulated node: where its files are and where its HTTP API listens.
 #[derive(Debug, Clone)]
@@ -42,30 +45,12 @@ pub struct EmulatedNode {
     pub api_url: String,
 }
 
-#[derive(Debug)]
-pub(super) struct ClusterState {
-    pub(super) primary: String,
-    partitioned: HashSet<String>,
-    pub(super) stopped: HashSet<String>,
-    /// Each node's TXID: the primary's commit counter, or what a replica applied.
-    txid: HashMap<String, u64>,
-}
-
-#[derive(Debug)]
-pub(super) struct Shared {
-    pub(super) nodes: Vec<EmulatedNode>,
-    db_name: String,
-    pub(super) state: Mutex<ClusterState>,
-    /// `(node, one JSON line)`; `None` as node means every node.
-    pub(super) events: broadcast::Sender<(Option<String>, String)>,
-    /// Rounds of the replication loop so far, so a waiter knows it has seen recent commits.
-    rounds: std::sync::atomic::AtomicU64,
-}
-
 /// A local LiteFS stand-in (see the module docs). Stops when dropped.
 #[derive(Debug)]
 pub struct LiteFsEmulator {
+    /// The state shared with the loops and the HTTP endpoints.
     shared: Arc<Shared>,
+    /// The HTTP servers and the loops; aborted on drop.
     tasks: Vec<AbortHandle>,
 }
 
@@ -77,7 +62,7 @@ impl Drop for LiteFsEmulator {
     }
 }
 
-/// Why the emulator could not start.
+/// Why the emulator could not start, or could not do what it was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum EmulatorError {
     /// A directory or file could not be created.
@@ -86,6 +71,15 @@ pub enum EmulatorError {
     /// A database could not be opened.
     #[error("emulator database error: {0}")]
     Db(#[from] DbErr),
+    /// No node has this name.
+    #[error("no emulated node is named {0:?}")]
+    UnknownNode(String),
+    /// A handover's target is partitioned or stopped: it cannot receive the primary's data.
+    #[error("cannot hand over to {0:?}: it is partitioned or stopped")]
+    Unreachable(String),
+    /// A handover did not finish in time (it goes on in the background).
+    #[error("the handover to {0:?} did not finish in time")]
+    HandoverTimeout(String),
 }
 
 impl LiteFsEmulator {
@@ -120,14 +114,10 @@ impl LiteFsEmulator {
         let shared = Arc::new(Shared {
             nodes,
             db_name: db_name.to_owned(),
-            state: Mutex::new(ClusterState {
-                primary,
-                partitioned: HashSet::new(),
-                stopped: HashSet::new(),
-                txid: HashMap::new(),
-            }),
+            state: Mutex::new(ClusterState::new(primary)),
             events,
-            rounds: std::sync::atomic::AtomicU64::new(0),
+            rounds: watch::Sender::new(0),
+            wake: Wake::default(),
         });
         shared.write_files()?;
         for node in &shared.nodes {
@@ -158,10 +148,10 @@ impl LiteFsEmulator {
 
     /// The node named `name`.
     pub fn node(&self, name: &str) -> Option<&EmulatedNode> {
-        self.shared.nodes.iter().find(|n| n.name == name)
+        self.shared.node(name)
     }
 
-    /// The current primary's name.
+    /// The current primary's name (during a failover: the node taking over).
     pub fn primary(&self) -> String {
         self.shared
             .state
@@ -170,289 +160,162 @@ impl LiteFsEmulator {
             .unwrap_or_default()
     }
 
-    /// Moves the primary role to `name` (failover): `.primary` files are rewritten and a
-    /// `primaryChange` event goes to every node. Writes the old primary committed but had
-    /// not replicated yet are lost, as with LiteFS.
+    /// The guard to give node `name`'s writer ([`repo_core::WriterConfig::commit_guard`]):
+    /// it lets a commit through only while `name` holds the lease, which is how the
+    /// emulator fences a demoted or killed primary (see the module docs).
+    pub fn commit_guard(&self, name: &str) -> CommitGuard {
+        self.shared.commit_guard(name)
+    }
+
+    /// Whether node `name` may commit now (holds the lease).
+    pub fn may_commit(&self, name: &str) -> bool {
+        self.shared.state.lock().is_ok_and(|s| s.may_commit(name))
+    }
+
+    /// An abrupt failover to `name`, as when LiteFS's lease passes to another candidate:
+    /// the old primary is fenced at once (its guarded commits are refused), `.primary`
+    /// files are rewritten and a `primaryChange` event goes to every node; `name` takes the
+    /// lease, from its own position, once a commit the old primary had let through before
+    /// the fence has ended. What the old primary committed but had not replicated is lost,
+    /// and discarded from its file when it next receives replication.
     pub fn promote(&self, name: &str) -> Result<(), EmulatorError> {
+        if self.shared.node(name).is_none() {
+            return Err(EmulatorError::UnknownNode(name.to_owned()));
+        }
         if let Ok(mut state) = self.shared.state.lock() {
+            if state.primary == name && state.lease.as_deref() == Some(name) {
+                return Ok(());
+            }
             state.primary = name.to_owned();
+            state.lease = None;
+            state.handover_to = None;
         }
         self.shared.write_files()?;
-        for node in &self.shared.nodes {
-            let line = serde_json::json!({
-                "type": "primaryChange",
-                "data": {"isPrimary": node.name == name, "hostname": name},
-            });
-            let _ = self
-                .shared
-                .events
-                .send((Some(node.name.clone()), line.to_string()));
-        }
+        self.shared.announce(name);
+        self.shared.wake.wake();
         Ok(())
     }
 
-    /// Stops replication to `name` until [`LiteFsEmulator::heal`].
+    /// A graceful handover to `name` (LiteFS's `promote: true`, or a lease handed over on
+    /// shutdown): the primary stops committing, `name` receives everything it committed,
+    /// then takes the lease; nothing acknowledged is lost. Fails at once if `name` is
+    /// partitioned or stopped; waits at most `timeout` for the handover to finish.
+    pub async fn handover(&self, name: &str, timeout: Duration) -> Result<(), EmulatorError> {
+        if self.shared.node(name).is_none() {
+            return Err(EmulatorError::UnknownNode(name.to_owned()));
+        }
+        {
+            let Ok(mut state) = self.shared.state.lock() else {
+                return Ok(());
+            };
+            if state.primary == name {
+                return Ok(());
+            }
+            if state.cut_off().contains(name) {
+                return Err(EmulatorError::Unreachable(name.to_owned()));
+            }
+            state.lease = None;
+            state.handover_to = Some(name.to_owned());
+        }
+        self.shared.wake.wake();
+        let mut rounds = self.shared.rounds.subscribe();
+        let done = async {
+            loop {
+                let finished = self.shared.state.lock().map_or(true, |s| {
+                    s.primary == name && s.lease.as_deref() == Some(name)
+                });
+                if finished || rounds.changed().await.is_err() {
+                    return;
+                }
+            }
+        };
+        tokio::time::timeout(timeout, done)
+            .await
+            .map_err(|_| EmulatorError::HandoverTimeout(name.to_owned()))
+    }
+
+    /// Stops replication to `name` until [`LiteFsEmulator::heal`]. The node keeps its role:
+    /// a partitioned primary keeps committing, its replicas stop receiving.
     pub fn partition(&self, name: &str) {
         if let Ok(mut state) = self.shared.state.lock() {
             state.partitioned.insert(name.to_owned());
         }
     }
 
-    /// Resumes replication to `name`.
+    /// Resumes replication to `name`: it catches up at once.
     pub fn heal(&self, name: &str) {
         if let Ok(mut state) = self.shared.state.lock() {
             state.partitioned.remove(name);
         }
+        self.shared.wake.wake();
     }
 
-    /// Stops node `name`: no replication, and its HTTP API answers 503.
-    pub fn stop(&self, name: &str) {
+    /// Kills node `name`, as a crashed machine: it receives no replication, its HTTP API
+    /// answers 503, and it can no longer commit; a killed primary leaves the cluster with
+    /// no lease until another node is promoted (LiteFS would elect one after the lease's
+    /// TTL; the emulator waits for [`LiteFsEmulator::promote`]).
+    pub fn kill(&self, name: &str) {
         if let Ok(mut state) = self.shared.state.lock() {
             state.stopped.insert(name.to_owned());
+            if state.lease.as_deref() == Some(name) {
+                state.lease = None;
+            }
         }
+    }
+
+    /// The same as [`LiteFsEmulator::kill`].
+    pub fn stop(&self, name: &str) {
+        self.kill(name);
+    }
+
+    /// Restarts a killed node: its API answers again and replication reaches it, replacing
+    /// whatever its file held that the primary does not (its unreplicated tail, if it was a
+    /// primary); a restarted node that is still the primary takes the lease again.
+    pub fn restart(&self, name: &str) {
+        if let Ok(mut state) = self.shared.state.lock() {
+            state.stopped.remove(name);
+            if state.primary == name && state.handover_to.is_none() && state.lease.is_none() {
+                state.lease = Some(name.to_owned());
+            }
+        }
+        self.shared.wake.wake();
+    }
+
+    /// Makes the replication loop look at the primary now (it looks every few milliseconds
+    /// when idle, every millisecond while commits come, and at once after a guarded commit).
+    pub fn wake(&self) {
+        self.shared.wake.wake();
     }
 
     /// Waits until every running, connected replica has the primary's TXID (bounded).
     pub async fn wait_synced(&self, timeout: Duration) -> bool {
-        use std::sync::atomic::Ordering;
-        let until = Instant::now() + timeout;
-        // Two full rounds of the loop after this call: it has seen every commit before it.
-        let start = self.shared.rounds.load(Ordering::SeqCst);
-        while self.shared.rounds.load(Ordering::SeqCst) < start + 2 {
-            if Instant::now() >= until {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        loop {
-            let synced = self.shared.state.lock().is_ok_and(|s| {
-                let top = s.txid.get(&s.primary).copied().unwrap_or(0);
-                self.shared.nodes.iter().all(|n| {
-                    s.stopped.contains(&n.name)
-                        || s.partitioned.contains(&n.name)
-                        || s.txid.get(&n.name).copied().unwrap_or(0) >= top
-                })
-            });
-            if synced {
-                return true;
-            }
-            if Instant::now() >= until {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-    }
-}
-
-impl Shared {
-    /// The current primary and the nodes it cannot reach (partitioned or stopped); `None`
-    /// once the state's lock is poisoned.
-    fn reach(&self) -> Option<(String, HashSet<String>)> {
-        let s = self.state.lock().ok()?;
-        let cut_off = s.partitioned.union(&s.stopped).cloned().collect();
-        Some((s.primary.clone(), cut_off))
-    }
-
-    /// Writes every node's `.primary` and `<db>-pos` from the current state.
-    fn write_files(&self) -> std::io::Result<()> {
-        let (primary, txids) = match self.state.lock() {
-            Ok(s) => (s.primary.clone(), s.txid.clone()),
-            Err(_) => return Ok(()),
-        };
-        for node in &self.nodes {
-            let marker = node.dir.join(".primary");
-            if node.name == primary {
-                let _ = std::fs::remove_file(&marker);
-            } else {
-                write_whole(&marker, format!("{primary}\n").as_bytes())?;
-            }
-            write_pos(
-                &node.dir.join(format!("{}-pos", self.db_name)),
-                txids.get(&node.name).copied().unwrap_or(0),
-            )?;
-        }
-        Ok(())
-    }
-}
-
-/// `<db>-pos` in LiteFS's format: TXID and post-apply checksum, 16 hex digits each.
-fn write_pos(path: &Path, txid: u64) -> std::io::Result<()> {
-    let checksum = txid.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    write_whole(path, format!("{txid:016x}/{checksum:016x}\n").as_bytes())
-}
-
-/// How often a connected replica hears from the primary (LiteFS's heartbeat interval).
-const HEARTBEAT: Duration = Duration::from_secs(1);
-
-/// How often `.lag` files are rewritten.
-const LAG_REFRESH: Duration = Duration::from_millis(100);
-
-/// Keeps every node's `.lag` current: 0 on the primary; on a replica, the time since it last
-/// heard from the primary, which a heartbeat resets every second unless the replica is
-/// partitioned or stopped.
-async fn report_lag(shared: Arc<Shared>) {
-    let mut heard: HashMap<String, Instant> = HashMap::new();
-    let mut last_beat: Option<Instant> = None;
-    let mut tick = tokio::time::interval(LAG_REFRESH);
-    loop {
-        tick.tick().await;
-        let Some((primary, cut_off)) = shared.reach() else {
-            return;
-        };
-        let now = Instant::now();
-        let beat = last_beat.is_none_or(|at| now.duration_since(at) >= HEARTBEAT);
-        if beat {
-            last_beat = Some(now);
-        }
-        for node in &shared.nodes {
-            let at = heard.entry(node.name.clone()).or_insert(now);
-            if node.name == primary || (beat && !cut_off.contains(&node.name)) {
-                *at = now;
-            }
-            let _ = write_lag(&node.dir.join(".lag"), now.duration_since(*at));
-        }
-    }
-}
-
-/// `.lag` in LiteFS's format: `%+010d\n` milliseconds, capped below LiteFS's
-/// "not yet synced" value (`2147483647`).
-fn write_lag(path: &Path, lag: Duration) -> std::io::Result<()> {
-    let ms = i64::try_from(lag.as_millis()).map_or(i64::from(i32::MAX) - 1, |ms| {
-        ms.min(i64::from(i32::MAX) - 1)
-    });
-    write_whole(path, format!("{ms:+010}\n").as_bytes())
-}
-
-/// Replaces `path`'s content through a rename, so that a reader never sees a half-written
-/// file (LiteFS serves `.primary`, `<db>-pos` and `.lag` from memory, whole).
-fn write_whole(path: &Path, content: &[u8]) -> std::io::Result<()> {
-    let mut fresh = path.as_os_str().to_owned();
-    fresh.push(".new");
-    std::fs::write(&fresh, content)?;
-    std::fs::rename(fresh, path)
-}
-
-/// The replication loop: observe commits on the primary, copy them to the replicas after
-/// the lag, keep TXIDs and `-pos` files, announce `tx` events.
-async fn replicate(shared: Arc<Shared>, lag: Duration) {
-    let mut readers: HashMap<String, DatabaseConnection> = HashMap::new();
-    let mut writers: HashMap<String, DatabaseConnection> = HashMap::new();
-    let mut last_primary = String::new();
-    let mut seen = i64::MIN;
-    let mut pending: Vec<(u64, Instant)> = Vec::new();
-    let mut tick = tokio::time::interval(Duration::from_millis(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        let Some((primary, cut_off)) = shared.reach() else {
-            return;
-        };
-        if primary != last_primary {
-            // A new primary: replicas copy from its file from now on, and its TXIDs continue
-            // above every node's, so that no replica looks ahead of it.
-            writers.clear();
-            pending.clear();
-            seen = i64::MIN;
-            last_primary = primary.clone();
-            if let Ok(mut s) = shared.state.lock() {
-                let top = s.txid.values().copied().max().unwrap_or(0);
-                s.txid.insert(primary.clone(), top);
-            }
-        }
-        let Some(primary_node) = shared.nodes.iter().find(|n| n.name == primary) else {
-            continue;
-        };
-        if !readers.contains_key(&primary) {
-            match connect(&primary_node.db_path, "ro").await {
-                Ok(c) => {
-                    readers.insert(primary.clone(), c);
-                }
-                Err(_) => continue,
-            }
-        }
-        let Some(reader) = readers.get(&primary) else {
-            continue;
-        };
-        if let Some(v) = version(reader).await
-            && v != seen
-        {
-            // The first observation counts as a change too: whatever the primary held
-            // before must reach the replicas.
-            seen = v;
-            let txid = {
-                let Ok(mut s) = shared.state.lock() else {
+        let mut rounds = self.shared.rounds.subscribe();
+        self.shared.wake.wake();
+        let start = *rounds.borrow_and_update();
+        let synced = async {
+            loop {
+                // Two looks after this call: the second began after it, so it has seen
+                // every commit made before it.
+                let looked = *rounds.borrow_and_update() >= start + 2;
+                if looked && self.synced() {
                     return;
-                };
-                let t = s.txid.entry(primary.clone()).or_insert(0);
-                *t += 1;
-                *t
-            };
-            let _ = write_pos(
-                &primary_node.dir.join(format!("{}-pos", shared.db_name)),
-                txid,
-            );
-            pending.push((txid, Instant::now()));
-        }
-        shared
-            .rounds
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let now = Instant::now();
-        let Some(due) = pending
-            .iter()
-            .rev()
-            .find(|(_, at)| now.duration_since(*at) >= lag)
-            .map(|(t, _)| *t)
-        else {
-            continue;
+                }
+                if rounds.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
         };
-        pending.retain(|(t, _)| *t > due);
-        for node in &shared.nodes {
-            if node.name == primary || cut_off.contains(&node.name) {
-                continue;
-            }
-            let applied = shared
-                .state
-                .lock()
-                .map(|s| s.txid.get(&node.name).copied().unwrap_or(0))
-                .unwrap_or(0);
-            if applied >= due {
-                continue;
-            }
-            if !writers.contains_key(&node.name) {
-                let Ok(conn) = connect(&node.db_path, "rw").await else {
-                    continue;
-                };
-                let attach = format!(
-                    "ATTACH DATABASE {} AS src",
-                    quote_path(&primary_node.db_path)
-                );
-                if conn.execute_unprepared(&attach).await.is_err() {
-                    continue;
-                }
-                writers.insert(node.name.clone(), conn);
-            }
-            let Some(conn) = writers.get(&node.name) else {
-                continue;
-            };
-            match copy(conn).await {
-                Ok(()) => {
-                    if let Ok(mut s) = shared.state.lock() {
-                        s.txid.insert(node.name.clone(), due);
-                    }
-                    let _ = write_pos(&node.dir.join(format!("{}-pos", shared.db_name)), due);
-                    let line = serde_json::json!({
-                        "type": "tx",
-                        "db": shared.db_name,
-                        "data": {"txID": format!("{due:016x}"), "postApplyChecksum": format!("{:016x}", due.wrapping_mul(0x9e37_79b9_7f4a_7c15)), "pageSize": 4096, "commit": 0, "timestamp": ""},
-                    });
-                    let _ = shared
-                        .events
-                        .send((Some(node.name.clone()), line.to_string()));
-                }
-                Err(e) => {
-                    tracing::warn!(replica = %node.name, error = %e, "emulated replication failed; retrying")
-                }
-            }
-        }
+        tokio::time::timeout(timeout, synced).await.is_ok()
+    }
+
+    /// Whether every running, connected replica has the primary's TXID.
+    fn synced(&self) -> bool {
+        self.shared.state.lock().is_ok_and(|s| {
+            let top = s.txid.get(&s.primary).copied().unwrap_or(0);
+            let cut_off = s.cut_off();
+            self.shared.nodes.iter().all(|n| {
+                cut_off.contains(&n.name) || s.txid.get(&n.name).copied().unwrap_or(0) == top
+            })
+        })
     }
 }

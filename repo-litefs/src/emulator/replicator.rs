@@ -1,29 +1,29 @@
-//! `Replicator`: copies the primary's committed data to replicas, after a lag.
+//! `Replicator`: copies the primary's committed pages to replicas, after a lag.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement,
-};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+
+use super::pace::{Pace, Wake, change_counter};
+use super::pages::{Replica, Snapshot};
 
 /// Replicates one primary file to replica files in the background (see the module docs).
 #[derive(Debug)]
 pub struct Replicator {
     /// Replicas that receive nothing until healed.
     partitioned: Arc<Mutex<HashSet<String>>>,
-    /// `(latest change seen on the primary, replicas that have applied it)`.
-    progress: Arc<Mutex<(i64, HashSet<String>)>>,
+    /// Rounds of the loop and who holds what, for [`Replicator::wait_synced`].
+    progress: watch::Receiver<Progress>,
     /// Every replica's name.
     names: Vec<String>,
-    /// Rounds of the replication loop so far, so a waiter knows the loop has looked at the
-    /// primary since it started waiting.
-    rounds: Arc<AtomicU64>,
+    /// Makes the loop look at the primary at once.
+    wake: Wake,
     /// The replication loop; aborted on drop.
     task: JoinHandle<()>,
 }
@@ -34,12 +34,15 @@ impl Drop for Replicator {
     }
 }
 
-/// One replica's file and the connection that writes it.
-struct Target {
-    name: String,
-    conn: DatabaseConnection,
-    /// The primary's change counter this replica has applied.
-    applied: i64,
+/// What the loop reports after each look at the primary.
+#[derive(Debug, Clone, Default)]
+struct Progress {
+    /// Looks at the primary so far.
+    rounds: u64,
+    /// Changes seen on the primary so far.
+    seen: u64,
+    /// The replicas holding every change seen.
+    current: HashSet<String>,
 }
 
 pub(crate) async fn connect(path: &Path, mode: &str) -> Result<DatabaseConnection, DbErr> {
@@ -52,49 +55,40 @@ pub(crate) async fn connect(path: &Path, mode: &str) -> Result<DatabaseConnectio
     Database::connect(options).await
 }
 
-pub(crate) fn quote_path(path: &Path) -> String {
-    format!("'{}'", path.display().to_string().replace('\'', "''"))
-}
-
 impl Replicator {
     /// Starts replicating `primary` to each `(name, file)` of `replicas`, `lag` after each
-    /// commit. The replicas' files must already hold the primary's schema.
+    /// commit. The replicas' files must exist (empty is fine); whatever they hold is
+    /// replaced by the primary's pages.
     pub async fn start(
         primary: &Path,
         replicas: Vec<(String, PathBuf)>,
         lag: Duration,
     ) -> Result<Self, DbErr> {
-        let source = connect(primary, "ro").await?;
-        let mut targets = Vec::new();
+        let source = Snapshot::open(primary).await.map_err(db_err)?;
         let names: Vec<String> = replicas.iter().map(|(n, _)| n.clone()).collect();
+        let mut targets = Vec::new();
         for (name, path) in replicas {
-            let conn = connect(&path, "rw").await?;
-            conn.execute_unprepared(&format!("ATTACH DATABASE {} AS src", quote_path(primary)))
-                .await?;
-            targets.push(Target {
-                name,
-                conn,
-                applied: -1,
-            });
+            targets.push((name, Replica::open(&path).await.map_err(db_err)?));
         }
         let partitioned = Arc::new(Mutex::new(HashSet::new()));
-        let progress = Arc::new(Mutex::new((i64::MIN, HashSet::new())));
-        let rounds = Arc::new(AtomicU64::new(0));
+        let (report, progress) = watch::channel(Progress::default());
+        let wake = Wake::default();
         let task = tokio::spawn(run(
-            source,
-            targets,
-            lag,
-            partitioned.clone(),
-            Progress {
-                latest: progress.clone(),
-                rounds: rounds.clone(),
+            Loop {
+                path: primary.to_owned(),
+                source,
+                targets,
+                lag,
+                partitioned: partitioned.clone(),
+                report,
             },
+            Pace::new(wake.clone()),
         ));
         Ok(Self {
             partitioned,
             progress,
             names,
-            rounds,
+            wake,
             task,
         })
     }
@@ -102,35 +96,31 @@ impl Replicator {
     /// Waits until every replica that is not partitioned has everything the primary had
     /// committed when this was called (bounded by `timeout`); returns whether they did.
     pub async fn wait_synced(&self, timeout: Duration) -> bool {
-        let until = Instant::now() + timeout;
-        // Two rounds of the loop after this call: the second began after it, so it has seen
-        // every commit made before it (a fixed sleep is not enough on a busy machine).
-        let start = self.rounds.load(Ordering::SeqCst);
-        while self.rounds.load(Ordering::SeqCst) < start + 2 {
-            if Instant::now() >= until {
-                return false;
+        let mut progress = self.progress.clone();
+        self.wake.wake();
+        let start = progress.borrow().rounds;
+        let check = async {
+            loop {
+                let done = {
+                    let p = progress.borrow_and_update();
+                    // Two looks after this call: the second began after it, so it saw every
+                    // commit made before it.
+                    let cut_off = self.cut_off();
+                    p.rounds >= start + 2
+                        && self
+                            .names
+                            .iter()
+                            .all(|n| cut_off.contains(n) || p.current.contains(n))
+                };
+                if done {
+                    return;
+                }
+                if progress.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
             }
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        loop {
-            let cut_off: HashSet<String> = self
-                .partitioned
-                .lock()
-                .map(|p| p.clone())
-                .unwrap_or_default();
-            let done = self.progress.lock().is_ok_and(|p| {
-                self.names
-                    .iter()
-                    .all(|n| cut_off.contains(n) || p.1.contains(n))
-            });
-            if done {
-                return true;
-            }
-            if Instant::now() >= until {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
+        };
+        tokio::time::timeout(timeout, check).await.is_ok()
     }
 
     /// Stops replication to `replica` (a network partition) until [`Replicator::heal`].
@@ -140,132 +130,134 @@ impl Replicator {
         }
     }
 
-    /// Resumes replication to `replica`; it catches up at the next tick.
+    /// Resumes replication to `replica`; it catches up at the next look.
     pub fn heal(&self, replica: &str) {
         if let Ok(mut p) = self.partitioned.lock() {
             p.remove(replica);
         }
+        self.wake.wake();
+    }
+
+    /// Makes the loop look at the primary now (it otherwise looks every few milliseconds
+    /// when idle, every millisecond while changes come).
+    pub fn wake(&self) {
+        self.wake.wake();
+    }
+
+    fn cut_off(&self) -> HashSet<String> {
+        cut_off(&self.partitioned)
     }
 }
 
-/// The primary's change counter: `PRAGMA data_version` moves whenever another connection
-/// commits.
-pub(crate) async fn version(source: &DatabaseConnection) -> Option<i64> {
-    let row = source
-        .query_one_raw(Statement::from_string(
-            DbBackend::Sqlite,
-            "PRAGMA data_version",
-        ))
-        .await
-        .ok()??;
-    row.try_get_by_index(0).ok()
+fn db_err(e: super::pages::CopyError) -> DbErr {
+    DbErr::Custom(e.to_string())
 }
 
-/// What the replication loop reports to [`Replicator::wait_synced`].
-struct Progress {
-    /// `(latest change seen on the primary, replicas that have applied it)`.
-    latest: Arc<Mutex<(i64, HashSet<String>)>>,
-    /// Rounds completed (each looked at the primary's change counter).
-    rounds: Arc<AtomicU64>,
-}
-
-async fn run(
-    source: DatabaseConnection,
-    mut targets: Vec<Target>,
+/// The replication loop's state.
+struct Loop {
+    /// The primary's file.
+    path: PathBuf,
+    /// The primary's pages as last read.
+    source: Snapshot,
+    /// `(name, file)` of every replica.
+    targets: Vec<(String, Replica)>,
+    /// Time between a change and its copy.
     lag: Duration,
+    /// Replicas cut off.
     partitioned: Arc<Mutex<HashSet<String>>>,
-    report: Progress,
-) {
-    let progress = report.latest;
-    // Changes seen on the primary, with when they were seen: each becomes visible on the
-    // replicas `lag` later.
-    let mut changes: VecDeque<(i64, Instant)> = VecDeque::new();
-    let mut seen = i64::MIN;
-    let mut tick = tokio::time::interval(Duration::from_millis(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    /// Where progress is reported.
+    report: watch::Sender<Progress>,
+}
+
+/// How long a failed copy waits before it is tried again.
+const RETRY: Duration = Duration::from_millis(100);
+
+async fn run(mut state: Loop, mut pace: Pace) {
+    let mut counter = None;
+    // Changes seen, each with when it is due on the replicas (`lag` after it was seen).
+    let mut pending: VecDeque<(u64, Instant)> = VecDeque::new();
+    let mut seen = 0u64;
+    // The newest change whose lag has passed.
+    let mut due = 0u64;
+    let mut applied: HashMap<String, u64> = HashMap::new();
+    let mut retry_after: Option<Instant> = None;
     loop {
-        tick.tick().await;
-        if let Some(v) = version(&source).await {
-            if v != seen {
-                seen = v;
-                changes.push_back((v, Instant::now()));
-                if let Ok(mut p) = progress.lock() {
-                    *p = (v, HashSet::new());
-                }
-            }
-            // Only a round that read the counter tells a waiter anything.
-            report.rounds.fetch_add(1, Ordering::SeqCst);
+        let next = pending
+            .front()
+            .map(|(_, at)| *at)
+            .into_iter()
+            .chain(retry_after)
+            .min();
+        pace.wait(next).await;
+        let now_counter = change_counter(&state.path);
+        if seen == 0 || now_counter != counter {
+            // The first look counts as a change: whatever the primary holds must reach
+            // the replicas.
+            counter = now_counter;
+            seen += 1;
+            pending.push_back((seen, Instant::now() + state.lag));
+            pace.active();
         }
-        // The newest change old enough to be applied.
         let now = Instant::now();
-        let Some(due) = changes
-            .iter()
-            .rev()
-            .find(|(_, at)| now.duration_since(*at) >= lag)
-            .map(|(v, _)| *v)
-        else {
-            continue;
-        };
-        while changes.front().is_some_and(|(v, _)| *v != due) {
-            changes.pop_front();
-        }
-        let cut_off: HashSet<String> = partitioned.lock().map(|p| p.clone()).unwrap_or_default();
-        for target in &mut targets {
-            if target.applied == due || cut_off.contains(&target.name) {
-                continue;
+        while let Some((change, at)) = pending.front().copied() {
+            if at > now {
+                break;
             }
-            match copy(&target.conn).await {
-                Ok(()) => {
-                    target.applied = due;
-                    if let Ok(mut p) = progress.lock()
-                        && p.0 == due
-                    {
-                        p.1.insert(target.name.clone());
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(replica = %target.name, error = %e, "replication copy failed; retrying")
-                }
-            }
+            due = change;
+            pending.pop_front();
         }
+        let cut_off = cut_off(&state.partitioned);
+        let behind = due > 0
+            && state
+                .targets
+                .iter()
+                .any(|(n, _)| !cut_off.contains(n) && applied.get(n) != Some(&due));
+        if behind && retry_after.is_none_or(|t| t <= now) {
+            let done = copy_round(&mut state, due, &cut_off, &mut applied).await;
+            retry_after = (!done).then(|| Instant::now() + RETRY);
+        }
+        state.report.send_modify(|p| {
+            p.rounds += 1;
+            p.seen = seen;
+            p.current = applied
+                .iter()
+                .filter(|(_, v)| **v == seen)
+                .map(|(n, _)| n.clone())
+                .collect();
+        });
     }
 }
 
-/// Copies every table of `src` into the replica, in one transaction: tables and indexes
-/// the replica lacks are created first (schema changes replicate too), then every row.
-pub(crate) async fn copy(conn: &DatabaseConnection) -> Result<(), DbErr> {
-    let missing = conn
-        .query_all_raw(Statement::from_string(
-            DbBackend::Sqlite,
-            "SELECT sql FROM src.sqlite_master s WHERE s.sql IS NOT NULL \
-             AND s.name NOT LIKE 'sqlite_%' \
-             AND NOT EXISTS (SELECT 1 FROM main.sqlite_master m WHERE m.name = s.name) \
-             ORDER BY s.type = 'index'",
-        ))
-        .await?;
-    let tables = conn
-        .query_all_raw(Statement::from_string(
-            DbBackend::Sqlite,
-            "SELECT name FROM src.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-        ))
-        .await?;
-    let mut script = String::from("BEGIN IMMEDIATE;");
-    for row in missing {
-        let sql: String = row.try_get_by_index(0)?;
-        script.push_str(&sql);
-        script.push(';');
+fn cut_off(partitioned: &Mutex<HashSet<String>>) -> HashSet<String> {
+    partitioned.lock().map(|p| p.clone()).unwrap_or_default()
+}
+
+/// Reads the primary and brings every connected replica to it, marking them at `due`;
+/// returns whether every copy succeeded.
+async fn copy_round(
+    state: &mut Loop,
+    due: u64,
+    cut_off: &HashSet<String>,
+    applied: &mut HashMap<String, u64>,
+) -> bool {
+    if let Err(e) = state.source.refresh().await {
+        tracing::warn!(error = %e, "replication: reading the primary failed; retrying");
+        return false;
     }
-    for row in tables {
-        let name: String = row.try_get_by_index(0)?;
-        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-        script.push_str(&format!(
-            "DELETE FROM main.{quoted}; INSERT INTO main.{quoted} SELECT * FROM src.{quoted};"
-        ));
+    let mut done = true;
+    for (name, replica) in &mut state.targets {
+        if cut_off.contains(name) {
+            continue;
+        }
+        match replica.copy(&state.source, || true).await {
+            Ok(_) => {
+                applied.insert(name.clone(), due);
+            }
+            Err(e) => {
+                done = false;
+                tracing::warn!(replica = %name, error = %e, "replication copy failed; retrying")
+            }
+        }
     }
-    script.push_str("COMMIT;");
-    if let Err(e) = conn.execute_unprepared(&script).await {
-        let _ = conn.execute_unprepared("ROLLBACK").await;
-        return Err(e);
-    }
-    Ok(())
+    done
 }

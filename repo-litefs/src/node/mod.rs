@@ -257,7 +257,7 @@ fn build_repo(
     // Local writes with an idempotency key are recorded like forwarded ones.
     let ledger = LedgerHook::new(tracker.clone(), db.clone(), Some(config.prune.retention()));
     let mut builder = Repo::builder(db.clone())
-        .writer(config.writer)
+        .writer(config.writer.clone())
         .ledger(std::sync::Arc::new(ledger))
         .layer(last_error.clone());
     if let Some(customize) = &config.customize {

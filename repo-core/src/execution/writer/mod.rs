@@ -18,8 +18,14 @@
 //! in-memory database, or a non-SQLite backend — writes run on the repository's own
 //! connection, one turn at a time, and the budget is only checked between statements (a
 //! warning says so once).
+//!
+//! A [`CommitGuard`] in the config is asked at every commit on the writer connection
+//! (SQLite's commit hook); a refused commit rolls back and the write fails with
+//! [`RepoError::NotPrimary`]: how a fenced node (a LiteFS lease lost, the emulator's
+//! failover) stops writing before its own view of its role has caught up.
 
 mod budget;
+mod commit_guard;
 mod limits;
 mod settings;
 
@@ -34,10 +40,12 @@ use tokio::time::Instant;
 
 use crate::error::{CommitState, RepoError};
 use budget::{Budget, CHECK_EVERY_OPS};
+pub use commit_guard::CommitGuard;
+use commit_guard::Refusals;
 pub use limits::SqliteLimits;
 
 /// How the executor's writer behaves. Defaults: statements interrupted after 5 s, SQLite
-/// limits as in [`SqliteLimits::default`].
+/// limits as in [`SqliteLimits::default`], no [`CommitGuard`].
 ///
 /// ```
 /// use std::time::Duration;
@@ -47,20 +55,37 @@ pub use limits::SqliteLimits;
 ///     .limits(SqliteLimits::default().length(1024 * 1024));
 /// # let _ = config;
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct WriterConfig {
     /// The longest one write (a statement, a named transaction, a batch or a group commit
     /// member) may run before SQLite interrupts it.
     max_statement_time: Duration,
     /// SQLite's limits on the writer connection.
     limits: SqliteLimits,
+    /// Asked at every commit whether this node may commit.
+    guard: Option<CommitGuard>,
 }
+
+impl PartialEq for WriterConfig {
+    fn eq(&self, other: &Self) -> bool {
+        self.max_statement_time == other.max_statement_time
+            && self.limits == other.limits
+            && match (&self.guard, &other.guard) {
+                (None, None) => true,
+                (Some(a), Some(b)) => a.same(b),
+                _ => false,
+            }
+    }
+}
+
+impl Eq for WriterConfig {}
 
 impl Default for WriterConfig {
     fn default() -> Self {
         Self {
             max_statement_time: Duration::from_secs(5),
             limits: SqliteLimits::default(),
+            guard: None,
         }
     }
 }
@@ -76,6 +101,14 @@ impl WriterConfig {
     /// SQLite's limits on the writer connection.
     pub fn limits(mut self, limits: SqliteLimits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Asks `guard` at every commit on the writer connection whether this node may commit;
+    /// a refused commit rolls back and fails with [`RepoError::NotPrimary`] (see
+    /// [`CommitGuard`]). Only a dedicated writer connection (a SQLite file) can be guarded.
+    pub fn commit_guard(mut self, guard: CommitGuard) -> Self {
+        self.guard = Some(guard);
         self
     }
 
@@ -99,6 +132,8 @@ pub(crate) struct Writer {
     turn: Arc<Mutex<()>>,
     /// The limits and the maximum statement time.
     config: WriterConfig,
+    /// Whether the commit guard refused a commit during the current turn.
+    refusals: Arc<Refusals>,
 }
 
 impl Writer {
@@ -106,21 +141,32 @@ impl Writer {
     /// made on the first write (so a read-only replica never opens it).
     pub(crate) fn new(db: &DatabaseConnection, config: WriterConfig) -> Self {
         let turn = Arc::new(Mutex::new(()));
-        match dedicated(db, config) {
+        let refusals = Arc::new(Refusals::default());
+        match dedicated(db, &config, &refusals) {
             Some((pool, budget)) => Self {
                 db: SqlxSqliteConnector::from_sqlx_sqlite_pool(pool.clone()),
                 budget: Some(budget),
                 pool: Some(pool),
                 turn,
                 config,
+                refusals,
             },
-            None => Self {
-                db: db.clone(),
-                budget: None,
-                pool: None,
-                turn,
-                config,
-            },
+            None => {
+                if config.guard.is_some() {
+                    tracing::warn!(
+                        "the commit guard needs a dedicated writer connection (a SQLite file); \
+                         it is not consulted on this database"
+                    );
+                }
+                Self {
+                    db: db.clone(),
+                    budget: None,
+                    pool: None,
+                    turn,
+                    config,
+                    refusals,
+                }
+            }
         }
     }
 
@@ -139,6 +185,13 @@ impl Writer {
                 })?,
             None => self.turn.clone().lock_owned().await,
         };
+        self.refusals.clear();
+        if self.config.guard.as_ref().is_some_and(|g| !g.allows()) {
+            // Refused before anything runs; the commit hook closes the race with a change
+            // of lease during the write.
+            metrics::counter!("repo_commits_refused_total").increment(1);
+            return Err(RepoError::NotPrimary { primary: None });
+        }
         Ok(Turn {
             guard: Some(guard),
             budget: self.budget.clone(),
@@ -146,6 +199,7 @@ impl Writer {
             max_statement_time: self.config.max_statement_time,
             limit: None,
             finished: false,
+            refusals: self.refusals.clone(),
         })
     }
 }
@@ -180,6 +234,8 @@ pub(crate) struct Turn {
     max_statement_time: Duration,
     /// The bound set by the last [`Turn::budget_for`], for the error it turns into.
     limit: Option<Bound>,
+    /// Whether the commit guard refused a commit under this turn.
+    refusals: Arc<Refusals>,
 }
 
 impl Turn {
@@ -218,10 +274,17 @@ impl Turn {
         self.finished = true;
     }
 
-    /// `result`, with a failure caused by the budget running out reported as such; the
-    /// work has ended ([`Turn::finish`]).
+    /// `result`, with a failure caused by the budget running out reported as such, and one
+    /// caused by the commit guard's refusal as [`RepoError::NotPrimary`]; the work has ended
+    /// ([`Turn::finish`]).
     pub(crate) fn classify<T>(&mut self, result: Result<T, RepoError>) -> Result<T, RepoError> {
         self.finish();
+        if self.refusals.any() {
+            // The refused commit rolled back, whatever the statement reported (a statement
+            // with RETURNING can hand its rows over before its commit is refused).
+            metrics::counter!("repo_commits_refused_total").increment(1);
+            return Err(RepoError::NotPrimary { primary: None });
+        }
         match result {
             Err(_) if self.expired() => {
                 metrics::counter!("repo_statements_interrupted_total").increment(1);
@@ -258,7 +321,11 @@ impl Drop for Turn {
 
 /// A single-connection pool over the same SQLite file as `db`, with the budget's progress
 /// handler and `config`'s limits; `None` when `db` is not a file-backed sqlx SQLite pool.
-fn dedicated(db: &DatabaseConnection, config: WriterConfig) -> Option<(SqlitePool, Arc<Budget>)> {
+fn dedicated(
+    db: &DatabaseConnection,
+    config: &WriterConfig,
+    refusals: &Arc<Refusals>,
+) -> Option<(SqlitePool, Arc<Budget>)> {
     let DatabaseConnectionType::SqlxSqlitePoolConnection(_) = &db.inner else {
         return None;
     };
@@ -277,6 +344,8 @@ fn dedicated(db: &DatabaseConnection, config: WriterConfig) -> Option<(SqlitePoo
     let budget = Budget::new();
     let handler_budget = budget.clone();
     let limits = config.limits;
+    let guard = config.guard.clone();
+    let refusals = refusals.clone();
     let app = db.clone();
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
@@ -286,12 +355,15 @@ fn dedicated(db: &DatabaseConnection, config: WriterConfig) -> Option<(SqlitePoo
         .test_before_acquire(false)
         .after_connect(move |conn, _| {
             let (budget, app) = (handler_budget.clone(), app.clone());
+            let guarded = guard.clone().map(|g| refusals.clone().hook(g));
             Box::pin(async move {
                 settings::copy(&app, conn).await;
                 limits.apply(conn).await?;
-                conn.lock_handle()
-                    .await?
-                    .set_progress_handler(CHECK_EVERY_OPS, budget.handler());
+                let mut handle = conn.lock_handle().await?;
+                handle.set_progress_handler(CHECK_EVERY_OPS, budget.handler());
+                if let Some(hook) = guarded {
+                    handle.set_commit_hook(hook);
+                }
                 Ok(())
             })
         })
