@@ -87,10 +87,11 @@ pub(crate) async fn add_comment(
             ..Default::default()
         })
         .await?;
-    let event = CommentEvent::from(stored);
-    // No receivers (nobody watching) is not an error.
-    let _ = state.comments.send(event.clone());
-    Ok(event)
+    // The comment is in this node's database now (read-your-writes on a replica): the
+    // feed announces it to this node's viewers, as every other node's feed will once it
+    // replicates there.
+    state.feed.wake();
+    Ok(CommentEvent::from(stored))
 }
 
 /// `GET /api/posts`.

@@ -44,6 +44,21 @@ impl ApiError {
         ApiError::Validation(BTreeMap::from([(field, message.into())]))
     }
 
+    /// A body that serde could not read, described without serde's words: its messages
+    /// name Rust types (`expected struct NewPostRequest`), which mean nothing to a client.
+    pub(crate) fn malformed(error: &serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        let at = format!("line {}, column {}", error.line(), error.column());
+        ApiError::MalformedJson(match error.classify() {
+            Category::Syntax | Category::Eof | Category::Io => format!("not valid JSON ({at})"),
+            Category::Data => {
+                format!(
+                    "expected a JSON object of the documented shape; a value has the wrong type ({at})"
+                )
+            }
+        })
+    }
+
     /// The status code of this error.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -64,7 +79,11 @@ impl ApiError {
             ApiError::Validation(_) => "invalid input".to_owned(),
             ApiError::MalformedJson(detail) => format!("malformed JSON: {detail}"),
             ApiError::UnsupportedMediaType => "expected an application/json body".to_owned(),
-            ApiError::PayloadTooLarge => "request body too large".to_owned(),
+            ApiError::PayloadTooLarge => format!(
+                "request body too large: the limit is {} KiB ({} bytes)",
+                super::BODY_LIMIT / 1024,
+                super::BODY_LIMIT
+            ),
             ApiError::NotFound => "not found".to_owned(),
             ApiError::Conflict { message, .. } => (*message).to_owned(),
             ApiError::Unavailable => "service temporarily unavailable, retry later".to_owned(),

@@ -32,12 +32,24 @@ fn from_rejection(rejection: JsonRejection) -> ApiError {
     match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
-        _ => match rejection {
-            JsonRejection::JsonDataError(e) => ApiError::MalformedJson(e.body_text()),
-            JsonRejection::JsonSyntaxError(e) => ApiError::MalformedJson(e.body_text()),
-            _ => ApiError::MalformedJson("could not read the body".to_owned()),
-        },
+        _ => serde_cause(&rejection).map_or_else(
+            || ApiError::MalformedJson("could not read the body".to_owned()),
+            ApiError::malformed,
+        ),
     }
+}
+
+/// The serde error behind a rejection, if there is one.
+fn serde_cause(rejection: &JsonRejection) -> Option<&serde_json::Error> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> =
+        std::error::Error::source(rejection);
+    while let Some(error) = cause {
+        if let Some(found) = error.downcast_ref::<serde_json::Error>() {
+            return Some(found);
+        }
+        cause = error.source();
+    }
+    None
 }
 
 /// A post id from the path; anything that is not one (`/posts/abc`) is a `404`.

@@ -24,6 +24,7 @@
 mod api;
 mod error;
 mod extract;
+mod feed;
 mod html;
 mod ops;
 mod pages;
@@ -40,19 +41,16 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use repo_core::{NodeRole, Repo};
 use repo_middleware::BreakerState;
 use serde::Serialize;
-use tokio::sync::broadcast;
 
 use crate::entities::comment;
 use crate::lag::ReplicationLag;
 
 pub use error::ApiError;
+pub use feed::{CHECK_INTERVAL, ChangeFeed};
 pub use html::escape;
 
 /// The largest request body the server reads; larger ones get `413 Payload Too Large`.
 pub const BODY_LIMIT: usize = 256 * 1024;
-
-/// How many comment events a slow WebSocket may fall behind before it skips some.
-const COMMENT_CHANNEL_CAPACITY: usize = 256;
 
 /// Everything the handlers share. Cheap to clone.
 #[derive(Clone)]
@@ -61,22 +59,30 @@ pub struct AppState {
     pub repo: Repo,
     /// Who this node is and who the primary is, for `/health`.
     pub node: NodeInfo,
-    /// New comments, fanned out to every WebSocket watching a post.
-    pub comments: broadcast::Sender<CommentEvent>,
+    /// New comments on this node's database, fanned out to every WebSocket watching a
+    /// post.
+    pub feed: ChangeFeed,
     /// Renders `/metrics`; `None` turns the endpoint into a 404.
     pub metrics: Option<PrometheusHandle>,
 }
 
 impl AppState {
-    /// State over `repo` with a fresh comment channel and no metrics endpoint.
+    /// State over `repo` with no metrics endpoint, and a [`ChangeFeed`] watching the
+    /// repository's own connection (see [`AppState::with_feed`] for a dedicated one).
     pub fn new(repo: Repo, node: NodeInfo) -> Self {
-        let (comments, _) = broadcast::channel(COMMENT_CHANNEL_CAPACITY);
+        let feed = ChangeFeed::spawn(repo.connection().clone());
         Self {
             repo,
             node,
-            comments,
+            feed,
             metrics: None,
         }
+    }
+
+    /// Announces comments from `feed` instead.
+    pub fn with_feed(mut self, feed: ChangeFeed) -> Self {
+        self.feed = feed;
+        self
     }
 
     /// Serves `/metrics` from `handle`.
