@@ -16,6 +16,7 @@ use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
 use crate::entities::{comment, post, post_tag, tag};
+use crate::observability::write_counts::WriteCountsLayer;
 use crate::transactions;
 use crate::web::{self, AppState, ChangeFeed, HealthInfo, NodeInfo};
 
@@ -42,6 +43,9 @@ pub struct NodeConfig {
     /// Whether read-your-writes may end by LiteFS's TXID (`<db>-pos`): true on LiteFS, false
     /// on the emulator, whose TXID is not LiteFS's.
     pub txid_wait: bool,
+    /// Whether the process stops when its standard input closes: set on the nodes the local
+    /// cluster starts as child processes, so that they never outlive it.
+    pub stop_on_stdin_close: bool,
 }
 
 impl NodeConfig {
@@ -55,7 +59,7 @@ impl NodeConfig {
         )
         .migrator::<Migrator>()
         .repo(|builder| {
-            transactions::register(builder)
+            transactions::register(builder.layer(WriteCountsLayer))
                 .entity::<post::Entity>()
                 .entity::<comment::Entity>()
                 .entity::<tag::Entity>()
