@@ -21,8 +21,10 @@ pub enum ApiError {
     UnsupportedMediaType,
     /// The body exceeded [`super::BODY_LIMIT`]; `413`.
     PayloadTooLarge,
-    /// No such post; `404`.
+    /// No such post, or no such page; `404`.
     NotFound,
+    /// The path exists, but not for this method; `405`.
+    MethodNotAllowed(axum::http::Method),
     /// The write conflicts with the current state (a taken slug, an already published
     /// post); `409` naming the field when there is one.
     Conflict {
@@ -67,6 +69,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -85,6 +88,7 @@ impl ApiError {
                 super::BODY_LIMIT
             ),
             ApiError::NotFound => "not found".to_owned(),
+            ApiError::MethodNotAllowed(method) => format!("{method} is not allowed here"),
             ApiError::Conflict { message, .. } => (*message).to_owned(),
             ApiError::Unavailable => "service temporarily unavailable, retry later".to_owned(),
             ApiError::Internal => "internal server error".to_owned(),

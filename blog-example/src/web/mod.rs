@@ -26,6 +26,7 @@ mod error;
 mod extract;
 mod feed;
 mod html;
+mod not_found;
 mod ops;
 mod pages;
 mod validate;
@@ -191,6 +192,8 @@ pub fn app(state: AppState) -> Router {
         .route("/posts/{id}/ws", get(ws::upgrade))
         .route("/health", get(ops::health))
         .route("/metrics", get(ops::metrics))
+        .fallback(not_found::fallback)
+        .method_not_allowed_fallback(not_found::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }

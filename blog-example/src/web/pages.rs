@@ -141,7 +141,7 @@ fn comment_item(c: &comment::Model) -> String {
 }
 
 /// The error as a small page with its status code.
-fn error_page(error: ApiError) -> Response {
+pub(crate) fn error_page(error: ApiError) -> Response {
     let message = escape(&error.message());
     let main = format!("<main><h1>{message}</h1><p><a href=\"/\">All posts</a></p></main>");
     (error.status(), Html(page(&error.message(), &main, ""))).into_response()
