@@ -13,7 +13,7 @@ use super::extract::{ApiJson, PostId};
 use super::validate::{ArchiveRequest, NewCommentRequest, NewPostRequest, ValidComment};
 use super::{AppState, CommentEvent};
 use crate::entities::{comment, post, tag};
-use crate::transactions::{CreatePostWithTags, PublishPost};
+use crate::transactions::{CreatePostWithTags, NewPost, PublishPost};
 
 /// A post with everything its page shows.
 #[derive(Debug, Serialize)]
@@ -106,9 +106,14 @@ pub(crate) async fn create_post(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<NewPostRequest>,
 ) -> Result<(StatusCode, Json<post::Model>), ApiError> {
-    let args = request.validate()?;
+    let post = create_draft(&state, request.validate()?).await?;
+    Ok((StatusCode::CREATED, Json(post)))
+}
+
+/// Stores a new draft with its tags; a taken slug is a `Conflict` on `slug`.
+pub(crate) async fn create_draft(state: &AppState, args: NewPost) -> Result<post::Model, ApiError> {
     match state.repo.transaction::<CreatePostWithTags>(args).await {
-        Ok(post) => Ok((StatusCode::CREATED, Json(post))),
+        Ok(post) => Ok(post),
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             Err(ApiError::Conflict {
                 field: Some("slug"),
@@ -117,6 +122,22 @@ pub(crate) async fn create_post(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Publishes post `id`; `NotFound` if missing, `Conflict` if already published.
+pub(crate) async fn publish(state: &AppState, id: i32) -> Result<post::Model, ApiError> {
+    let post = state
+        .repo
+        .get::<post::Entity>(id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if post.published {
+        return Err(ApiError::Conflict {
+            field: None,
+            message: "the post is already published",
+        });
+    }
+    Ok(state.repo.transaction::<PublishPost>(id).await?)
 }
 
 /// `GET /api/posts/{id}`: the post, its comments and its tag names.
@@ -154,18 +175,7 @@ pub(crate) async fn publish_post(
     State(state): State<AppState>,
     PostId(id): PostId,
 ) -> Result<Json<post::Model>, ApiError> {
-    let post = state
-        .repo
-        .get::<post::Entity>(id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    if post.published {
-        return Err(ApiError::Conflict {
-            field: None,
-            message: "the post is already published",
-        });
-    }
-    Ok(Json(state.repo.transaction::<PublishPost>(id).await?))
+    Ok(Json(publish(&state, id).await?))
 }
 
 /// `POST /api/posts/archive` with `{older_than_days}`: archives every post created before

@@ -95,6 +95,18 @@ impl ApiError {
         }
     }
 
+    /// The message for each field at fault (none when the error is not about a field).
+    pub(crate) fn field_errors(&self) -> BTreeMap<&'static str, String> {
+        match self {
+            ApiError::Validation(errors) => errors.clone(),
+            ApiError::Conflict {
+                field: Some(field),
+                message,
+            } => BTreeMap::from([(*field, (*message).to_owned())]),
+            _ => BTreeMap::new(),
+        }
+    }
+
     /// The JSON body: `{error}` plus `{errors: {field: message}}` where fields are at fault.
     pub fn body(&self) -> serde_json::Value {
         match self {

@@ -177,8 +177,8 @@ impl From<comment::Model> for CommentEvent {
     }
 }
 
-/// The blog's router: JSON API under `/api`, pages at `/` and `/posts/{id}`, live comments
-/// at `/posts/{id}/ws`, and `/health` and `/metrics`.
+/// The blog's router: JSON API under `/api`, pages at `/`, `/drafts` and `/posts/{id}` with
+/// their form posts, live comments at `/posts/{id}/ws`, and `/health` and `/metrics`.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/api/posts", get(api::list_posts).post(api::create_post))
@@ -188,7 +188,11 @@ pub fn app(state: AppState) -> Router {
         .route("/api/posts/{id}/publish", post(api::publish_post))
         .route("/api/tags", get(api::list_tags))
         .route("/", get(pages::index))
+        .route("/drafts", get(pages::drafts))
+        .route("/posts", post(pages::create_form))
         .route("/posts/{id}", get(pages::post_page))
+        .route("/posts/{id}/publish", post(pages::publish_form))
+        .route("/posts/{id}/comments", post(pages::comment_form))
         .route("/posts/{id}/ws", get(ws::upgrade))
         .route("/health", get(ops::health))
         .route("/metrics", get(ops::metrics))
