@@ -26,7 +26,7 @@ pub fn escape(text: &str) -> String {
 
 const STYLE: &str = "*{box-sizing:border-box}body{font-family:system-ui,sans-serif;\
 max-width:46rem;margin:0 auto;padding:1rem;line-height:1.5;overflow-wrap:anywhere}\
-header,footer{display:flex;gap:1rem;flex-wrap:wrap;align-items:baseline}\
+header{display:flex;gap:1rem;flex-wrap:wrap;align-items:baseline}\
 footer{margin-top:2rem;border-top:1px solid #ddd;padding-top:.5rem;color:#666;font-size:.9rem}\
 label{display:block;margin:.75rem 0 0}input,textarea{display:block;width:100%;max-width:100%;\
 font:inherit;padding:.3rem}button{font:inherit;margin-top:.75rem;padding:.3rem .9rem}\
@@ -41,6 +41,7 @@ pub(crate) fn page(title: &str, main: &str, footer: &str, script: &str) -> Strin
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <link rel=\"icon\" href=\"data:,\">\
          <title>{title}</title><style>{STYLE}</style></head>\
          <body><header><a href=\"/\">Blog</a><a href=\"/drafts\">Drafts</a></header>\
          {main}{footer}<script>{script}</script></body></html>\n",
