@@ -178,7 +178,7 @@ async fn lists_are_paginated() {
         .col_expr(post::Column::Published, Expr::value(true))
         .col_expr(
             post::Column::PublishedAt,
-            Expr::col(post::Column::CreatedAt).into(),
+            Expr::col(post::Column::CreatedAt),
         )
         .filter(post::Column::Id.gt(0))
         .exec(state.repo.connection())

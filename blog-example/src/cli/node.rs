@@ -95,7 +95,8 @@ pub(super) struct NodeArgs {
     /// emulator's TXIDs are not LiteFS's), and stop when the cluster closes standard input
     #[arg(long, hide = true)]
     local_cluster_child: bool,
-    /// The secret every node of the cluster shares, at least 16 printable characters;
+    /// The secret every node of the cluster shares: at least 16 bytes, printable ASCII
+    /// without spaces;
     /// prefer the variable, since flags show in `ps` [env: CLUSTER_SECRET] [required]
     #[arg(long, value_name = "SECRET", value_parser = NonEmptyStringValueParser::new())]
     cluster_secret: Option<String>,

@@ -17,6 +17,8 @@ pub enum ApiError {
     Validation(BTreeMap<&'static str, String>),
     /// The body was not JSON (or not a JSON object of the expected shape); `400`.
     MalformedJson(String),
+    /// A page's form post that is not the page's form (wrong encoding or fields); `400`.
+    MalformedForm,
     /// The body was not sent as `application/json`; `415`.
     UnsupportedMediaType,
     /// The body exceeded [`super::BODY_LIMIT`]; `413`.
@@ -65,7 +67,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            ApiError::MalformedJson(_) | ApiError::MalformedForm => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
@@ -81,6 +83,7 @@ impl ApiError {
         match self {
             ApiError::Validation(_) => "invalid input".to_owned(),
             ApiError::MalformedJson(detail) => format!("malformed JSON: {detail}"),
+            ApiError::MalformedForm => "expected the page's form, form-encoded".to_owned(),
             ApiError::UnsupportedMediaType => "expected an application/json body".to_owned(),
             ApiError::PayloadTooLarge => format!(
                 "request body too large: the limit is {} KiB ({} bytes)",

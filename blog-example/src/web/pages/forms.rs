@@ -104,16 +104,14 @@ impl CommentForm {
     }
 }
 
-/// The fields of a form post, or the page for a post that was not a form.
-fn fields<T>(form: Result<Form<T>, FormRejection>) -> Result<T, Response> {
+/// The fields of a form post, or why it was not one.
+fn fields<T>(form: Result<Form<T>, FormRejection>) -> Result<T, ApiError> {
     form.map(|Form(fields)| fields).map_err(|rejection| {
-        error_page(
-            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::MalformedJson("expected a form".to_owned())
-            },
-        )
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::MalformedForm
+        }
     })
 }
 
@@ -124,7 +122,7 @@ pub(crate) async fn create_form(
 ) -> Response {
     let mut form = match fields(form) {
         Ok(form) => form,
-        Err(page) => return page,
+        Err(e) => return error_page(e),
     };
     let request = NewPostRequest::from_form(
         form.title.clone(),
@@ -165,7 +163,7 @@ pub(crate) async fn comment_form(
 ) -> Response {
     let mut form = match fields(form) {
         Ok(form) => form,
-        Err(page) => return page,
+        Err(e) => return error_page(e),
     };
     let request = NewCommentRequest::from_form(form.author.clone(), form.body.clone());
     let error = match request.validate() {
