@@ -1,6 +1,7 @@
 //! Logs: the binary writes them through `tracing-subscriber` as `RUST_LOG` asks, in text or
 //! JSON (`LOG_FORMAT=json`); a node whose LiteFS does not answer says which URL it tried and
-//! logs each retry.
+//! logs each retry; every line of an HTTP request carries its request id, and the local
+//! cluster (`blog-example` itself) passes its nodes' logs through and stops them with it.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -79,4 +80,108 @@ async fn rust_log_filters_and_log_format_json_writes_json() {
             .is_some_and(|e| e.contains(&url)),
         "{first}"
     );
+}
+
+/// One raw HTTP/1.1 exchange; the whole response text (status line, headers, body).
+async fn exchange(addr: &str, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    response
+}
+
+#[tokio::test]
+async fn the_cluster_logs_each_request_with_its_id_down_to_the_forwarded_write_and_stops_whole() {
+    let mut cluster = Command::new(env!("CARGO_BIN_EXE_blog-example"))
+        .env("RUST_LOG", "info")
+        .env_remove("LOG_FORMAT")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn the cluster");
+    let mut stdout = BufReader::new(cluster.stdout.take().expect("stdout")).lines();
+    let mut stderr = BufReader::new(cluster.stderr.take().expect("stderr")).lines();
+    // `  node-2  replica  http://127.0.0.1:PORT  (pid N)`, one line per node.
+    let mut replica = None;
+    let mut pids = Vec::new();
+    while pids.len() < 3 {
+        let line = tokio::time::timeout(Duration::from_secs(60), stdout.next_line())
+            .await
+            .expect("the cluster starts")
+            .expect("readable")
+            .expect("the cluster runs");
+        if let Some(pid) = line
+            .split("(pid ")
+            .nth(1)
+            .and_then(|p| p.trim_end_matches(')').parse::<u32>().ok())
+        {
+            pids.push(pid);
+            if line.contains(" replica ") && replica.is_none() {
+                replica = line
+                    .split("http://")
+                    .nth(1)
+                    .and_then(|r| r.split_whitespace().next())
+                    .map(str::to_owned);
+            }
+        }
+    }
+    let replica = replica.expect("a replica's address");
+    let post = r#"{"title":"Logged","slug":"logged","body":"b"}"#;
+    let request = format!(
+        "POST /api/posts HTTP/1.1\r\nHost: {replica}\r\nx-request-id: req-42\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{post}",
+        post.len()
+    );
+    assert!(
+        exchange(&replica, &request)
+            .await
+            .starts_with("HTTP/1.1 201")
+    );
+    // The same slug again: refused by the primary; the replica's log line for the failed
+    // forwarded write sits inside the request's span.
+    let refused = exchange(&replica, &request).await;
+    assert!(refused.starts_with("HTTP/1.1 409"), "{refused}");
+    assert!(
+        refused
+            .to_ascii_lowercase()
+            .contains("x-request-id: req-42"),
+        "{refused}"
+    );
+    loop {
+        let line = next_line(&mut stderr).await;
+        if line.contains("request_id=req-42")
+            && line.contains("repo.call{")
+            && line.contains("route=\"forwarded\"")
+        {
+            assert!(line.contains("WARN"), "{line}");
+            break;
+        }
+    }
+
+    // Killed, the cluster takes its nodes with it: they see their standard input close.
+    cluster.kill().await.expect("kill");
+    for pid in pids.iter().skip(1).chain(pids.first()) {
+        let proc = std::path::PathBuf::from(format!("/proc/{pid}"));
+        tokio::time::timeout(Duration::from_secs(30), async {
+            while proc.exists() && !is_zombie(&proc) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("node process {pid} outlived the cluster"));
+    }
+}
+
+/// Whether the process at `/proc/<pid>` has exited and awaits its parent.
+fn is_zombie(proc: &std::path::Path) -> bool {
+    std::fs::read_to_string(proc.join("stat"))
+        .map(|stat| {
+            stat.rsplit(')')
+                .next()
+                .is_some_and(|rest| rest.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(true)
 }

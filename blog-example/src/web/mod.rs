@@ -29,6 +29,7 @@ mod html;
 mod not_found;
 mod ops;
 mod pages;
+mod request_span;
 mod validate;
 mod ws;
 
@@ -49,6 +50,7 @@ use crate::lag::ReplicationLag;
 pub use error::ApiError;
 pub use feed::{CHECK_INTERVAL, ChangeFeed};
 pub use html::escape;
+pub use request_span::REQUEST_ID_HEADER;
 
 /// The largest request body the server reads; larger ones get `413 Payload Too Large`.
 pub const BODY_LIMIT: usize = 256 * 1024;
@@ -199,5 +201,6 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found::fallback)
         .method_not_allowed_fallback(not_found::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(request_span::request_span))
         .with_state(state)
 }
