@@ -174,6 +174,7 @@ async fn draft_publish_and_a_comment_seen_live_on_a_third_node_with_and_without_
         );
     }
     assert_eq!(result["commentBoxCleared"], true, "{result}");
+    assert_eq!(result["postLive"], true, "{result}");
     assert_eq!(result["noJsComment"], true, "{result}");
     assert_eq!(
         result["overflow"],

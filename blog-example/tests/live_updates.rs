@@ -147,3 +147,54 @@ async fn a_comment_through_any_node_reaches_every_node_once_across_a_failover() 
         assert_eq!(next_comment(&mut back).await["body"], expected);
     }
 }
+
+async fn api(addr: SocketAddr, path: &str, body: &str) -> Value {
+    let (status, reply) = http(addr, "POST", path, Some(body)).await;
+    assert!(status == 200 || status == 201, "{path}: {status} {reply}");
+    serde_json::from_str(&reply).expect("json")
+}
+
+async fn next_post(client: &mut Client) -> Value {
+    next_comment(client).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_published_through_any_node_reaches_every_nodes_list_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let cluster = local_cluster::start(
+        dir.path(),
+        &["node-1", "node-2", "node-3"],
+        Duration::from_millis(5),
+        None,
+    )
+    .await
+    .expect("cluster");
+    let addrs: Vec<SocketAddr> = cluster.nodes.iter().map(|n| n.http_addr).collect();
+    let mut sockets = Vec::new();
+    for addr in &addrs {
+        let (client, _) = connect_async(format!("ws://{addr}/ws"))
+            .await
+            .expect("connect");
+        sockets.push(client);
+    }
+    let draft =
+        |slug: &str| json!({ "title": slug, "slug": slug, "body": "b", "tags": [] }).to_string();
+    // Two drafts, published in the other order: drafts are not announced, publications are,
+    // in the order they happened.
+    let a = api(addrs[1], "/api/posts", &draft("first-draft")).await;
+    let b = api(addrs[2], "/api/posts", &draft("second-draft")).await;
+    assert!(cluster.emulator.wait_synced(Duration::from_secs(10)).await);
+    api(addrs[2], &format!("/api/posts/{}/publish", b["id"]), "").await;
+    api(addrs[0], &format!("/api/posts/{}/publish", a["id"]), "").await;
+    for (i, socket) in sockets.iter_mut().enumerate() {
+        assert_eq!(next_post(socket).await["slug"], "second-draft", "node {i}");
+        assert_eq!(next_post(socket).await["slug"], "first-draft", "node {i}");
+    }
+    // And nothing twice: the next one is the next publication.
+    let c = api(addrs[0], "/api/posts", &draft("third")).await;
+    assert!(cluster.emulator.wait_synced(Duration::from_secs(10)).await);
+    api(addrs[1], &format!("/api/posts/{}/publish", c["id"]), "").await;
+    for socket in &mut sockets {
+        assert_eq!(next_post(socket).await["slug"], "third");
+    }
+}

@@ -137,7 +137,9 @@ pub(crate) async fn publish(state: &AppState, id: i32) -> Result<post::Model, Ap
             message: "the post is already published",
         });
     }
-    Ok(state.repo.transaction::<PublishPost>(id).await?)
+    let published = state.repo.transaction::<PublishPost>(id).await?;
+    state.feed.wake();
+    Ok(published)
 }
 
 /// `GET /api/posts/{id}`: the post, its comments and its tag names.

@@ -1,6 +1,6 @@
-//! `ChangeFeed`: one watcher per node that learns of new comments as they reach this node's
-//! own database (written here, or replicated from the primary) and fans them out to this
-//! node's WebSocket viewers.
+//! `ChangeFeed`: one watcher per node that learns of new comments and newly published posts
+//! as they reach this node's own database (written here, or replicated from the primary) and
+//! fans them out to this node's WebSocket viewers.
 //!
 //! The watcher does not ask the rest of the cluster anything: the database is the source.
 //! It wakes when the node itself wrote ([`ChangeFeed::wake`], called by the handlers after a
@@ -10,6 +10,8 @@
 //! [`CHECK_INTERVAL`], whatever the number of viewers; only a change costs a query, which
 //! reads the comments above the last id it announced. Comment ids grow in commit order
 //! (SQLite has one writer), so "above the last id" misses nothing and repeats nothing.
+//! Posts are announced when they are published, in `(published_at, id)` order after the
+//! last one announced (the primary's clock sets `published_at`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,8 +23,8 @@ use sea_orm::{
 use tokio::sync::{Notify, broadcast};
 use tokio::task::AbortHandle;
 
-use super::CommentEvent;
-use crate::entities::comment;
+use super::{CommentEvent, PostEvent};
+use crate::entities::{comment, post};
 
 /// How often the watcher asks SQLite whether another connection committed.
 pub const CHECK_INTERVAL: Duration = Duration::from_millis(50);
@@ -40,6 +42,8 @@ const BATCH: u64 = 500;
 pub struct ChangeFeed {
     /// Where new comments are announced; every viewer holds a receiver.
     events: broadcast::Sender<CommentEvent>,
+    /// Where newly published posts are announced.
+    posts: broadcast::Sender<PostEvent>,
     /// Wakes the watcher at once after this node wrote.
     wake: Arc<Notify>,
     /// Stops the watcher when the last clone goes.
@@ -60,10 +64,16 @@ impl ChangeFeed {
     /// connection of its own (one pooled connection): `data_version` is per connection.
     pub fn spawn(db: DatabaseConnection) -> Self {
         let (events, _) = broadcast::channel(CAPACITY);
+        let (posts, _) = broadcast::channel(CAPACITY);
         let wake = Arc::new(Notify::new());
-        let task = tokio::spawn(watch(db, events.clone(), wake.clone()));
+        let channels = Channels {
+            comments: events.clone(),
+            posts: posts.clone(),
+        };
+        let task = tokio::spawn(watch(db, channels, wake.clone()));
         Self {
             events,
+            posts,
             wake,
             _watcher: Arc::new(WatcherGuard(task.abort_handle())),
         }
@@ -74,19 +84,39 @@ impl ChangeFeed {
         self.events.subscribe()
     }
 
+    /// A receiver of every post published after this call.
+    pub fn subscribe_posts(&self) -> broadcast::Receiver<PostEvent> {
+        self.posts.subscribe()
+    }
+
     /// Tells the watcher this node just stored something, so it looks now.
     pub fn wake(&self) {
         self.wake.notify_one();
     }
 }
 
+/// The watcher's two outlets.
+struct Channels {
+    comments: broadcast::Sender<CommentEvent>,
+    posts: broadcast::Sender<PostEvent>,
+}
+
+/// What the watcher announced last.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    /// The highest comment id.
+    comment: i32,
+    /// The last published post, by `(published_at, id)`.
+    post: Option<(chrono::NaiveDateTime, i32)>,
+}
+
 /// The watcher: wait for a change, announce what is new, repeat.
-async fn watch(db: DatabaseConnection, events: broadcast::Sender<CommentEvent>, wake: Arc<Notify>) {
-    let mut last_id = loop {
-        match max_comment_id(&db).await {
-            Ok(id) => break id,
+async fn watch(db: DatabaseConnection, channels: Channels, wake: Arc<Notify>) {
+    let mut seen = loop {
+        match current(&db).await {
+            Ok(seen) => break seen,
             Err(e) => {
-                tracing::warn!(error = %e, "change feed: cannot read comments yet; retrying");
+                tracing::warn!(error = %e, "change feed: cannot read the database yet; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
@@ -106,17 +136,39 @@ async fn watch(db: DatabaseConnection, events: broadcast::Sender<CommentEvent>, 
                 }
             }
         }
-        match announce(&db, &events, last_id).await {
+        let comments = announce(&db, &channels.comments, seen.comment).await;
+        let posts = announce_posts(&db, &channels.posts, seen.post).await;
+        more = false;
+        match comments {
             Ok((id, full)) => {
-                last_id = id;
-                more = full;
+                seen.comment = id;
+                more |= full;
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "change feed: reading new comments failed");
-                more = false;
+            Err(e) => tracing::warn!(error = %e, "change feed: reading new comments failed"),
+        }
+        match posts {
+            Ok((last, full)) => {
+                seen.post = last;
+                more |= full;
             }
+            Err(e) => tracing::warn!(error = %e, "change feed: reading published posts failed"),
         }
     }
+}
+
+/// Where the database stands now: nothing before it is announced.
+async fn current(db: &DatabaseConnection) -> Result<Seen, DbErr> {
+    let post = post::Entity::find()
+        .filter(post::Column::Published.eq(true))
+        .order_by_desc(post::Column::PublishedAt)
+        .order_by_desc(post::Column::Id)
+        .one(db)
+        .await?
+        .and_then(|p| Some((p.published_at?, p.id)));
+    Ok(Seen {
+        comment: max_comment_id(db).await?,
+        post,
+    })
 }
 
 /// Announces the comments above `last_id`; the new last id, and whether a full batch was
@@ -138,6 +190,45 @@ async fn announce(
         tracing::debug!(comment = comment.id, post = comment.post_id, "new comment");
         // No receivers (nobody watching) is not an error.
         let _ = events.send(CommentEvent::from(comment));
+    }
+    Ok((newest, full))
+}
+
+/// Announces the posts published after `last`; the new last, and whether a full batch was
+/// read.
+async fn announce_posts(
+    db: &DatabaseConnection,
+    events: &broadcast::Sender<PostEvent>,
+    last: Option<(chrono::NaiveDateTime, i32)>,
+) -> Result<(Option<(chrono::NaiveDateTime, i32)>, bool), DbErr> {
+    let mut query = post::Entity::find()
+        .filter(post::Column::Published.eq(true))
+        .filter(post::Column::Archived.eq(false));
+    if let Some((at, id)) = last {
+        query = query.filter(
+            sea_orm::Condition::any()
+                .add(post::Column::PublishedAt.gt(at))
+                .add(
+                    sea_orm::Condition::all()
+                        .add(post::Column::PublishedAt.eq(at))
+                        .add(post::Column::Id.gt(id)),
+                ),
+        );
+    }
+    let fresh = query
+        .order_by_asc(post::Column::PublishedAt)
+        .order_by_asc(post::Column::Id)
+        .limit(BATCH)
+        .all(db)
+        .await?;
+    let full = fresh.len() as u64 == BATCH;
+    let mut newest = last;
+    for post in fresh {
+        if let Some(at) = post.published_at {
+            newest = Some((at, post.id));
+        }
+        tracing::debug!(post = post.id, "post published");
+        let _ = events.send(PostEvent::from(post));
     }
     Ok((newest, full))
 }

@@ -26,6 +26,7 @@ mod error;
 mod extract;
 mod feed;
 mod html;
+mod live_posts;
 mod not_found;
 mod ops;
 mod pages;
@@ -179,8 +180,33 @@ impl From<comment::Model> for CommentEvent {
     }
 }
 
+/// A newly published post as pushed to `/ws` clients: `{id, title, slug, published_at}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PostEvent {
+    /// The post's id.
+    pub id: i32,
+    /// Its title.
+    pub title: String,
+    /// Its slug.
+    pub slug: String,
+    /// When it was published (UTC).
+    pub published_at: Option<chrono::NaiveDateTime>,
+}
+
+impl From<crate::entities::post::Model> for PostEvent {
+    fn from(p: crate::entities::post::Model) -> Self {
+        Self {
+            id: p.id,
+            title: p.title,
+            slug: p.slug,
+            published_at: p.published_at,
+        }
+    }
+}
+
 /// The blog's router: JSON API under `/api`, pages at `/`, `/drafts` and `/posts/{id}` with
-/// their form posts, live comments at `/posts/{id}/ws`, and `/health` and `/metrics`.
+/// their form posts, live comments at `/posts/{id}/ws`, newly published posts at `/ws`, and
+/// `/health` and `/metrics`.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/api/posts", get(api::list_posts).post(api::create_post))
@@ -196,6 +222,7 @@ pub fn app(state: AppState) -> Router {
         .route("/posts/{id}/publish", post(pages::publish_form))
         .route("/posts/{id}/comments", post(pages::comment_form))
         .route("/posts/{id}/ws", get(ws::upgrade))
+        .route("/ws", get(live_posts::upgrade))
         .route("/health", get(ops::health))
         .route("/metrics", get(ops::metrics))
         .fallback(not_found::fallback)

@@ -2,15 +2,16 @@
 //
 //   node journey.mjs <node A URL> <node B URL> <node C URL> <unique text>
 //
-// With JavaScript: on A, create a draft with the form and publish it; open the post on C
-// and on B; comment on B's page (over its WebSocket) and wait until C's page shows it live.
+// With JavaScript: on A, create a draft with the form and publish it, while C's home page
+// waits for it to appear live; open the post on C and on B; comment on B's page (over its
+// WebSocket) and wait until C's page shows it live.
 // Without JavaScript (a second context): on B, create a draft, publish it and comment, each
 // a plain form post and redirect. Screenshots of every page at 1280 and 390 px go to
 // $SCREENSHOT_DIR when set (keep them out of the repository); at 390 px no page may scroll
 // sideways. Chromium is /usr/bin/chromium unless CHROMIUM_PATH says otherwise.
 //
 // Prints one JSON line on success:
-//   {"postId", "shownOnA", "shownOnC", "commentBoxCleared", "noJsPostId", "noJsComment",
+//   {"postId", "postLive", "shownOnA", "shownOnC", "commentBoxCleared", "noJsPostId", "noJsComment",
 //    "overflow": [...pages wider than 390 px...], "consoleErrors": [...]}
 // Exit codes: 0 done, 1 a step failed, 2 bad usage, 3 playwright-core is not installed.
 
@@ -77,8 +78,13 @@ try {
   await a.goto(urlA + '/drafts');
   await a.locator('#posts a', { hasText: 'Journey ' + text }).waitFor();
   await look(a, 'drafts');
+  // C's home page, open before the post is published, shows it live once it is.
+  const home = watch(await js.newPage(), 'C-home');
+  await home.goto(urlC + '/');
   await a.goto(`${urlA}/posts/${postId}`);
   await a.click('#publish button[type="submit"]');
+  await home.locator('#posts a', { hasText: 'Journey ' + text }).waitFor();
+  const postLive = true;
   await a.locator('article small', { hasText: 'published' }).waitFor();
   await a.locator('#status', { hasText: 'Live.' }).waitFor();
 
@@ -119,7 +125,7 @@ try {
   const noJsComment = (await n.locator('#comments li .body').allTextContents()).includes('plain ' + text);
   await look(n, 'post-no-js');
 
-  console.log(JSON.stringify({ postId, shownOnA, shownOnC, commentBoxCleared, noJsPostId, noJsComment, overflow, consoleErrors }));
+  console.log(JSON.stringify({ postId, postLive, shownOnA, shownOnC, commentBoxCleared, noJsPostId, noJsComment, overflow, consoleErrors }));
 } catch (e) {
   console.error(`browser test failed: ${e.message}`);
   console.error(`console errors so far: ${JSON.stringify(consoleErrors)}`);

@@ -79,7 +79,7 @@ pub(super) async fn render(
         .take(PAGE_SIZE as usize)
         .map(|p| {
             format!(
-                "<li><a href=\"/posts/{id}\">{title}</a> <small>{when}</small></li>",
+                "<li id=\"post-{id}\"><a href=\"/posts/{id}\">{title}</a> <small>{when}</small></li>",
                 id = p.id,
                 title = escape(&p.title),
                 when = human(p.published_at.unwrap_or(p.created_at)),
@@ -91,7 +91,7 @@ pub(super) async fn render(
         Listing::Drafts => ("Drafts", "/drafts", "No drafts."),
     };
     let list = if items.is_empty() {
-        format!("<p id=\"posts\">{empty}</p>")
+        format!("<p id=\"no-posts\">{empty}</p><ul id=\"posts\"></ul>")
     } else {
         format!("<ul id=\"posts\">{items}</ul>")
     };
@@ -116,7 +116,7 @@ pub(super) async fn render(
         Listing::Drafts => String::new(),
     };
     let main = format!(
-        "<main><h1>{title}</h1>{list}<nav class=\"pages\">{newer}{older}</nav>{form_html}</main>"
+        "<main id=\"listing\" data-page=\"{number}\"><h1>{title}</h1>{list}<nav class=\"pages\">{newer}{older}</nav>{form_html}</main>"
     );
     let script = if listing == Listing::Published {
         INDEX_SCRIPT

@@ -44,9 +44,35 @@ function clearOnInput(form, prefix, status) {
     };
 }
 
-/// The new-post form through the JSON API: opens the new draft, or shows the errors.
+/// The new-post form through the JSON API (opens the new draft, or shows the errors), and
+/// newly published posts added to the top of the first page as they arrive (`/ws`).
 pub(super) const INDEX_SCRIPT: &str = concat!(
+    human_time!(),
     field_errors!(),
+    r#"
+const posts = document.getElementById('posts');
+function live() {
+  if (document.getElementById('listing').dataset.page !== '1') return;
+  const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
+  const socket = new WebSocket(scheme + location.host + '/ws');
+  socket.onclose = () => setTimeout(live, 1000);
+  socket.onmessage = (msg) => {
+    const post = JSON.parse(msg.data);
+    if (document.getElementById('post-' + post.id)) return;
+    const empty = document.getElementById('no-posts');
+    if (empty) empty.remove();
+    const item = document.createElement('li');
+    item.id = 'post-' + post.id;
+    const link = document.createElement('a');
+    link.href = '/posts/' + post.id;
+    link.textContent = post.title;
+    const when = document.createElement('small');
+    when.textContent = post.published_at ? human(post.published_at) : '';
+    item.append(link, ' ', when);
+    posts.prepend(item);
+  };
+}
+live();"#,
     r#"
 const form = document.getElementById('new-post');
 const status = document.getElementById('status');
