@@ -33,6 +33,8 @@ pub mod entities;
 pub use repo_litefs::lag;
 pub mod local_cluster;
 pub mod node;
+pub mod observability;
+pub mod process_cluster;
 pub mod tour;
 pub mod transactions;
 pub mod web;

@@ -12,46 +12,77 @@ use std::time::Duration;
 
 use blog_example::cli::{self, CliError, Invocation};
 use blog_example::node::{self, NodeConfig};
-use blog_example::{local_cluster, tour};
+use blog_example::observability::{logging, metrics};
+use blog_example::{process_cluster, tour};
+use tokio::io::AsyncReadExt;
 
 async fn run_node(config: NodeConfig) -> Result<(), Box<dyn Error>> {
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .install_recorder()
-        .ok();
+    let metrics = match metrics::install(&config.name) {
+        Ok(handle) => Some(handle),
+        Err(e) => {
+            tracing::warn!(error = %e, "no metrics: the recorder could not be installed");
+            None
+        }
+    };
+    if let Some(api) = &config.litefs_api {
+        tracing::info!(node = %config.name, litefs_api = %api, "starting: waiting for LiteFS to name the primary");
+    }
+    let stop_on_stdin_close = config.stop_on_stdin_close;
     let node = node::start(config, metrics).await?;
+    let role = if node.node.tracker().is_primary() {
+        "primary"
+    } else {
+        "replica"
+    };
     println!(
-        "{} ({}) serving http://{} (forwarding on {})",
-        node.name,
-        if node.primary { "primary" } else { "replica" },
-        node.http_addr,
-        node.grpc_addr
+        "{} ({role}) serving http://{} (forwarding on {})",
+        node.name, node.http_addr, node.grpc_addr
     );
-    tokio::signal::ctrl_c().await?;
+    tracing::info!(node = %node.name, role, http = %node.http_addr, grpc = %node.grpc_addr, "serving");
+    if stop_on_stdin_close {
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result?,
+            () = stdin_closed() => tracing::info!("the local cluster closed standard input; stopping"),
+        }
+    } else {
+        tokio::signal::ctrl_c().await?;
+    }
     Ok(())
+}
+
+/// Returns once standard input reaches its end (or fails).
+async fn stdin_closed() {
+    let mut stdin = tokio::io::stdin();
+    let mut buffer = [0u8; 64];
+    while matches!(stdin.read(&mut buffer).await, Ok(n) if n > 0) {}
 }
 
 async fn run_cluster() -> Result<(), Box<dyn Error>> {
     let dir = tempfile::tempdir()?;
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .install_recorder()
-        .ok();
-    let cluster = local_cluster::start(
+    let program = std::env::current_exe()?;
+    println!(
+        "local cluster over the LiteFS emulator; data in {} (removed on exit)",
+        dir.path().display()
+    );
+    let cluster = process_cluster::start(
+        &program,
         dir.path(),
         &["node-1", "node-2", "node-3"],
         Duration::from_millis(20),
-        metrics,
     )
     .await?;
-    println!(
-        "local cluster over the LiteFS emulator (data in {})",
-        dir.path().display()
-    );
+    let primary = cluster.emulator.primary();
     for node in &cluster.nodes {
         println!(
-            "  {:<7} {:<8} http://{}",
+            "  {:<7} {:<8} http://{}  (pid {})",
             node.name,
-            if node.primary { "primary" } else { "replica" },
-            node.http_addr
+            if node.name == primary {
+                "primary"
+            } else {
+                "replica"
+            },
+            node.http_addr,
+            node.pid().map_or_else(|| "?".to_owned(), |p| p.to_string()),
         );
     }
     println!(
@@ -69,6 +100,10 @@ async fn run_tour(database_path: Option<std::path::PathBuf>) -> Result<(), Box<d
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    logging::init(
+        std::env::var("RUST_LOG").ok().as_deref(),
+        logging::LogFormat::from_variable(std::env::var(logging::FORMAT_VARIABLE).ok().as_deref()),
+    );
     let invocation = match cli::parse(std::env::args_os(), |name| std::env::var(name).ok()) {
         Ok(invocation) => invocation,
         Err(CliError::Usage(e)) => e.exit(),
@@ -85,6 +120,7 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            tracing::error!(error = %e, "stopped");
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }

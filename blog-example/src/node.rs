@@ -16,8 +16,9 @@ use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
 use crate::entities::{comment, post, post_tag, tag};
+use crate::observability::write_counts::WriteCountsLayer;
 use crate::transactions;
-use crate::web::{self, AppState, HealthInfo, NodeInfo};
+use crate::web::{self, AppState, ChangeFeed, HealthInfo, NodeInfo};
 
 /// Everything a node needs to run.
 #[derive(Debug, Clone)]
@@ -42,6 +43,9 @@ pub struct NodeConfig {
     /// Whether read-your-writes may end by LiteFS's TXID (`<db>-pos`): true on LiteFS, false
     /// on the emulator, whose TXID is not LiteFS's.
     pub txid_wait: bool,
+    /// Whether the process stops when its standard input closes: set on the nodes the local
+    /// cluster starts as child processes, so that they never outlive it.
+    pub stop_on_stdin_close: bool,
 }
 
 impl NodeConfig {
@@ -55,7 +59,7 @@ impl NodeConfig {
         )
         .migrator::<Migrator>()
         .repo(|builder| {
-            transactions::register(builder)
+            transactions::register(builder.layer(WriteCountsLayer))
                 .entity::<post::Entity>()
                 .entity::<comment::Entity>()
                 .entity::<tag::Entity>()
@@ -78,6 +82,9 @@ pub enum NodeError {
     /// The library node could not start.
     #[error(transparent)]
     Node(#[from] LibraryNodeError),
+    /// The change feed's connection could not be opened.
+    #[error("cannot open the database for the change feed: {0}")]
+    Feed(#[source] sea_orm::DbErr),
     /// An address could not be bound.
     #[error("cannot listen: {0}")]
     Io(#[from] std::io::Error),
@@ -140,7 +147,8 @@ pub async fn start_on(
             replication_lag: health.replication_lag,
         }
     });
-    let mut app_state = AppState::new(node.repo().clone(), info);
+    let feed = ChangeFeed::spawn(feed_connection(&config.db_path).await?);
+    let mut app_state = AppState::new(node.repo().clone(), info).with_feed(feed);
     if let Some(handle) = metrics {
         app_state = app_state.with_metrics(handle);
     }
@@ -161,4 +169,18 @@ pub async fn start_on(
         node,
         web,
     })
+}
+
+/// One read-only connection of its own for the [`ChangeFeed`]: SQLite's `data_version`,
+/// which the feed watches, is per connection.
+async fn feed_connection(path: &std::path::Path) -> Result<DatabaseConnection, NodeError> {
+    let url = format!("sqlite://{}?mode=ro", path.display());
+    let mut options = sea_orm::ConnectOptions::new(url);
+    options
+        .max_connections(1)
+        .min_connections(1)
+        .sqlx_logging(false);
+    sea_orm::Database::connect(options)
+        .await
+        .map_err(NodeError::Feed)
 }

@@ -1,6 +1,8 @@
-//! A real browser on a replica: headless Chromium opens a replica's post page of a local
-//! three-node cluster, adds a comment through the page's form (which sends it over the
-//! WebSocket), and sees it appear; the comment is then stored exactly once on the primary.
+//! A real browser across a local three-node cluster (`browser/journey.mjs`): headless
+//! Chromium creates a draft on a replica and publishes it, comments from the other
+//! replica's page over its WebSocket, and sees the comment live on the primary's page; then,
+//! with JavaScript off, does the same with plain forms. The comment is stored exactly once
+//! on the primary, no page logs an error, and none is wider than 390 px.
 //!
 //! Needs Chromium (`/usr/bin/chromium`, or `CHROMIUM_PATH`), `node`, and playwright-core
 //! (`npm ci --prefix blog-example/tests/browser`). When one is missing the test says so
@@ -12,9 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use blog_example::entities::comment;
+use blog_example::entities::{comment, post};
 use blog_example::local_cluster;
-use blog_example::transactions::{CreatePostWithTags, NewPost};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 
@@ -78,13 +79,14 @@ struct ScriptRun {
 
 /// Runs `comment.mjs` to completion, killing it after [`SCRIPT_TIMEOUT`] (`status` is then
 /// `None`). Output goes to files, so a chatty browser cannot block on a full pipe.
-fn run_script(url: &str, text: &str, author: &str) -> ScriptRun {
+fn run_script(urls: [String; 3], text: &str) -> ScriptRun {
     let out = tempfile::tempdir().expect("output dir");
     let stdout = out.path().join("stdout");
     let stderr = out.path().join("stderr");
     let mut child = Command::new("node")
-        .arg(Path::new(SCRIPT_DIR).join("comment.mjs"))
-        .args([url, text, author])
+        .arg(Path::new(SCRIPT_DIR).join("journey.mjs"))
+        .args(urls)
+        .arg(text)
         .env("CHROMIUM_PATH", chromium())
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&stdout).expect("stdout file"))
@@ -111,7 +113,7 @@ fn run_script(url: &str, text: &str, author: &str) -> ScriptRun {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_comment_added_in_chromium_on_a_replica_appears_and_is_stored_once_on_the_primary() {
+async fn draft_publish_and_a_comment_seen_live_on_a_third_node_with_and_without_javascript() {
     if let Some(missing) = missing_prerequisite() {
         assert!(
             !browser_required(),
@@ -134,24 +136,16 @@ async fn a_comment_added_in_chromium_on_a_replica_appears_and_is_stored_once_on_
     )
     .await
     .expect("cluster");
-    let (primary, replica) = (&cluster.nodes[0], &cluster.nodes[2]);
-    assert!(primary.primary && !replica.primary);
-    let post = replica
-        .repo
-        .transaction::<CreatePostWithTags>(NewPost {
-            title: "Watched in a browser".into(),
-            slug: "watched-in-a-browser".into(),
-            body: "Comment below.".into(),
-            tags: vec![],
-        })
-        .await
-        .expect("create the post through the replica");
+    let primary = &cluster.nodes[0];
+    assert!(primary.primary && !cluster.nodes[1].primary && !cluster.nodes[2].primary);
+    // A: a replica where the post is written and published; B: the other replica, whose
+    // page comments; C: the primary, whose page must show the comment live.
+    let [a, b, c] = [2, 1, 0].map(|i| format!("http://{}", cluster.nodes[i].http_addr));
 
     let text = format!("Seen in Chromium {}", uuid::Uuid::new_v4().simple());
-    let url = format!("http://{}/posts/{}", replica.http_addr, post.id);
     let run = {
         let text = text.clone();
-        tokio::task::spawn_blocking(move || run_script(&url, &text, "chromium"))
+        tokio::task::spawn_blocking(move || run_script([a, b, c], &text))
             .await
             .expect("script runner")
     };
@@ -159,7 +153,7 @@ async fn a_comment_added_in_chromium_on_a_replica_appears_and_is_stored_once_on_
     match run.status {
         Some(status) => assert!(
             status.success(),
-            "the browser did not see the comment ({status}):\n{report}"
+            "the browser journey failed ({status}):\n{report}"
         ),
         None => panic!("the browser took longer than {SCRIPT_TIMEOUT:?}:\n{report}"),
     }
@@ -169,27 +163,50 @@ async fn a_comment_added_in_chromium_on_a_replica_appears_and_is_stored_once_on_
         .last()
         .and_then(|line| serde_json::from_str(line).ok())
         .unwrap_or_else(|| panic!("no JSON result line:\n{report}"));
-    assert!(
-        result["shown"].as_array().is_some_and(|shown| shown
-            .iter()
-            .filter(|b| **b == text.as_str())
-            .count()
-            == 1),
-        "the page shows the comment once: {result}"
-    );
-    assert_eq!(result["sentOverWebSocket"], true, "{result}");
+    for page in ["shownOnA", "shownOnC"] {
+        assert!(
+            result[page].as_array().is_some_and(|shown| shown
+                .iter()
+                .filter(|b| **b == text.as_str())
+                .count()
+                == 1),
+            "{page}: the page shows the comment once: {result}"
+        );
+    }
+    assert_eq!(result["commentBoxCleared"], true, "{result}");
+    assert_eq!(result["postLive"], true, "{result}");
+    assert_eq!(result["noJsComment"], true, "{result}");
     assert_eq!(
-        result["httpWrites"],
+        result["overflow"],
         serde_json::json!([]),
-        "no HTTP write: {result}"
+        "nothing wider than 390 px: {result}"
     );
+    assert_eq!(result["consoleErrors"], serde_json::json!([]), "{result}");
 
+    let post_id = result["postId"]
+        .as_i64()
+        .and_then(|id| i32::try_from(id).ok())
+        .expect("post id");
     let stored = comment::Entity::find()
         .filter(comment::Column::Body.eq(text.as_str()))
         .all(&primary.db)
         .await
         .expect("read the primary");
     assert_eq!(stored.len(), 1, "stored once on the primary: {stored:?}");
-    assert_eq!(stored[0].post_id, post.id);
+    assert_eq!(stored[0].post_id, post_id);
     assert_eq!(stored[0].author, "chromium");
+    for id in [
+        post_id,
+        result["noJsPostId"]
+            .as_i64()
+            .and_then(|id| i32::try_from(id).ok())
+            .expect("id"),
+    ] {
+        let post = post::Entity::find_by_id(id)
+            .one(&primary.db)
+            .await
+            .expect("read")
+            .expect("stored");
+        assert!(post.published, "published through the page: {post:?}");
+    }
 }

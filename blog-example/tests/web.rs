@@ -266,7 +266,7 @@ async fn pages_escape_every_user_string() {
     )
     .await;
 
-    let index = get(&state, "/").await;
+    let index = get(&state, "/drafts").await;
     assert_eq!(index.status, StatusCode::OK);
     assert!(index.content_type.starts_with("text/html"));
     assert!(index.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));

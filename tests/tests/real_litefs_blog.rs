@@ -46,6 +46,7 @@ async fn start_nodes(cluster: &LiteFsCluster) -> Vec<RunningNode> {
             endpoints: endpoints.clone(),
             secret: ClusterSecret::new(SECRET).expect("secret"),
             txid_wait: true,
+            stop_on_stdin_close: false,
         };
         nodes.push(
             node::start_on(config, listener, None)

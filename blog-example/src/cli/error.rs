@@ -76,6 +76,17 @@ pub enum CliError {
         /// The value given.
         value: String,
     },
+    /// The endpoint map is not `NAME=URL,NAME=URL`.
+    #[error(
+        "invalid {origin}: `{value}` must be NAME=URL pairs separated by commas, each URL \
+         http:// or https://"
+    )]
+    InvalidEndpoints {
+        /// Where the value came from.
+        origin: Origin,
+        /// The value given.
+        value: String,
+    },
     /// The node name is not a hostname LiteFS could report.
     #[error(
         "invalid {origin}: `{value}` is not a hostname (letters, digits, `-`, `.` and `_`, \

@@ -30,10 +30,11 @@ pub(super) const GRPC_ADDR: Setting = setting("--grpc-addr", "GRPC_ADDR");
 pub(super) const HTTP_ADDR: Setting = setting("--http-addr", "HTTP_ADDR");
 pub(super) const ENDPOINT_TEMPLATE: Setting = setting("--endpoint-template", "ENDPOINT_TEMPLATE");
 pub(super) const CLUSTER_SECRET: Setting = setting("--cluster-secret", "CLUSTER_SECRET");
+pub(super) const ENDPOINTS: Setting = setting("--endpoints", "ENDPOINTS");
 
 /// Every setting, for `--help` checks.
 #[cfg(test)]
-pub(super) const ALL: [Setting; 8] = [
+pub(super) const ALL: [Setting; 9] = [
     NODE_NAME,
     DATABASE_PATH,
     LITEFS_API,
@@ -41,6 +42,7 @@ pub(super) const ALL: [Setting; 8] = [
     GRPC_ADDR,
     HTTP_ADDR,
     ENDPOINT_TEMPLATE,
+    ENDPOINTS,
     CLUSTER_SECRET,
 ];
 
@@ -85,7 +87,16 @@ pub(super) struct NodeArgs {
     /// [env: ENDPOINT_TEMPLATE] [default: http://{hostname}:50051]
     #[arg(long, value_name = "URL", value_parser = NonEmptyStringValueParser::new())]
     endpoint_template: Option<String>,
-    /// The secret every node of the cluster shares, at least 16 printable characters;
+    /// A fixed map from hostname to forwarding URL, `NAME=URL,NAME=URL`, instead of the
+    /// template (where hostnames do not resolve) [env: ENDPOINTS] [default: none]
+    #[arg(long, value_name = "NAME=URL,...", value_parser = NonEmptyStringValueParser::new())]
+    endpoints: Option<String>,
+    /// Set by the local cluster on the nodes it starts: read-your-writes by the ledger (the
+    /// emulator's TXIDs are not LiteFS's), and stop when the cluster closes standard input
+    #[arg(long, hide = true)]
+    local_cluster_child: bool,
+    /// The secret every node of the cluster shares: at least 16 bytes, printable ASCII
+    /// without spaces;
     /// prefer the variable, since flags show in `ps` [env: CLUSTER_SECRET] [required]
     #[arg(long, value_name = "SECRET", value_parser = NonEmptyStringValueParser::new())]
     cluster_secret: Option<String>,
@@ -129,6 +140,12 @@ impl NodeArgs {
             Some((value, _)) => value,
             None => DEFAULT_ENDPOINT_TEMPLATE.to_owned(),
         };
+        let endpoints = match pick(self.endpoints, ENDPOINTS) {
+            Some((value, origin)) => {
+                endpoint_map(&value).ok_or(CliError::InvalidEndpoints { origin, value })?
+            }
+            None => Endpoints::template(template),
+        };
         let (secret, origin) =
             pick(self.cluster_secret, CLUSTER_SECRET).ok_or(CliError::Missing {
                 flag: CLUSTER_SECRET.flag,
@@ -144,9 +161,10 @@ impl NodeArgs {
             mount_dir: pick(self.litefs_dir, LITEFS_DIR).map(|(value, _)| value.into()),
             grpc_addr: address(pick(self.grpc_addr, GRPC_ADDR), DEFAULT_GRPC_ADDR)?,
             http_addr: address(pick(self.http_addr, HTTP_ADDR), DEFAULT_HTTP_ADDR)?,
-            endpoints: Endpoints::template(template),
+            endpoints,
             secret,
-            txid_wait: true,
+            txid_wait: !self.local_cluster_child,
+            stop_on_stdin_close: self.local_cluster_child,
         })
     }
 }
@@ -161,6 +179,20 @@ fn address(given: Option<(String, Origin)>, default: SocketAddr) -> Result<Socke
             source,
         }),
     }
+}
+
+/// `NAME=URL,NAME=URL` as an endpoint map; `None` if an entry is not a hostname, `=`, and
+/// an `http(s)://` URL.
+fn endpoint_map(value: &str) -> Option<Endpoints> {
+    let mut entries = Vec::new();
+    for entry in value.split(',') {
+        let (name, url) = entry.trim().split_once('=')?;
+        if !is_hostname(name) || !is_http_url(url) {
+            return None;
+        }
+        entries.push((name.to_owned(), url.to_owned()));
+    }
+    Some(Endpoints::map(entries))
 }
 
 /// `http://` or `https://` followed by a host.

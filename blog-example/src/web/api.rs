@@ -13,7 +13,7 @@ use super::extract::{ApiJson, PostId};
 use super::validate::{ArchiveRequest, NewCommentRequest, NewPostRequest, ValidComment};
 use super::{AppState, CommentEvent};
 use crate::entities::{comment, post, tag};
-use crate::transactions::{CreatePostWithTags, PublishPost};
+use crate::transactions::{CreatePostWithTags, NewPost, PublishPost};
 
 /// A post with everything its page shows.
 #[derive(Debug, Serialize)]
@@ -87,10 +87,11 @@ pub(crate) async fn add_comment(
             ..Default::default()
         })
         .await?;
-    let event = CommentEvent::from(stored);
-    // No receivers (nobody watching) is not an error.
-    let _ = state.comments.send(event.clone());
-    Ok(event)
+    // The comment is in this node's database now (read-your-writes on a replica): the
+    // feed announces it to this node's viewers, as every other node's feed will once it
+    // replicates there.
+    state.feed.wake();
+    Ok(CommentEvent::from(stored))
 }
 
 /// `GET /api/posts`.
@@ -105,9 +106,14 @@ pub(crate) async fn create_post(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<NewPostRequest>,
 ) -> Result<(StatusCode, Json<post::Model>), ApiError> {
-    let args = request.validate()?;
+    let post = create_draft(&state, request.validate()?).await?;
+    Ok((StatusCode::CREATED, Json(post)))
+}
+
+/// Stores a new draft with its tags; a taken slug is a `Conflict` on `slug`.
+pub(crate) async fn create_draft(state: &AppState, args: NewPost) -> Result<post::Model, ApiError> {
     match state.repo.transaction::<CreatePostWithTags>(args).await {
-        Ok(post) => Ok((StatusCode::CREATED, Json(post))),
+        Ok(post) => Ok(post),
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             Err(ApiError::Conflict {
                 field: Some("slug"),
@@ -116,6 +122,24 @@ pub(crate) async fn create_post(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Publishes post `id`; `NotFound` if missing, `Conflict` if already published.
+pub(crate) async fn publish(state: &AppState, id: i32) -> Result<post::Model, ApiError> {
+    let post = state
+        .repo
+        .get::<post::Entity>(id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if post.published {
+        return Err(ApiError::Conflict {
+            field: None,
+            message: "the post is already published",
+        });
+    }
+    let published = state.repo.transaction::<PublishPost>(id).await?;
+    state.feed.wake();
+    Ok(published)
 }
 
 /// `GET /api/posts/{id}`: the post, its comments and its tag names.
@@ -153,18 +177,7 @@ pub(crate) async fn publish_post(
     State(state): State<AppState>,
     PostId(id): PostId,
 ) -> Result<Json<post::Model>, ApiError> {
-    let post = state
-        .repo
-        .get::<post::Entity>(id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    if post.published {
-        return Err(ApiError::Conflict {
-            field: None,
-            message: "the post is already published",
-        });
-    }
-    Ok(Json(state.repo.transaction::<PublishPost>(id).await?))
+    Ok(Json(publish(&state, id).await?))
 }
 
 /// `POST /api/posts/archive` with `{older_than_days}`: archives every post created before

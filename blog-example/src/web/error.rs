@@ -17,12 +17,16 @@ pub enum ApiError {
     Validation(BTreeMap<&'static str, String>),
     /// The body was not JSON (or not a JSON object of the expected shape); `400`.
     MalformedJson(String),
+    /// A page's form post that is not the page's form (wrong encoding or fields); `400`.
+    MalformedForm,
     /// The body was not sent as `application/json`; `415`.
     UnsupportedMediaType,
     /// The body exceeded [`super::BODY_LIMIT`]; `413`.
     PayloadTooLarge,
-    /// No such post; `404`.
+    /// No such post, or no such page; `404`.
     NotFound,
+    /// The path exists, but not for this method; `405`.
+    MethodNotAllowed(axum::http::Method),
     /// The write conflicts with the current state (a taken slug, an already published
     /// post); `409` naming the field when there is one.
     Conflict {
@@ -44,14 +48,30 @@ impl ApiError {
         ApiError::Validation(BTreeMap::from([(field, message.into())]))
     }
 
+    /// A body that serde could not read, described without serde's words: its messages
+    /// name Rust types (`expected struct NewPostRequest`), which mean nothing to a client.
+    pub(crate) fn malformed(error: &serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        let at = format!("line {}, column {}", error.line(), error.column());
+        ApiError::MalformedJson(match error.classify() {
+            Category::Syntax | Category::Eof | Category::Io => format!("not valid JSON ({at})"),
+            Category::Data => {
+                format!(
+                    "expected a JSON object of the documented shape; a value has the wrong type ({at})"
+                )
+            }
+        })
+    }
+
     /// The status code of this error.
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            ApiError::MalformedJson(_) | ApiError::MalformedForm => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -63,12 +83,30 @@ impl ApiError {
         match self {
             ApiError::Validation(_) => "invalid input".to_owned(),
             ApiError::MalformedJson(detail) => format!("malformed JSON: {detail}"),
+            ApiError::MalformedForm => "expected the page's form, form-encoded".to_owned(),
             ApiError::UnsupportedMediaType => "expected an application/json body".to_owned(),
-            ApiError::PayloadTooLarge => "request body too large".to_owned(),
+            ApiError::PayloadTooLarge => format!(
+                "request body too large: the limit is {} KiB ({} bytes)",
+                super::BODY_LIMIT / 1024,
+                super::BODY_LIMIT
+            ),
             ApiError::NotFound => "not found".to_owned(),
+            ApiError::MethodNotAllowed(method) => format!("{method} is not allowed here"),
             ApiError::Conflict { message, .. } => (*message).to_owned(),
             ApiError::Unavailable => "service temporarily unavailable, retry later".to_owned(),
             ApiError::Internal => "internal server error".to_owned(),
+        }
+    }
+
+    /// The message for each field at fault (none when the error is not about a field).
+    pub(crate) fn field_errors(&self) -> BTreeMap<&'static str, String> {
+        match self {
+            ApiError::Validation(errors) => errors.clone(),
+            ApiError::Conflict {
+                field: Some(field),
+                message,
+            } => BTreeMap::from([(*field, (*message).to_owned())]),
+            _ => BTreeMap::new(),
         }
     }
 

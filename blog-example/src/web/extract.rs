@@ -1,16 +1,18 @@
 //! Extractors that fail with [`ApiError`] instead of axum's plain-text rejections.
 
-use axum::extract::rejection::JsonRejection;
+use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 
 /// A JSON body: syntax errors are `400`, a body over the limit `413`, a missing
 /// `Content-Type: application/json` `415`, and a value of the wrong shape (a number where
-/// a string belongs) `400` too. Missing fields are left to validation (`422`).
+/// a string belongs) `400` too, with a message of our own (serde's names Rust types).
+/// Missing fields are left to validation (`422`).
 pub(crate) struct ApiJson<T>(pub(crate) T);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
@@ -21,35 +23,53 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(from_rejection(rejection)),
+        if !is_json(req.headers().get(header::CONTENT_TYPE)) {
+            return Err(ApiError::UnsupportedMediaType);
         }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            match rejection.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+                _ => ApiError::MalformedJson("could not read the body".to_owned()),
+            }
+        })?;
+        serde_json::from_slice(&bytes)
+            .map(ApiJson)
+            .map_err(|e| ApiError::malformed(&e))
     }
 }
 
-fn from_rejection(rejection: JsonRejection) -> ApiError {
-    match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
-        _ => match rejection {
-            JsonRejection::JsonDataError(e) => ApiError::MalformedJson(e.body_text()),
-            JsonRejection::JsonSyntaxError(e) => ApiError::MalformedJson(e.body_text()),
-            _ => ApiError::MalformedJson("could not read the body".to_owned()),
-        },
-    }
+/// `application/json`, or any `application/*+json`, with or without parameters.
+fn is_json(content_type: Option<&HeaderValue>) -> bool {
+    let Some(value) = content_type.and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|subtype| subtype.ends_with("+json"))
 }
 
-/// A post id from the path; anything that is not one (`/posts/abc`) is a `404`.
+/// A post id from the path; anything that is not one (`/posts/abc`) is the same `404` as
+/// an unknown path: JSON under `/api/`, a page elsewhere.
 pub(crate) struct PostId(pub(crate) i32);
 
 impl<S: Send + Sync> FromRequestParts<S> for PostId {
-    type Rejection = ApiError;
+    type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let id = Path::<String>::from_request_parts(parts, state)
             .await
-            .map_err(|_| ApiError::NotFound)?;
-        raw.parse().map(PostId).map_err(|_| ApiError::NotFound)
+            .ok()
+            .and_then(|Path(raw)| raw.parse().ok());
+        match id {
+            Some(id) => Ok(PostId(id)),
+            None => Err(super::not_found::fallback(parts.uri.clone()).await),
+        }
     }
 }

@@ -24,20 +24,27 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;\
-padding:0 1rem;line-height:1.5}label{display:block;margin:.5rem 0}input,textarea{width:100%}\
+const STYLE: &str = "*{box-sizing:border-box}body{font-family:system-ui,sans-serif;\
+max-width:46rem;margin:0 auto;padding:1rem;line-height:1.5;overflow-wrap:anywhere}\
+header{display:flex;gap:1rem;flex-wrap:wrap;align-items:baseline}\
+footer{margin-top:2rem;border-top:1px solid #ddd;padding-top:.5rem;color:#666;font-size:.9rem}\
+label{display:block;margin:.75rem 0 0}input,textarea{display:block;width:100%;max-width:100%;\
+font:inherit;padding:.3rem}button{font:inherit;margin-top:.75rem;padding:.3rem .9rem}\
 .body{white-space:pre-wrap}.tag{background:#eee;border-radius:.3rem;padding:0 .4rem;\
-margin-right:.3rem}.error{color:#b00}small{color:#666}";
+margin-right:.3rem}.error,.field-error{color:#b00;margin:.2rem 0}.field-error:empty{display:none}\
+.draft{background:#fff3c4;border-radius:.3rem;padding:0 .4rem}small{color:#666}\
+ul{padding-left:1.2rem}nav.pages{display:flex;justify-content:space-between;margin-top:1rem}";
 
-/// A complete page. `title` is escaped here; `main` must already be safe HTML and
-/// `script` is trusted code from this crate.
-pub(crate) fn page(title: &str, main: &str, script: &str) -> String {
+/// A complete page. `title` is escaped here; `main` and `footer` must already be safe HTML
+/// and `script` is trusted code from this crate.
+pub(crate) fn page(title: &str, main: &str, footer: &str, script: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <link rel=\"icon\" href=\"data:,\">\
          <title>{title}</title><style>{STYLE}</style></head>\
-         <body><header><a href=\"/\">Blog</a></header>{main}<script>{script}</script>\
-         </body></html>\n",
+         <body><header><a href=\"/\">Blog</a><a href=\"/drafts\">Drafts</a></header>\
+         {main}{footer}<script>{script}</script></body></html>\n",
         title = escape(title),
     )
 }

@@ -24,9 +24,13 @@
 mod api;
 mod error;
 mod extract;
+mod feed;
 mod html;
+mod live_posts;
+mod not_found;
 mod ops;
 mod pages;
+mod request_span;
 mod validate;
 mod ws;
 
@@ -40,19 +44,17 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use repo_core::{NodeRole, Repo};
 use repo_middleware::BreakerState;
 use serde::Serialize;
-use tokio::sync::broadcast;
 
 use crate::entities::comment;
 use crate::lag::ReplicationLag;
 
 pub use error::ApiError;
+pub use feed::{CHECK_INTERVAL, ChangeFeed};
 pub use html::escape;
+pub use request_span::REQUEST_ID_HEADER;
 
 /// The largest request body the server reads; larger ones get `413 Payload Too Large`.
 pub const BODY_LIMIT: usize = 256 * 1024;
-
-/// How many comment events a slow WebSocket may fall behind before it skips some.
-const COMMENT_CHANNEL_CAPACITY: usize = 256;
 
 /// Everything the handlers share. Cheap to clone.
 #[derive(Clone)]
@@ -61,22 +63,30 @@ pub struct AppState {
     pub repo: Repo,
     /// Who this node is and who the primary is, for `/health`.
     pub node: NodeInfo,
-    /// New comments, fanned out to every WebSocket watching a post.
-    pub comments: broadcast::Sender<CommentEvent>,
+    /// New comments on this node's database, fanned out to every WebSocket watching a
+    /// post.
+    pub feed: ChangeFeed,
     /// Renders `/metrics`; `None` turns the endpoint into a 404.
     pub metrics: Option<PrometheusHandle>,
 }
 
 impl AppState {
-    /// State over `repo` with a fresh comment channel and no metrics endpoint.
+    /// State over `repo` with no metrics endpoint, and a [`ChangeFeed`] watching the
+    /// repository's own connection (see [`AppState::with_feed`] for a dedicated one).
     pub fn new(repo: Repo, node: NodeInfo) -> Self {
-        let (comments, _) = broadcast::channel(COMMENT_CHANNEL_CAPACITY);
+        let feed = ChangeFeed::spawn(repo.connection().clone());
         Self {
             repo,
             node,
-            comments,
+            feed,
             metrics: None,
         }
+    }
+
+    /// Announces comments from `feed` instead.
+    pub fn with_feed(mut self, feed: ChangeFeed) -> Self {
+        self.feed = feed;
+        self
     }
 
     /// Serves `/metrics` from `handle`.
@@ -170,8 +180,33 @@ impl From<comment::Model> for CommentEvent {
     }
 }
 
-/// The blog's router: JSON API under `/api`, pages at `/` and `/posts/{id}`, live comments
-/// at `/posts/{id}/ws`, and `/health` and `/metrics`.
+/// A newly published post as pushed to `/ws` clients: `{id, title, slug, published_at}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PostEvent {
+    /// The post's id.
+    pub id: i32,
+    /// Its title.
+    pub title: String,
+    /// Its slug.
+    pub slug: String,
+    /// When it was published (UTC).
+    pub published_at: Option<chrono::NaiveDateTime>,
+}
+
+impl From<crate::entities::post::Model> for PostEvent {
+    fn from(p: crate::entities::post::Model) -> Self {
+        Self {
+            id: p.id,
+            title: p.title,
+            slug: p.slug,
+            published_at: p.published_at,
+        }
+    }
+}
+
+/// The blog's router: JSON API under `/api`, pages at `/`, `/drafts` and `/posts/{id}` with
+/// their form posts, live comments at `/posts/{id}/ws`, newly published posts at `/ws`, and
+/// `/health` and `/metrics`.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/api/posts", get(api::list_posts).post(api::create_post))
@@ -181,10 +216,18 @@ pub fn app(state: AppState) -> Router {
         .route("/api/posts/{id}/publish", post(api::publish_post))
         .route("/api/tags", get(api::list_tags))
         .route("/", get(pages::index))
+        .route("/drafts", get(pages::drafts))
+        .route("/posts", post(pages::create_form))
         .route("/posts/{id}", get(pages::post_page))
+        .route("/posts/{id}/publish", post(pages::publish_form))
+        .route("/posts/{id}/comments", post(pages::comment_form))
         .route("/posts/{id}/ws", get(ws::upgrade))
+        .route("/ws", get(live_posts::upgrade))
         .route("/health", get(ops::health))
         .route("/metrics", get(ops::metrics))
+        .fallback(not_found::fallback)
+        .method_not_allowed_fallback(not_found::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(request_span::request_span))
         .with_state(state)
 }

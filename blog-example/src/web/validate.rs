@@ -24,11 +24,42 @@ pub(crate) struct NewPostRequest {
     tags: Option<Vec<String>>,
 }
 
+impl NewPostRequest {
+    /// The request a form sends: tags as one comma-separated field.
+    pub(crate) fn from_form(
+        title: Option<String>,
+        slug: Option<String>,
+        body: Option<String>,
+        tags: Option<String>,
+    ) -> Self {
+        let tags = tags.map(|tags| {
+            tags.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect()
+        });
+        Self {
+            title,
+            slug,
+            body,
+            tags,
+        }
+    }
+}
+
 /// `POST /api/posts/{id}/comments` and every WebSocket message.
 #[derive(Debug, Deserialize)]
 pub(crate) struct NewCommentRequest {
     author: Option<String>,
     body: Option<String>,
+}
+
+impl NewCommentRequest {
+    /// The request a form sends.
+    pub(crate) fn from_form(author: Option<String>, body: Option<String>) -> Self {
+        Self { author, body }
+    }
 }
 
 /// `POST /api/posts/archive`.

@@ -1,28 +1,47 @@
-//! `GET /posts/{id}/ws`: live comments on one post.
+//! `GET /posts/{id}/ws?after={comment id}`: live comments on one post.
 //!
-//! A client sends `{author, body}` as a text message; the server validates it, stores the
-//! comment and pushes it (`{id, post_id, author, body, created_at}`) to every socket
-//! watching the post, the sender included. Bad input gets an `{error, errors?}` reply and
-//! the socket stays open.
+//! A client sends `{author, body}` as a text message; the server validates it and stores
+//! the comment. Every comment on the post that reaches this node's database, written
+//! through this node or any other, is pushed (`{id, post_id, author, body, created_at}`)
+//! to every socket watching the post on this node, the sender included, once.
+//!
+//! `after` resumes: the socket first sends the post's comments above that id (those the
+//! client missed while disconnected, say across a failover), then the live ones, each id
+//! once and in order. Bad input gets an `{error, errors?}` reply and the socket stays open;
+//! a message over [`super::BODY_LIMIT`] closes it with 1009 (message too big).
 
-use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
+use futures::stream::SplitSink;
 use futures::{SinkExt, StreamExt};
+use serde::Deserialize;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::api::add_comment;
 use super::error::ApiError;
 use super::extract::PostId;
+use super::feed::comments_after;
 use super::validate::NewCommentRequest;
-use super::{AppState, CommentEvent};
+use super::{AppState, BODY_LIMIT, CommentEvent};
 use crate::entities::post;
+
+/// The query string: where to resume.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Resume {
+    /// The last comment id the client has; `None` to start with the live ones.
+    after: Option<i32>,
+}
+
+/// How many missed comments one catch-up read returns; more are read in further rounds.
+const CATCH_UP_BATCH: u64 = 500;
 
 /// Upgrades to a WebSocket watching post `id`; `404` if there is no such post.
 pub(crate) async fn upgrade(
     State(state): State<AppState>,
     PostId(id): PostId,
+    Query(resume): Query<Resume>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     if state.repo.get::<post::Entity>(id).await?.is_none() {
@@ -30,12 +49,17 @@ pub(crate) async fn upgrade(
     }
     // Subscribe before the handshake completes, so that once the client is connected it
     // sees every comment that follows, its own included.
-    let events = state.comments.subscribe();
+    let events = state.feed.subscribe();
+    // Frames up to twice the limit are read, so that a message over the limit is seen and
+    // answered with 1009 rather than the connection being cut.
     Ok(upgrade
-        .max_message_size(super::BODY_LIMIT)
-        .on_upgrade(move |socket| watch(socket, state, events, id))
+        .max_message_size(2 * BODY_LIMIT)
+        .max_frame_size(2 * BODY_LIMIT)
+        .on_upgrade(move |socket| watch(socket, state, events, id, resume.after))
         .into_response())
 }
+
+type Sink = SplitSink<WebSocket, Message>;
 
 /// Serves one socket until the client leaves.
 async fn watch(
@@ -43,11 +67,28 @@ async fn watch(
     state: AppState,
     mut events: broadcast::Receiver<CommentEvent>,
     post_id: i32,
+    after: Option<i32>,
 ) {
     let (mut sink, mut stream) = socket.split();
+    // The highest comment id sent on this socket: nothing at or below it is sent again.
+    let mut sent = after.unwrap_or(0);
+    if after.is_some()
+        && catch_up(&state, &mut sink, post_id, &mut sent)
+            .await
+            .is_err()
+    {
+        return;
+    }
     loop {
         let outgoing = tokio::select! {
             incoming = stream.next() => match incoming {
+                Some(Ok(Message::Text(text))) if text.len() > BODY_LIMIT => {
+                    let _ = sink.send(Message::Close(Some(CloseFrame {
+                        code: close_code::SIZE,
+                        reason: format!("message over the {} KiB limit", BODY_LIMIT / 1024).into(),
+                    }))).await;
+                    break;
+                }
                 Some(Ok(Message::Text(text))) => comment(&state, post_id, text.as_str()).await,
                 Some(Ok(Message::Binary(_))) => Some(error_json(&ApiError::MalformedJson(
                     "send comments as JSON text messages".to_owned(),
@@ -56,16 +97,16 @@ async fn watch(
                 Some(Ok(Message::Close(_)) | Err(_)) | None => break,
             },
             event = events.recv() => match event {
-                Ok(event) if event.post_id == post_id => match serde_json::to_string(&event) {
-                    Ok(json) => Some(json),
-                    Err(e) => {
-                        tracing::error!(error = %e, "could not encode a comment event");
-                        None
-                    }
-                },
+                Ok(event) if event.post_id == post_id && event.id > sent => {
+                    sent = event.id;
+                    encode(&event)
+                }
                 Ok(_) => None,
                 Err(RecvError::Lagged(skipped)) => {
-                    tracing::warn!(skipped, post_id, "a comment socket fell behind");
+                    tracing::info!(skipped, post_id, "a comment socket fell behind; catching up from the database");
+                    if catch_up(&state, &mut sink, post_id, &mut sent).await.is_err() {
+                        break;
+                    }
                     None
                 }
                 Err(RecvError::Closed) => break,
@@ -79,15 +120,62 @@ async fn watch(
     }
 }
 
+/// Sends the post's comments above `sent` from this node's database, advancing `sent`.
+async fn catch_up(
+    state: &AppState,
+    sink: &mut Sink,
+    post_id: i32,
+    sent: &mut i32,
+) -> Result<(), ()> {
+    loop {
+        let missed = match comments_after(
+            state.repo.connection(),
+            Some(post_id),
+            *sent,
+            CATCH_UP_BATCH,
+        )
+        .await
+        {
+            Ok(missed) => missed,
+            Err(e) => {
+                tracing::warn!(error = %e, post_id, "catching a comment socket up failed");
+                return Err(());
+            }
+        };
+        let full = missed.len() as u64 == CATCH_UP_BATCH;
+        for comment in missed {
+            *sent = comment.id;
+            if let Some(text) = encode(&CommentEvent::from(comment)) {
+                sink.send(Message::Text(text.into()))
+                    .await
+                    .map_err(|_| ())?;
+            }
+        }
+        if !full {
+            return Ok(());
+        }
+    }
+}
+
+fn encode(event: &CommentEvent) -> Option<String> {
+    match serde_json::to_string(event) {
+        Ok(json) => Some(json),
+        Err(e) => {
+            tracing::error!(error = %e, "could not encode a comment event");
+            None
+        }
+    }
+}
+
 /// Stores the comment in `text`; the reply to send back if it was refused. A stored
-/// comment reaches this socket through the broadcast like everyone else's.
+/// comment reaches this socket through the feed like everyone else's.
 async fn comment(state: &AppState, post_id: i32, text: &str) -> Option<String> {
     let result = match serde_json::from_str::<NewCommentRequest>(text) {
         Ok(request) => match request.validate() {
             Ok(comment) => add_comment(state, post_id, comment).await.map(|_| ()),
             Err(e) => Err(e),
         },
-        Err(e) => Err(ApiError::MalformedJson(e.to_string())),
+        Err(e) => Err(ApiError::malformed(&e)),
     };
     result.err().map(|e| error_json(&e))
 }

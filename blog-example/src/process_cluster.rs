@@ -1,0 +1,199 @@
+//! The local cluster as processes: the LiteFS emulator in this process, and each node a
+//! `blog-example node` child process of its own, so that each node has its own metrics, its
+//! own logs and its own fate (what `blog-example cluster` runs).
+//!
+//! The children are started one after the other, the primary first (it creates the
+//! schema), each with a fixed endpoint map naming the others' forwarding ports. A child
+//! reports its web address on its first line of standard output; the rest of its output is
+//! passed through. Children are killed when the cluster is dropped, and stop by themselves
+//! when this process's end of their standard input closes (if this process is killed).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use repo_litefs::emulator::{EmulatorError, LiteFsEmulator};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, ChildStdout, Command};
+
+/// How long a node may take to start and report its address.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A running local cluster of node processes.
+#[derive(Debug)]
+pub struct ProcessCluster {
+    /// The nodes, in start order; the first is the primary.
+    pub nodes: Vec<ChildNode>,
+    /// The emulator standing in for LiteFS.
+    pub emulator: LiteFsEmulator,
+}
+
+/// One node's process.
+#[derive(Debug)]
+pub struct ChildNode {
+    /// The node's name (its LiteFS hostname).
+    pub name: String,
+    /// Where its web application listens.
+    pub http_addr: SocketAddr,
+    /// Its database file.
+    pub db_path: PathBuf,
+    /// The process; killed when this is dropped.
+    child: Child,
+}
+
+impl ChildNode {
+    /// The process id, if the process is still running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+}
+
+/// Why the cluster could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessClusterError {
+    /// The emulator failed.
+    #[error(transparent)]
+    Emulator(#[from] EmulatorError),
+    /// A port could not be reserved or a process not started.
+    #[error("cannot start a node process: {0}")]
+    Io(#[from] std::io::Error),
+    /// A node exited or stayed silent instead of reporting its address.
+    #[error("node {name} did not start: {reason}")]
+    NodeDidNotStart {
+        /// The node.
+        name: String,
+        /// What happened.
+        reason: String,
+    },
+}
+
+/// Starts the emulator for `names` under `dir` with `lag` of replication, then one
+/// `program node` process per name; the first name is the primary.
+pub async fn start(
+    program: &Path,
+    dir: &Path,
+    names: &[&str],
+    lag: Duration,
+) -> Result<ProcessCluster, ProcessClusterError> {
+    let emulator = LiteFsEmulator::start(dir, names, "blog.db", lag).await?;
+    // Reserve a forwarding port per node, so that every node can name the others'. The
+    // ports are free again between here and the node binding them: a race no other local
+    // program is likely to win in that instant.
+    let mut grpc = Vec::new();
+    for _ in names {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        grpc.push(listener.local_addr()?);
+    }
+    let endpoints = names
+        .iter()
+        .zip(&grpc)
+        .map(|(name, addr)| format!("{name}=http://{addr}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let secret = format!("local-{}", uuid::Uuid::new_v4().simple());
+    let mut nodes = Vec::new();
+    for (name, grpc_addr) in names.iter().zip(grpc) {
+        let emulated = emulator
+            .node(name)
+            .cloned()
+            .ok_or_else(|| std::io::Error::other(format!("the emulator has no {name}")))?;
+        let mut child = Command::new(program)
+            .arg("node")
+            .args(["--node-name", name])
+            .arg("--database-path")
+            .arg(&emulated.db_path)
+            .args(["--litefs-api", &emulated.api_url])
+            .arg("--litefs-dir")
+            .arg(&emulated.dir)
+            .args(["--grpc-addr", &grpc_addr.to_string()])
+            .args(["--http-addr", "127.0.0.1:0"])
+            .args(["--endpoints", &endpoints])
+            .arg("--local-cluster-child")
+            .env("CLUSTER_SECRET", &secret)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        if let Some(stderr) = child.stderr.take() {
+            tokio::spawn(prefix_lines(stderr, format!("{name} |")));
+        }
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| std::io::Error::other("the node's standard output was not captured"))?;
+        let http_addr = match tokio::time::timeout(START_TIMEOUT, first_address(stdout)).await {
+            Ok(Ok(addr)) => addr,
+            Ok(Err(reason)) => {
+                return Err(ProcessClusterError::NodeDidNotStart {
+                    name: (*name).to_owned(),
+                    reason,
+                });
+            }
+            Err(_) => {
+                return Err(ProcessClusterError::NodeDidNotStart {
+                    name: (*name).to_owned(),
+                    reason: format!("no address reported within {START_TIMEOUT:?}"),
+                });
+            }
+        };
+        nodes.push(ChildNode {
+            name: (*name).to_owned(),
+            http_addr,
+            db_path: emulated.db_path,
+            child,
+        });
+    }
+    Ok(ProcessCluster { nodes, emulator })
+}
+
+/// Copies a node's log to this process's standard error, each line after `prefix`, so that
+/// the nodes' logs can be told apart.
+async fn prefix_lines(stderr: tokio::process::ChildStderr, prefix: String) {
+    let mut lines = BufReader::new(stderr).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        eprintln!("{prefix} {line}");
+    }
+}
+
+/// Reads the node's output until it says `serving http://ADDR`; passes the rest through.
+async fn first_address(stdout: ChildStdout) -> Result<SocketAddr, String> {
+    let mut lines = BufReader::new(stdout).lines();
+    loop {
+        let line = match lines.next_line().await {
+            Ok(Some(line)) => line,
+            Ok(None) => return Err("it exited (its log above says why)".to_owned()),
+            Err(e) => return Err(format!("its output is unreadable: {e}")),
+        };
+        println!("{line}");
+        if let Some(addr) = serving_address(&line) {
+            tokio::spawn(async move {
+                while let Ok(Some(line)) = lines.next_line().await {
+                    println!("{line}");
+                }
+            });
+            return Ok(addr);
+        }
+    }
+}
+
+/// The address in a node's `... serving http://ADDR ...` line.
+fn serving_address(line: &str) -> Option<SocketAddr> {
+    let (_, rest) = line.split_once("serving http://")?;
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::serving_address;
+
+    #[test]
+    fn reads_the_address_from_a_nodes_first_line() {
+        assert_eq!(
+            serving_address("node-1 (primary) serving http://127.0.0.1:4000 (forwarding on x)"),
+            Some("127.0.0.1:4000".parse().expect("addr"))
+        );
+        assert_eq!(serving_address("starting"), None);
+    }
+}
