@@ -3,17 +3,18 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use repo_core::{IdempotencyKey, RepoError, WriteCall};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, ModelTrait, QueryFilter, QueryOrder, Set, SqlErr};
+use sea_orm::{ColumnTrait, EntityTrait, ModelTrait, QueryFilter, QueryOrder, SqlErr};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
-use super::extract::{ApiJson, PostId};
+use super::extract::{ApiJson, IdempotencyKeyHeader, PostId};
 use super::validate::{ArchiveRequest, NewCommentRequest, NewPostRequest, ValidComment};
 use super::{AppState, CommentEvent};
 use crate::entities::{comment, post, tag};
-use crate::transactions::{CreatePostWithTags, NewPost, PublishPost};
+use crate::transactions::{AddComment, CreatePostWithTags, NewComment, NewPost, PublishPost};
 
 /// A post with everything its page shows.
 #[derive(Debug, Serialize)]
@@ -68,25 +69,23 @@ pub(crate) async fn post_detail(state: &AppState, id: i32) -> Result<PostDetail,
     })
 }
 
-/// Stores a validated comment on post `post_id` and tells every watcher about it.
+/// Stores a validated comment on post `post_id` and tells every watcher about it. With a
+/// `key`, a replay gets the first answer (see `AddComment`).
 pub(crate) async fn add_comment(
     state: &AppState,
     post_id: i32,
     comment: ValidComment,
+    key: Option<IdempotencyKey>,
 ) -> Result<CommentEvent, ApiError> {
     if state.repo.get::<post::Entity>(post_id).await?.is_none() {
         return Err(ApiError::NotFound);
     }
-    let stored = state
-        .repo
-        .insert(comment::ActiveModel {
-            post_id: Set(post_id),
-            author: Set(comment.author),
-            body: Set(comment.body),
-            created_at: Set(chrono::Utc::now().naive_utc()),
-            ..Default::default()
-        })
-        .await?;
+    let call = state.repo.transaction::<AddComment>(NewComment {
+        post_id,
+        author: comment.author,
+        body: comment.body,
+    });
+    let stored = with_key(call, key).await?;
     // The comment is in this node's database now (read-your-writes on a replica): the
     // feed announces it to this node's viewers, as every other node's feed will once it
     // replicates there.
@@ -101,18 +100,32 @@ pub(crate) async fn list_posts(
     Ok(Json(recent_posts(&state).await?))
 }
 
-/// `POST /api/posts`: runs `CreatePostWithTags`; `201` with the post.
+/// The call made idempotent under `key`, when the client sent one.
+fn with_key<Op>(call: WriteCall<Op>, key: Option<IdempotencyKey>) -> WriteCall<Op> {
+    match key {
+        Some(key) => call.idempotency_key(key),
+        None => call,
+    }
+}
+
+/// `POST /api/posts`: runs `CreatePostWithTags`; `201` with the post. With an
+/// `Idempotency-Key`, a replay (through any node) gets the same answer and writes nothing.
 pub(crate) async fn create_post(
     State(state): State<AppState>,
+    IdempotencyKeyHeader(key): IdempotencyKeyHeader,
     ApiJson(request): ApiJson<NewPostRequest>,
 ) -> Result<(StatusCode, Json<post::Model>), ApiError> {
-    let post = create_draft(&state, request.validate()?).await?;
+    let post = create_draft(&state, request.validate()?, key).await?;
     Ok((StatusCode::CREATED, Json(post)))
 }
 
 /// Stores a new draft with its tags; a taken slug is a `Conflict` on `slug`.
-pub(crate) async fn create_draft(state: &AppState, args: NewPost) -> Result<post::Model, ApiError> {
-    match state.repo.transaction::<CreatePostWithTags>(args).await {
+pub(crate) async fn create_draft(
+    state: &AppState,
+    args: NewPost,
+    key: Option<IdempotencyKey>,
+) -> Result<post::Model, ApiError> {
+    match with_key(state.repo.transaction::<CreatePostWithTags>(args), key).await {
         Ok(post) => Ok(post),
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             Err(ApiError::Conflict {
@@ -124,20 +137,35 @@ pub(crate) async fn create_draft(state: &AppState, args: NewPost) -> Result<post
     }
 }
 
-/// Publishes post `id`; `NotFound` if missing, `Conflict` if already published.
-pub(crate) async fn publish(state: &AppState, id: i32) -> Result<post::Model, ApiError> {
+/// Publishes post `id`; `NotFound` if missing, `Conflict` if already published. With a
+/// `key`, a replay of a publication that succeeded gets its answer again: the ledger is
+/// asked first, before the post is found already published.
+pub(crate) async fn publish(
+    state: &AppState,
+    id: i32,
+    key: Option<IdempotencyKey>,
+) -> Result<post::Model, ApiError> {
     let post = state
         .repo
         .get::<post::Entity>(id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    if post.published {
+    if post.published && key.is_none() {
         return Err(ApiError::Conflict {
             field: None,
             message: "the post is already published",
         });
     }
-    let published = state.repo.transaction::<PublishPost>(id).await?;
+    let published = match with_key(state.repo.transaction::<PublishPost>(id), key).await {
+        Ok(published) => published,
+        Err(RepoError::TransactionFailed { .. }) if post.published => {
+            return Err(ApiError::Conflict {
+                field: None,
+                message: "the post is already published",
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
     state.feed.wake();
     Ok(published)
 }
@@ -154,10 +182,11 @@ pub(crate) async fn show_post(
 pub(crate) async fn create_comment(
     State(state): State<AppState>,
     PostId(id): PostId,
+    IdempotencyKeyHeader(key): IdempotencyKeyHeader,
     ApiJson(request): ApiJson<NewCommentRequest>,
 ) -> Result<(StatusCode, Json<CommentEvent>), ApiError> {
     let comment = request.validate()?;
-    let event = add_comment(&state, id, comment).await?;
+    let event = add_comment(&state, id, comment, key).await?;
     Ok((StatusCode::CREATED, Json(event)))
 }
 
@@ -176,26 +205,30 @@ pub(crate) async fn list_tags(
 pub(crate) async fn publish_post(
     State(state): State<AppState>,
     PostId(id): PostId,
+    IdempotencyKeyHeader(key): IdempotencyKeyHeader,
 ) -> Result<Json<post::Model>, ApiError> {
-    Ok(Json(publish(&state, id).await?))
+    Ok(Json(publish(&state, id, key).await?))
 }
 
 /// `POST /api/posts/archive` with `{older_than_days}`: archives every post created before
-/// then in one `update_all`; `{archived: n}`.
+/// then in one `update_all`; `{archived: n}`. The cutoff is computed by the primary's
+/// SQLite (`datetime('now', '-N days')`), so a replay under one `Idempotency-Key` asks the
+/// same thing.
 pub(crate) async fn archive_posts(
     State(state): State<AppState>,
+    IdempotencyKeyHeader(key): IdempotencyKeyHeader,
     ApiJson(request): ApiJson<ArchiveRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let days = request.validate()?;
-    let cutoff = chrono::Utc::now().naive_utc() - chrono::Duration::days(days);
-    let result = state
-        .repo
-        .update_all(
-            post::Entity::update_many()
-                .col_expr(post::Column::Archived, Expr::value(true))
-                .filter(post::Column::Archived.eq(false))
-                .filter(post::Column::CreatedAt.lt(cutoff)),
-        )
-        .await?;
+    let call = state.repo.update_all(
+        post::Entity::update_many()
+            .col_expr(post::Column::Archived, Expr::value(true))
+            .filter(post::Column::Archived.eq(false))
+            .filter(Expr::cust_with_values(
+                "\"created_at\" < datetime('now', ?)",
+                [format!("-{days} days")],
+            )),
+    );
+    let result = with_key(call, key).await?;
     Ok(Json(json!({ "archived": result.rows_affected })))
 }

@@ -35,6 +35,11 @@ pub enum ApiError {
         /// What conflicted, for the client.
         message: &'static str,
     },
+    /// The request's `Idempotency-Key` was already used for a request with another body;
+    /// `422`, nothing written, nothing of the first answer shown.
+    IdempotencyConflict,
+    /// The `Idempotency-Key` header is not a valid key; `400`.
+    InvalidIdempotencyKey(String),
     /// The database cannot take writes right now (no primary, open circuit, primary
     /// unreachable); `503`, safe to retry later.
     Unavailable,
@@ -66,7 +71,10 @@ impl ApiError {
     /// The status code of this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Validation(_) | ApiError::IdempotencyConflict => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::InvalidIdempotencyKey(_) => StatusCode::BAD_REQUEST,
             ApiError::MalformedJson(_) | ApiError::MalformedForm => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -93,6 +101,12 @@ impl ApiError {
             ApiError::NotFound => "not found".to_owned(),
             ApiError::MethodNotAllowed(method) => format!("{method} is not allowed here"),
             ApiError::Conflict { message, .. } => (*message).to_owned(),
+            ApiError::IdempotencyConflict => {
+                "this Idempotency-Key was already used for a request with another body; \
+                 a new request needs a new key"
+                    .to_owned()
+            }
+            ApiError::InvalidIdempotencyKey(why) => format!("invalid Idempotency-Key: {why}"),
             ApiError::Unavailable => "service temporarily unavailable, retry later".to_owned(),
             ApiError::Internal => "internal server error".to_owned(),
         }
@@ -146,6 +160,10 @@ impl From<RepoError> for ApiError {
             _ => {}
         }
         match e {
+            RepoError::IdempotencyConflict => {
+                tracing::info!("write refused: idempotency key reused for another body");
+                ApiError::IdempotencyConflict
+            }
             RepoError::PrimaryUnavailable { .. }
             | RepoError::CircuitOpen { .. }
             | RepoError::Unreachable { .. } => {

@@ -5,6 +5,7 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
+use repo_core::IdempotencyKey;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
@@ -71,5 +72,31 @@ impl<S: Send + Sync> FromRequestParts<S> for PostId {
             Some(id) => Ok(PostId(id)),
             None => Err(super::not_found::fallback(parts.uri.clone()).await),
         }
+    }
+}
+
+/// The optional `Idempotency-Key` header (the IETF draft's, as Stripe uses it): absent is
+/// `None`; present, it must be a valid [`IdempotencyKey`] (1 to 255 visible ASCII
+/// characters; a quoted string, as the draft writes it, is unquoted) or the request is a
+/// `400`.
+pub(crate) struct IdempotencyKeyHeader(pub(crate) Option<IdempotencyKey>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKeyHeader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get("idempotency-key") else {
+            return Ok(Self(None));
+        };
+        let text = value
+            .to_str()
+            .map_err(|_| ApiError::InvalidIdempotencyKey("it must be visible ASCII".to_owned()))?;
+        let text = text
+            .strip_prefix('"')
+            .and_then(|t| t.strip_suffix('"'))
+            .unwrap_or(text);
+        IdempotencyKey::new(text)
+            .map(|key| Self(Some(key)))
+            .map_err(|e| ApiError::InvalidIdempotencyKey(e.to_string()))
     }
 }

@@ -172,7 +172,7 @@ fn encode(event: &CommentEvent) -> Option<String> {
 async fn comment(state: &AppState, post_id: i32, text: &str) -> Option<String> {
     let result = match serde_json::from_str::<NewCommentRequest>(text) {
         Ok(request) => match request.validate() {
-            Ok(comment) => add_comment(state, post_id, comment).await.map(|_| ()),
+            Ok(comment) => add_comment(state, post_id, comment, None).await.map(|_| ()),
             Err(e) => Err(e),
         },
         Err(e) => Err(ApiError::malformed(&e)),

@@ -90,4 +90,45 @@ mod tests {
         };
         assert_ne!(named(b"1"), named(b"2"));
     }
+
+    /// What a fingerprint costs per write, printed, never asserted:
+    /// `cargo test --release -p repo-litefs --lib fingerprint_cost -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement, run by hand"]
+    fn fingerprint_cost() {
+        let request = insert(vec!["a tag name".into()]);
+        let posts = Request::new(
+            Action::Insert,
+            "posts",
+            Operation::Execute(Statement::from_sql_and_values(
+                DbBackend::Sqlite,
+                "INSERT INTO \"posts\" (\"title\", \"slug\", \"body\", \"published\", \"created_at\") VALUES (?, ?, ?, ?, ?) RETURNING \"id\"",
+                [
+                    "A title".into(),
+                    "a-slug".into(),
+                    "x".repeat(500).into(),
+                    false.into(),
+                    chrono::Utc::now().naive_utc().into(),
+                ],
+            )),
+        );
+        for (name, request) in [
+            ("1-value insert", &request),
+            ("5-column post insert", &posts),
+        ] {
+            let mut runs = Vec::new();
+            for _ in 0..5 {
+                let started = std::time::Instant::now();
+                for _ in 0..20_000 {
+                    std::hint::black_box(fingerprint(std::hint::black_box(request)));
+                }
+                runs.push(started.elapsed().as_nanos() / 20_000);
+            }
+            runs.sort_unstable();
+            println!(
+                "fingerprint of a {name}: {}-{} ns (5 runs of 20,000)",
+                runs[0], runs[4]
+            );
+        }
+    }
 }

@@ -131,7 +131,7 @@ pub(crate) async fn create_form(
         form.tags.clone(),
     );
     let error = match request.validate() {
-        Ok(args) => match create_draft(&state, args).await {
+        Ok(args) => match create_draft(&state, args, None).await {
             Ok(post) => return Redirect::to(&format!("/posts/{}", post.id)).into_response(),
             Err(e) => e,
         },
@@ -146,7 +146,7 @@ pub(crate) async fn create_form(
 
 /// `POST /posts/{id}/publish`: publishes the draft and opens it (also if it already was).
 pub(crate) async fn publish_form(State(state): State<AppState>, PostId(id): PostId) -> Response {
-    match publish(&state, id).await {
+    match publish(&state, id, None).await {
         Ok(_) | Err(ApiError::Conflict { .. }) => {
             Redirect::to(&format!("/posts/{id}")).into_response()
         }
@@ -167,7 +167,7 @@ pub(crate) async fn comment_form(
     };
     let request = NewCommentRequest::from_form(form.author.clone(), form.body.clone());
     let error = match request.validate() {
-        Ok(comment) => match add_comment(&state, id, comment).await {
+        Ok(comment) => match add_comment(&state, id, comment, None).await {
             Ok(event) => {
                 return Redirect::to(&format!("/posts/{id}#comment-{}", event.id)).into_response();
             }
