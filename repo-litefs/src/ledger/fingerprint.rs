@@ -108,7 +108,7 @@ mod tests {
                     "a-slug".into(),
                     "x".repeat(500).into(),
                     false.into(),
-                    chrono::Utc::now().naive_utc().into(),
+                    sea_orm::Value::BigInt(Some(1_764_000_000)),
                 ],
             )),
         );
