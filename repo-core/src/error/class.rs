@@ -129,9 +129,9 @@ impl RejectReason {
             | RejectReason::Untyped { .. } => StatusClass::InvalidArgument,
             RejectReason::TooLarge(_) => StatusClass::OutOfRange,
             RejectReason::ShuttingDown => StatusClass::Unavailable,
-            RejectReason::Misconfigured { .. } | RejectReason::Expired { .. } => {
-                StatusClass::FailedPrecondition
-            }
+            RejectReason::Misconfigured { .. }
+            | RejectReason::Expired { .. }
+            | RejectReason::Abandoned => StatusClass::FailedPrecondition,
             RejectReason::Layer { .. } => StatusClass::PermissionDenied,
         }
     }
@@ -147,6 +147,7 @@ impl RejectReason {
             | RejectReason::InvalidName { .. }
             | RejectReason::Misconfigured { .. }
             | RejectReason::Expired { .. }
+            | RejectReason::Abandoned
             | RejectReason::Layer { .. }
             | RejectReason::Untyped { .. } => false,
         }

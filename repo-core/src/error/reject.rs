@@ -69,6 +69,14 @@ pub enum RejectReason {
         /// How long the primary's ledger keeps a request, in seconds.
         retention_secs: u64,
     },
+    /// An outcome lookup with settling (`repo_litefs::Node::outcome`) declared this request
+    /// not committed, so it never runs: the caller was told it did not commit. Nothing was
+    /// written; start a new write.
+    #[error(
+        "an outcome lookup declared this request not committed, so it does not run; \
+         start a new write"
+    )]
+    Abandoned,
     /// The primary is shutting down. Retrying is safe: another primary, or this one back,
     /// will take the write.
     #[error("the primary is shutting down")]
@@ -123,7 +131,7 @@ impl RejectReason {
     }
 
     /// A short stable label for metrics and logs: `unauthenticated`, `statement`,
-    /// `too_large`, `invalid_name`, `expired`, `shutting_down`, `misconfigured`, `layer`, `untyped`.
+    /// `too_large`, `invalid_name`, `expired`, `abandoned`, `shutting_down`, `misconfigured`, `layer`, `untyped`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Unauthenticated => "unauthenticated",
@@ -131,6 +139,7 @@ impl RejectReason {
             Self::TooLarge(_) => "too_large",
             Self::InvalidName { .. } => "invalid_name",
             Self::Expired { .. } => "expired",
+            Self::Abandoned => "abandoned",
             Self::ShuttingDown => "shutting_down",
             Self::Misconfigured { .. } => "misconfigured",
             Self::Layer { .. } => "layer",

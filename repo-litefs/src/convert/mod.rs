@@ -7,6 +7,7 @@
 mod action;
 mod db_err;
 mod error;
+mod lookup;
 mod outcome;
 mod reject;
 mod request;
@@ -15,6 +16,7 @@ mod value;
 pub(crate) use action::encode_action;
 pub use db_err::{decode_db_err, encode_db_err};
 pub use error::{error_from_status, status_from_error};
+pub(crate) use lookup::{decode_lookup, encode_lookup};
 pub use outcome::{decode_outcome, encode_outcome};
 pub(crate) use request::encode_operation;
 pub use request::{decode_request, encode_request};

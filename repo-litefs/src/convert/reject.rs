@@ -14,6 +14,7 @@ pub(crate) fn encode_rejection(reason: &RejectReason) -> pb::Rejection {
     let encoded = match reason {
         RejectReason::Unauthenticated => R::Unauthenticated(true),
         RejectReason::Expired { retention_secs } => R::ExpiredRetentionSecs(*retention_secs),
+        RejectReason::Abandoned => R::Abandoned(true),
         RejectReason::Statement(s) => R::Statement(pb::RejectedStatement {
             rule: rule(s.rule) as i32,
             message: s.message.clone(),
@@ -93,6 +94,7 @@ pub(crate) fn decode_rejection(rejection: pb::Rejection, words: &str) -> RejectR
         },
         Some(R::ShuttingDown(_)) => RejectReason::ShuttingDown,
         Some(R::ExpiredRetentionSecs(retention_secs)) => RejectReason::Expired { retention_secs },
+        Some(R::Abandoned(_)) => RejectReason::Abandoned,
         Some(R::Misconfigured(message)) => RejectReason::misconfigured(&message),
         Some(R::Layer(l)) => RejectReason::layer(&l.layer, &l.message),
         Some(R::Untyped(message)) => RejectReason::untyped(&message),
@@ -186,6 +188,7 @@ mod tests {
             RejectReason::Expired {
                 retention_secs: 86_400,
             },
+            RejectReason::Abandoned,
             RejectReason::misconfigured("no endpoint for node-9"),
             RejectReason::layer("maintenance", "writes are paused"),
             RejectReason::untyped("no"),

@@ -126,6 +126,61 @@ impl ForwardLayer {
             }),
         }
     }
+
+    /// Asks the primary what became of the write `id` (see
+    /// [`WriteOutcome`](crate::ledger::WriteOutcome)); with `settle`, an id it does not
+    /// know is settled as not committed. Waits for a primary like a write does.
+    ///
+    /// # Errors
+    ///
+    /// As a forwarded write fails: the primary unknown or unreachable, a refusal.
+    pub async fn lookup_on_primary(
+        &self,
+        id: repo_core::RequestId,
+        settle: bool,
+        timeout: Duration,
+    ) -> Result<crate::ledger::WriteOutcome, RepoError> {
+        let shared = &self.shared;
+        let config = &shared.config;
+        let deadline = Instant::now() + timeout;
+        let state = wait_for_primary(shared, Some(deadline)).await?;
+        let primary = state.primary.ok_or(RepoError::PrimaryUnavailable {
+            waited: Duration::ZERO,
+        })?;
+        let url = config.endpoints.resolve(&primary)?;
+        let channel = shared
+            .channel
+            .get(&url, &primary, config.tls.as_ref(), config.plaintext)?;
+        let mut grpc = tonic::Request::new(pb::LookupRequest {
+            request_id: id.0.as_bytes().to_vec(),
+            settle,
+        });
+        grpc.set_timeout(deadline.saturating_duration_since(Instant::now()));
+        grpc.metadata_mut().insert(AUTHORIZATION, bearer(config)?);
+        let mut client = pb::forwarder_client::ForwarderClient::new(channel)
+            .max_decoding_message_size(64 * 1024 * 1024);
+        match client.lookup(grpc).await {
+            Ok(response) => {
+                crate::convert::decode_lookup(response.into_inner()).map_err(RepoError::from)
+            }
+            Err(status) => Err(error_from_status(&status, &primary).await),
+        }
+    }
+}
+
+/// The `authorization` header value carrying the cluster secret.
+fn bearer(
+    config: &ForwardConfig,
+) -> Result<tonic::metadata::MetadataValue<tonic::metadata::Ascii>, RepoError> {
+    config
+        .secret
+        .bearer()
+        .parse()
+        .map_err(|_| RepoError::Rejected {
+            reason: repo_core::RejectReason::misconfigured(
+                "the cluster secret cannot be sent in a header (ClusterSecret)",
+            ),
+        })
 }
 
 impl<S> Layer<S> for ForwardLayer {
@@ -232,16 +287,7 @@ async fn send(shared: &Shared, primary: &str, request: Request) -> Result<Respon
     if let Some(deadline) = request.deadline {
         grpc.set_timeout(deadline.saturating_duration_since(Instant::now()));
     }
-    let bearer = config
-        .secret
-        .bearer()
-        .parse()
-        .map_err(|_| RepoError::Rejected {
-            reason: repo_core::RejectReason::misconfigured(
-                "the cluster secret cannot be sent in a header (ClusterSecret)",
-            ),
-        })?;
-    grpc.metadata_mut().insert(AUTHORIZATION, bearer);
+    grpc.metadata_mut().insert(AUTHORIZATION, bearer(config)?);
     let mut client = pb::forwarder_client::ForwarderClient::new(channel)
         .max_decoding_message_size(64 * 1024 * 1024);
     request.facts.mark_forwarded();

@@ -43,6 +43,7 @@
 
 mod fingerprint;
 mod migration;
+mod outcome;
 mod prune;
 mod record;
 
@@ -56,6 +57,8 @@ use repo_core::{RejectReason, RepoError, Request, Response};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement};
 
 pub use migration::{AddLedgerFingerprint, CreateLedgerTable, create_table};
+pub use outcome::WriteOutcome;
+pub(crate) use outcome::resolve;
 pub use prune::{PruneConfig, Pruner};
 
 use crate::tracker::PrimaryTracker;
@@ -81,7 +84,14 @@ pub enum Recorded {
     /// The request committed, but its row cannot be decoded (an older format, or damage):
     /// what it returned is unknown.
     Unreadable,
+    /// An outcome lookup settled the request as not committed ([`WriteOutcome`]): it never
+    /// runs.
+    Abandoned,
 }
+
+/// The fingerprint of a row that settles a request as abandoned (a real fingerprint is a
+/// 32-byte digest, so the two never meet).
+pub(crate) const ABANDONED: &[u8] = b"abandoned";
 
 /// What the ledger holds for `request_id`, read through `conn`. Fails only when the
 /// ledger cannot be read at all.
@@ -109,6 +119,9 @@ async fn lookup_row(
     // A value of another type (damage) is unreadable too.
     let bytes: Vec<u8> = row.try_get_by_index(0).unwrap_or_default();
     let fingerprint: Option<Vec<u8>> = row.try_get_by_index(1).unwrap_or_default();
+    if fingerprint.as_deref() == Some(ABANDONED) {
+        return Ok((Recorded::Abandoned, fingerprint));
+    }
     let recorded = match record::decode_record(&bytes) {
         Some(response) => Recorded::Answered(response),
         None => Recorded::Unreadable,
@@ -281,6 +294,9 @@ impl Ledger for LedgerHook {
                     Ok(recorded)
                 }
                 Ok((Recorded::Absent, _)) => Err(e),
+                Ok((Recorded::Abandoned, _)) => Err(RepoError::Rejected {
+                    reason: RejectReason::Abandoned,
+                }),
                 Ok((Recorded::Unreadable, _)) => {
                     metrics::counter!("litefs_ledger_unreadable_total").increment(1);
                     tracing::warn!(

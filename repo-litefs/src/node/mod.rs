@@ -43,7 +43,7 @@ pub use config::NodeConfig;
 pub use health::{LastError, NodeHealth};
 
 use crate::forward::{ForwardConfig, ForwardLayer, ReadYourWrites};
-use crate::ledger::{LedgerHook, Pruner};
+use crate::ledger::{LedgerHook, Pruner, WriteOutcome};
 use crate::server::{ForwardServer, ServeError, ServerConfig};
 use crate::tracker::{PrimaryTracker, TrackerConfig};
 use health::{HealthSource, LastErrorLayer};
@@ -101,6 +101,10 @@ pub struct Node {
     server: Option<tokio::task::JoinHandle<Result<(), ServeError>>>,
     /// The ledger pruner.
     pruner: tokio::task::JoinHandle<()>,
+    /// The repository's forwarding layer, for outcome lookups on the primary.
+    forward: ForwardLayer,
+    /// How long an outcome lookup waits for a primary.
+    primary_wait: std::time::Duration,
 }
 
 impl Node {
@@ -126,7 +130,7 @@ impl Node {
             database::open_as_replica(&config, config.startup_wait).await?
         };
         let position = config.position_file();
-        let (repo, health) = build_repo(&config, &db, &tracker, position.clone());
+        let (repo, health, forward) = build_repo(&config, &db, &tracker, position.clone());
         let grpc_addr = grpc.local_addr()?;
         let mut server_config = ServerConfig::new(config.secret.clone(), config.name.clone())
             .ledger_retention(Some(config.prune.retention()));
@@ -153,7 +157,33 @@ impl Node {
             stop: Some(stop),
             server: Some(server),
             pruner,
+            forward,
+            primary_wait: config.primary_wait,
         })
+    }
+
+    /// What became of the write with request id `id`, as the primary's ledger knows it:
+    /// committed (with its answer), or unknown. With `settle`, an unknown write is settled:
+    /// the primary records it as abandoned, no attempt of it can commit afterwards (one
+    /// that arrives is refused with [`RejectReason::Abandoned`](repo_core::RejectReason)),
+    /// and the answer is a final [`WriteOutcome::NotCommitted`]. For a caller whose write
+    /// ended with [`CommitState::Unknown`](repo_core::CommitState) that would rather know
+    /// than retry. Waits for a primary as long as a write would (`primary_wait`).
+    ///
+    /// # Errors
+    ///
+    /// As a forwarded write fails: no primary known in time, the primary unreachable.
+    pub async fn outcome(
+        &self,
+        id: repo_core::RequestId,
+        settle: bool,
+    ) -> Result<WriteOutcome, repo_core::RepoError> {
+        if self.tracker.current().is_primary() {
+            return crate::ledger::resolve(&self.repo.executor(), &self.tracker, id, settle).await;
+        }
+        self.forward
+            .lookup_on_primary(id, settle, self.primary_wait)
+            .await
     }
 
     /// The repository: reads run locally, writes are executed here when this node is the
@@ -252,7 +282,7 @@ fn build_repo(
     db: &DatabaseConnection,
     tracker: &PrimaryTracker,
     position: Option<PathBuf>,
-) -> (Repo, HealthSource) {
+) -> (Repo, HealthSource, ForwardLayer) {
     let last_error = LastErrorLayer::default();
     // Local writes with an idempotency key are recorded like forwarded ones.
     let ledger = LedgerHook::new(tracker.clone(), db.clone(), Some(config.prune.retention()));
@@ -286,7 +316,8 @@ fn build_repo(
         }
         forward = forward.read_your_writes(consistency);
     }
-    builder = builder.layer(ForwardLayer::new(forward));
+    let forward = ForwardLayer::new(forward);
+    builder = builder.layer(forward.clone());
     for layer in &config.executor_layers {
         builder = builder.boxed_layer(layer.clone());
     }
@@ -297,5 +328,5 @@ fn build_repo(
         breaker,
         last_error,
     };
-    (builder.build(), health)
+    (builder.build(), health, forward)
 }

@@ -220,6 +220,29 @@ impl pb::forwarder_server::Forwarder for ForwardServer {
         }
     }
 
+    async fn lookup(
+        &self,
+        request: GrpcRequest<pb::LookupRequest>,
+    ) -> Result<GrpcResponse<pb::LookupResponse>, Status> {
+        let request = request.into_inner();
+        let id: [u8; 16] = request.request_id.try_into().map_err(|_| {
+            status_from_error(&RepoError::InvalidRequest(
+                "request_id must be 16 bytes".into(),
+            ))
+        })?;
+        let outcome = crate::ledger::resolve(
+            &self.inner.executor,
+            &self.inner.tracker,
+            repo_core::RequestId(uuid::Uuid::from_bytes(id)),
+            request.settle,
+        )
+        .await
+        .map_err(|e| status_from_error(&e))?;
+        crate::convert::encode_lookup(&outcome)
+            .map(GrpcResponse::new)
+            .map_err(|e| Status::internal(e.to_string()))
+    }
+
     async fn ping(
         &self,
         request: GrpcRequest<pb::PingRequest>,
