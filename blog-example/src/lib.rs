@@ -29,6 +29,7 @@
 //! ```
 
 pub mod cli;
+pub mod console;
 pub mod entities;
 pub use repo_litefs::lag;
 pub mod local_cluster;

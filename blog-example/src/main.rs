@@ -13,8 +13,8 @@ use std::time::Duration;
 use blog_example::cli::{self, CliError, Invocation};
 use blog_example::node::{self, NodeConfig};
 use blog_example::observability::{logging, metrics};
-use blog_example::{process_cluster, tour};
-use tokio::io::AsyncReadExt;
+use blog_example::{console, process_cluster, tour};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt};
 
 async fn run_node(config: NodeConfig) -> Result<(), Box<dyn Error>> {
     let metrics = match metrics::install(&config.name) {
@@ -88,8 +88,28 @@ async fn run_cluster() -> Result<(), Box<dyn Error>> {
     println!(
         "open a replica's URL, write a post and a comment, and see them on every node. Ctrl-C stops."
     );
-    tokio::signal::ctrl_c().await?;
-    Ok(())
+    println!(
+        "fail over while it runs: type a command here ({})",
+        console::HELP
+    );
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    loop {
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => return Ok(result?),
+            line = lines.next_line() => match line {
+                Ok(Some(line)) => match console::Command::parse(&line) {
+                    Ok(Some(command)) => println!("{}", command.run(&cluster.emulator).await),
+                    Ok(None) => {}
+                    Err(message) => println!("{message}"),
+                },
+                // The terminal closed: keep serving until Ctrl-C.
+                Ok(None) | Err(_) => {
+                    tokio::signal::ctrl_c().await?;
+                    return Ok(());
+                }
+            },
+        }
+    }
 }
 
 async fn run_tour(database_path: Option<std::path::PathBuf>) -> Result<(), Box<dyn Error>> {
