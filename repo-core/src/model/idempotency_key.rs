@@ -8,6 +8,17 @@
 //! ([`crate::RepoError::IdempotencyConflict`]). A key is remembered as long as the ledger
 //! keeps its row (24 hours by default); after that the same key is a new write, as with
 //! Stripe.
+//!
+//! What counts as "the same payload" is what the call *asks the database*: its statements
+//! with their values, or a named transaction's name and arguments. Two consequences:
+//!
+//! - a value computed per attempt (a timestamp taken when the call is made, a random id)
+//!   makes a replay another payload, refused as a conflict: take such values inside a named
+//!   transaction (it runs on the primary, once) or in SQL;
+//! - a call whose statements depend on what it reads first (`insert_or_update` decides
+//!   between an `INSERT` and an `UPDATE` by a read) may ask differently when replayed after
+//!   its first attempt committed; the replay is then refused as a conflict — never applied
+//!   twice.
 
 use std::fmt;
 
