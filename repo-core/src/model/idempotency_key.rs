@@ -15,10 +15,10 @@
 //! - a value computed per attempt (a timestamp taken when the call is made, a random id)
 //!   makes a replay another payload, refused as a conflict: take such values inside a named
 //!   transaction (it runs on the primary, once) or in SQL;
-//! - a call whose statements depend on what it reads first (`insert_or_update` decides
-//!   between an `INSERT` and an `UPDATE` by a read) may ask differently when replayed after
-//!   its first attempt committed; the replay is then refused as a conflict — never applied
-//!   twice.
+//! - a write whose statement the caller builds from what it read first (read a counter,
+//!   write counter + 1) may ask differently when replayed after its first attempt
+//!   committed; the replay is then refused as a conflict — never applied twice. Write such
+//!   updates in SQL (`col = col + 1`) or as a named transaction.
 
 use std::fmt;
 
