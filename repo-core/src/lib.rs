@@ -44,6 +44,7 @@ mod api;
 mod error;
 mod execution;
 mod model;
+mod session;
 
 // Each part's modules by their short names, so that `crate::request`, `crate::executor`, …
 // read the same wherever they are used.
@@ -73,6 +74,7 @@ pub use stack::{BoxedLayer, RepoService, wrap_all};
 pub use transaction::{NamedTransaction, TransactionRegistry};
 pub use transaction_call::RunTransaction;
 pub use writer::{CommitGuard, SqliteLimits, WriterConfig};
+pub use session::{ExpiryCause, RepoTransaction, TransactionLimits};
 
 /// For crates that carry requests to another node or take part in executing them (a
 /// transport such as `repo-litefs`'s forwarding, a backend): the wire form of values and
@@ -84,5 +86,6 @@ pub mod spi {
     pub use crate::ledger::{Ledger, LedgerTicket};
     pub use crate::row::{RowShape, ValueKind};
     pub use crate::shape::shape_of;
+    pub use crate::session::{LocalSession, Session, SessionOpener, SessionStep};
     pub use crate::value::{ValueError, ValueReason, WireInstant, WireTime, WireValue};
 }
