@@ -7,6 +7,7 @@
 //! gRPC deadline; the channel (one HTTP/2 connection, TCP_NODELAY) is reused across calls
 //! and switched when the primary changes.
 
+mod interactive;
 mod channel;
 mod consistency;
 mod endpoints;
@@ -20,6 +21,7 @@ use repo_core::{NodeRole, RepoError, Request, Response};
 use tokio::time::Instant;
 use tower::{Layer, Service, ServiceExt};
 
+pub use interactive::{InteractiveSessions, RemoteSession};
 pub use consistency::{OnLag, ReadYourWrites};
 pub use endpoints::Endpoints;
 

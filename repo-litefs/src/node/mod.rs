@@ -286,7 +286,10 @@ fn build_repo(
         }
         forward = forward.read_your_writes(consistency);
     }
-    builder = builder.layer(ForwardLayer::new(forward));
+    let forward = ForwardLayer::new(forward);
+    builder = builder
+        .sessions(std::sync::Arc::new(forward.interactive_sessions()))
+        .layer(forward);
     for layer in &config.executor_layers {
         builder = builder.boxed_layer(layer.clone());
     }
