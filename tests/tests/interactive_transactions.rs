@@ -334,6 +334,18 @@ async fn a_transaction_past_its_maximum_duration_expires_typed_and_writes_nothin
 }
 
 #[tokio::test]
+async fn an_untouched_transaction_releases_the_writer_at_its_maximum_duration() {
+    let cluster = Cluster::start(1).await;
+    let limits = long().max_duration(Duration::from_millis(300));
+    let txn = open_with_tag(&cluster.replica(1).repo, limits, "untouched").await;
+    // No statement arrives: the primary's own timer ends it, not a statement's budget.
+    later_write_proceeds(&cluster, "after").await;
+    let next = new_tag("next").insert(&txn).await.expect_err("expired");
+    assert!(next.to_string().contains("maximum duration"), "{next}");
+    assert!(!tag_exists(&cluster.primary().db, "untouched").await);
+}
+
+#[tokio::test]
 async fn the_primary_local_path_expires_the_same_way() {
     let cluster = Cluster::start(1).await;
     let limits = long().max_idle(Duration::from_millis(200));
