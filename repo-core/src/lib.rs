@@ -70,11 +70,11 @@ pub use request::{
 };
 pub use response::{ExecSummary, Outcome, Response};
 pub use row::Row;
+pub use session::{ExpiryCause, RepoTransaction, TransactionLimits};
 pub use stack::{BoxedLayer, RepoService, wrap_all};
 pub use transaction::{NamedTransaction, TransactionRegistry};
 pub use transaction_call::RunTransaction;
 pub use writer::{CommitGuard, SqliteLimits, WriterConfig};
-pub use session::{ExpiryCause, RepoTransaction, TransactionLimits};
 
 /// For crates that carry requests to another node or take part in executing them (a
 /// transport such as `repo-litefs`'s forwarding, a backend): the wire form of values and
@@ -85,7 +85,7 @@ pub mod spi {
     pub use crate::hooked::TransactionHook;
     pub use crate::ledger::{Ledger, LedgerTicket};
     pub use crate::row::{RowShape, ValueKind};
-    pub use crate::shape::shape_of;
     pub use crate::session::{LocalSession, Session, SessionOpener, SessionStep};
+    pub use crate::shape::shape_of;
     pub use crate::value::{ValueError, ValueReason, WireInstant, WireTime, WireValue};
 }

@@ -82,7 +82,7 @@ where
     let txn = db.begin().await.expect("begin");
     let t = new_tag("go").insert(&txn).await.expect("insert go");
     let updated = post::Entity::update_many()
-        .col_expr(post::Column::ViewCount, sea_orm::sea_query::Expr::val(7).into())
+        .col_expr(post::Column::ViewCount, sea_orm::sea_query::Expr::val(7))
         .filter(post::Column::Slug.eq("first"))
         .exec(&txn)
         .await
@@ -109,9 +109,15 @@ where
     new_tag("outer").insert(&outer).await.expect("outer insert");
     let inner = outer.begin().await.expect("inner");
     new_tag("inner").insert(&inner).await.expect("inner insert");
-    let inside = tag::Entity::find().count(&inner).await.expect("count inside");
+    let inside = tag::Entity::find()
+        .count(&inner)
+        .await
+        .expect("count inside");
     inner.rollback().await.expect("inner rollback");
-    let after = tag::Entity::find().count(&outer).await.expect("count after");
+    let after = tag::Entity::find()
+        .count(&outer)
+        .await
+        .expect("count after");
     outer.commit().await.expect("outer commit");
     log.push(format!("savepoint: {inside} then {after}"));
 
@@ -134,7 +140,11 @@ where
         .await;
     log.push(format!(
         "unique ends closure: {}",
-        closure_dup.as_ref().map_err(seen_txn).err().unwrap_or_default()
+        closure_dup
+            .as_ref()
+            .map_err(seen_txn)
+            .err()
+            .unwrap_or_default()
     ));
 
     // Dropped without a commit: rolled back.
@@ -186,7 +196,10 @@ async fn sea_orm_transactions_on_a_replica_match_the_primary() {
         assert!(!names.contains(gone), "{gone} not in {names}");
     }
     assert_eq!(
-        tag::Entity::find().count(&there.replica(1).db).await.expect("replica tags"),
+        tag::Entity::find()
+            .count(&there.replica(1).db)
+            .await
+            .expect("replica tags"),
         0,
         "nothing was written on the replica's own file"
     );
@@ -231,7 +244,10 @@ async fn a_dropped_transaction_rolls_back_and_releases_the_writer() {
     drop(txn);
     later_write_proceeds(&cluster, "after").await;
     let primary = &cluster.primary().db;
-    assert!(!tag_exists(primary, "abandoned").await, "nothing of it was written");
+    assert!(
+        !tag_exists(primary, "abandoned").await,
+        "nothing of it was written"
+    );
     assert!(tag_exists(primary, "after").await);
 }
 
@@ -275,7 +291,10 @@ async fn a_stream_cut_by_the_network_writes_nothing_and_releases_the_writer() {
         .build();
     let txn = open_with_tag(&replica, long(), "cut").await;
     proxy.cut();
-    let next = new_tag("next").insert(&txn).await.expect_err("the stream is gone");
+    let next = new_tag("next")
+        .insert(&txn)
+        .await
+        .expect_err("the stream is gone");
     assert!(RepoTransaction::is_expired_error(&next), "typed: {next}");
     let commit = txn.commit().await.expect_err("no commit after that");
     assert!(RepoTransaction::is_expired_error(&commit), "{commit}");
@@ -301,7 +320,10 @@ async fn an_idle_transaction_expires_typed_and_writes_nothing() {
     assert!(RepoTransaction::is_expired_error(&commit), "{commit}");
     let primary = &cluster.primary().db;
     assert!(!tag_exists(primary, "idle").await);
-    assert!(!tag_exists(primary, "too-late").await, "never autocommitted");
+    assert!(
+        !tag_exists(primary, "too-late").await,
+        "never autocommitted"
+    );
     later_write_proceeds(&cluster, "after").await;
 }
 

@@ -15,11 +15,11 @@ use crate::options::CallOptions;
 use crate::request::Request;
 use crate::response::Response;
 use crate::row::RowShape;
+use crate::session::{SessionOpener, TransactionLimits};
 use crate::shape::{shape_of, table_of};
 use crate::stack::{BoxedLayer, RepoService, wrap_all};
 use crate::transaction::{NamedTransaction, TransactionRegistry};
 use crate::writer::WriterConfig;
-use crate::session::{SessionOpener, TransactionLimits};
 
 /// An Ecto-like repository over a sea-orm connection.
 ///

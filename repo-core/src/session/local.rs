@@ -184,7 +184,12 @@ async fn hold(
     let end = loop {
         let idle = Instant::now() + limits.idle();
         let (wake, cause) = if idle < deadline {
-            (idle, ExpiryCause::Idle { limit: limits.idle() })
+            (
+                idle,
+                ExpiryCause::Idle {
+                    limit: limits.idle(),
+                },
+            )
         } else {
             (
                 deadline,
@@ -303,7 +308,9 @@ async fn run_step(txn: &DatabaseTransaction, step: SessionStep) -> Result<Outcom
 }
 
 async fn savepoint(txn: &DatabaseTransaction, verb: &str, n: u32) -> Result<Outcome, RepoError> {
-    let result = txn.execute_unprepared(&format!("{verb} repo_savepoint_{n}")).await?;
+    let result = txn
+        .execute_unprepared(&format!("{verb} repo_savepoint_{n}"))
+        .await?;
     Ok(Outcome::Executed(summary(&result)))
 }
 

@@ -62,7 +62,10 @@ impl RepoTransaction {
 
     /// Runs `step`, with non-database errors described to sea-orm.
     async fn step(&self, step: SessionStep) -> Result<Outcome, DbErr> {
-        self.session.step(step).await.map_err(RepoError::into_db_err)
+        self.session
+            .step(step)
+            .await
+            .map_err(RepoError::into_db_err)
     }
 
     /// The row shape of the table `sql` writes or reads, when its entity is registered.
@@ -153,7 +156,11 @@ impl TransactionSession for RepoTransaction {
         self.close();
         let result = match self.depth {
             0 => self.session.rollback().await,
-            n => self.session.step(SessionStep::RollbackTo(n)).await.map(drop),
+            n => self
+                .session
+                .step(SessionStep::RollbackTo(n))
+                .await
+                .map(drop),
         };
         match result {
             // Already rolled back (it expired, or its connection broke): nothing to undo.
@@ -233,13 +240,16 @@ impl TransactionTrait for RepoTransaction {
 }
 
 /// Runs `callback` in `txn`: commits when it succeeds, rolls back when it fails.
-pub(crate) async fn run_in<F, T, E>(txn: RepoTransaction, callback: F) -> Result<T, TransactionError<E>>
+pub(crate) async fn run_in<F, T, E>(
+    txn: RepoTransaction,
+    callback: F,
+) -> Result<T, TransactionError<E>>
 where
     F: for<'c> FnOnce(
             &'c RepoTransaction,
-        )
-            -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, E>> + Send + 'c>>
-        + Send,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<T, E>> + Send + 'c>,
+        > + Send,
     T: Send,
     E: std::fmt::Display + std::fmt::Debug + Send,
 {

@@ -42,7 +42,11 @@ pub fn check_read_with(sql: &str, policy: &AllowlistPolicy) -> Result<(), Reject
     match statements.as_slice() {
         [] => return Err(Rejection::Empty),
         [Statement::Query(_)] => {}
-        [_] => return Err(Rejection::not_data_changing("a statement that is not a query")),
+        [_] => {
+            return Err(Rejection::not_data_changing(
+                "a statement that is not a query",
+            ));
+        }
         several => {
             return Err(Rejection::SeveralStatements {
                 count: several.len(),

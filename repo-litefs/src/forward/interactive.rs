@@ -275,7 +275,9 @@ impl Session for RemoteSession {
             };
             let message =
                 pb::transaction_message::Message::Step(pb::TransactionStep { step: Some(step) });
-            self.exchange(message, false).await.map(|(outcome, _)| outcome)
+            self.exchange(message, false)
+                .await
+                .map(|(outcome, _)| outcome)
         })
     }
 

@@ -7,10 +7,10 @@
 //! gRPC deadline; the channel (one HTTP/2 connection, TCP_NODELAY) is reused across calls
 //! and switched when the primary changes.
 
-mod interactive;
 mod channel;
 mod consistency;
 mod endpoints;
+mod interactive;
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -21,9 +21,9 @@ use repo_core::{NodeRole, RepoError, Request, Response};
 use tokio::time::Instant;
 use tower::{Layer, Service, ServiceExt};
 
-pub use interactive::{InteractiveSessions, RemoteSession};
 pub use consistency::{OnLag, ReadYourWrites};
 pub use endpoints::Endpoints;
+pub use interactive::{InteractiveSessions, RemoteSession};
 
 use crate::convert::{decode_outcome, encode_request, error_from_status};
 use crate::proto as pb;
