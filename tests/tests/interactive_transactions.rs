@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use blog_example::entities::{post, tag};
 use repo_core::{Repo, RepoError, RepoTransaction, TransactionLimits};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use repo_litefs::tracker::PrimaryTracker;
@@ -278,17 +279,7 @@ async fn a_cancelled_caller_rolls_back_and_releases_the_writer() {
 async fn a_stream_cut_by_the_network_writes_nothing_and_releases_the_writer() {
     let cluster = Cluster::start(1).await;
     let proxy = Proxy::start(cluster.primary().addr).await;
-    let (tracker, _handle) = PrimaryTracker::manual(state_for("node-2", "node-1"));
-    let forward = ForwardLayer::new(ForwardConfig::new(
-        tracker,
-        Endpoints::map([("node-1", format!("http://{}", proxy.addr))]),
-        ClusterSecret::new(SECRET).expect("secret"),
-        "node-2",
-    ));
-    let replica = blog_builder(cluster.replica(1).db.clone())
-        .sessions(Arc::new(forward.interactive_sessions()))
-        .layer(forward)
-        .build();
+    let replica = replica_through(&cluster, proxy.addr);
     let txn = open_with_tag(&replica, long(), "cut").await;
     proxy.cut();
     let next = new_tag("next")
@@ -451,4 +442,178 @@ async fn begin_errors_are_typed() {
         matches!(second, RepoError::Timeout { .. }),
         "typed: {second:?}"
     );
+}
+
+/// A TCP proxy whose directions can be held (bytes stop flowing, nothing is lost or
+/// corrupted) and whose connections can be cut: a commit's answer lost, deterministically.
+mod hold {
+    use std::net::SocketAddr;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio::task::AbortHandle;
+
+    #[derive(Default)]
+    pub(crate) struct Flags {
+        /// Replies (primary → replica) stop flowing.
+        pub(crate) replies: AtomicBool,
+        /// Requests (replica → primary) stop flowing.
+        pub(crate) requests: AtomicBool,
+    }
+
+    pub(crate) struct HoldProxy {
+        pub(crate) addr: SocketAddr,
+        pub(crate) flags: Arc<Flags>,
+        links: Arc<Mutex<Vec<AbortHandle>>>,
+        accept: AbortHandle,
+    }
+
+    async fn pump(
+        mut from: impl AsyncRead + Unpin,
+        mut to: impl AsyncWrite + Unpin,
+        held: impl Fn() -> bool,
+    ) {
+        let mut buf = vec![0_u8; 16 * 1024];
+        loop {
+            while held() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            match from.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    while held() {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    if to.write_all(&buf[..n]).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    impl HoldProxy {
+        pub(crate) async fn start(target: SocketAddr) -> Self {
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let addr = listener.local_addr().expect("addr");
+            let flags = Arc::new(Flags::default());
+            let links: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
+            let (f, l) = (flags.clone(), links.clone());
+            let accept = tokio::spawn(async move {
+                while let Ok((inbound, _)) = listener.accept().await {
+                    let f = f.clone();
+                    let link = tokio::spawn(async move {
+                        let Ok(outbound) = TcpStream::connect(target).await else {
+                            return;
+                        };
+                        let _ = (inbound.set_nodelay(true), outbound.set_nodelay(true));
+                        let (ri, wi) = inbound.into_split();
+                        let (ro, wo) = outbound.into_split();
+                        let (f1, f2) = (f.clone(), f);
+                        tokio::join!(
+                            pump(ri, wo, move || f1.requests.load(Ordering::SeqCst)),
+                            pump(ro, wi, move || f2.replies.load(Ordering::SeqCst)),
+                        );
+                    });
+                    l.lock().expect("links").push(link.abort_handle());
+                }
+            })
+            .abort_handle();
+            Self {
+                addr,
+                flags,
+                links,
+                accept,
+            }
+        }
+
+        /// Drops every open connection (new ones go through, unheld).
+        pub(crate) fn cut(&self) {
+            for link in self.links.lock().expect("links").drain(..) {
+                link.abort();
+            }
+            self.flags.replies.store(false, Ordering::SeqCst);
+            self.flags.requests.store(false, Ordering::SeqCst);
+        }
+    }
+
+    impl Drop for HoldProxy {
+        fn drop(&mut self) {
+            self.cut();
+            self.accept.abort();
+        }
+    }
+}
+
+/// A replica repository whose forwarding goes through `proxy`.
+fn replica_through(cluster: &Cluster, proxy: SocketAddr) -> Repo {
+    let (tracker, _handle) = PrimaryTracker::manual(state_for("node-2", "node-1"));
+    let forward = ForwardLayer::new(ForwardConfig::new(
+        tracker,
+        Endpoints::map([("node-1", format!("http://{proxy}"))]),
+        ClusterSecret::new(SECRET).expect("secret"),
+        "node-2",
+    ));
+    blog_builder(cluster.replica(1).db.clone())
+        .sessions(Arc::new(forward.interactive_sessions()))
+        .layer(forward)
+        .build()
+}
+
+#[tokio::test]
+async fn a_commit_whose_answer_is_lost_is_resolved_by_asking_the_primary() {
+    let cluster = Cluster::start(1).await;
+    let proxy = hold::HoldProxy::start(cluster.primary().addr).await;
+    let replica = replica_through(&cluster, proxy.addr);
+    let txn = open_with_tag(&replica, long(), "once").await;
+    // The commit reaches the primary and commits; its answer is held, then the
+    // connection is cut.
+    proxy
+        .flags
+        .replies
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let commit = tokio::spawn(async move { txn.commit().await });
+    let primary = cluster.primary().db.clone();
+    let mut committed = false;
+    for _ in 0..400 {
+        if tag_exists(&primary, "once").await {
+            committed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(committed, "the commit ran on the primary");
+    proxy.cut();
+    commit
+        .await
+        .expect("joined")
+        .expect("resolved as committed by asking the primary");
+    let count = tag::Entity::find()
+        .filter(tag::Column::Name.eq("once"))
+        .count(&primary)
+        .await
+        .expect("count");
+    assert_eq!(count, 1, "exactly once");
+}
+
+#[tokio::test]
+async fn a_commit_that_never_arrived_is_resolved_as_not_committed() {
+    let cluster = Cluster::start(1).await;
+    let proxy = hold::HoldProxy::start(cluster.primary().addr).await;
+    let replica = replica_through(&cluster, proxy.addr);
+    let txn = open_with_tag(&replica, long(), "never").await;
+    // The commit never leaves the proxy; the connection is then cut.
+    proxy
+        .flags
+        .requests
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let commit = tokio::spawn(async move { txn.commit().await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    proxy.cut();
+    let error = commit.await.expect("joined").expect_err("not committed");
+    assert!(RepoTransaction::is_expired_error(&error), "typed: {error}");
+    assert!(!tag_exists(&cluster.primary().db, "never").await);
 }

@@ -5,10 +5,12 @@
 //! Each step is one message and one reply, in order. Once the primary reports the
 //! transaction over (its limits, a demotion), or the stream breaks, the session remembers
 //! why and answers every later step with that error, without sending it: never a statement
-//! outside the transaction. A commit whose answer is lost is reported as possibly committed
-//! ([`RepoError::Unreachable`] with [`CommitState::Unknown`]); its request id is in the
-//! primary's ledger if it did commit. After a commit, the session waits until this node
-//! reads its own writes, as a forwarded write does.
+//! outside the transaction. A commit whose answer is lost is resolved by asking the primary
+//! (a `resolve` stream: it waits for its writer, then looks the commit's request id up in
+//! its ledger): committed, or [`RepoError::TransactionExpired`]; only when the primary
+//! cannot answer is it reported as possibly committed ([`RepoError::Unreachable`] with
+//! [`CommitState::Unknown`]). After a commit, the session waits until this node reads its
+//! own writes, as a forwarded write does.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -258,6 +260,54 @@ impl RemoteSession {
     }
 }
 
+impl RemoteSession {
+    /// Asks the primary, on a stream of its own, whether the commit of `id` committed:
+    /// `Ok(Ok(()))` it did, `Ok(Err(e))` it did not (`e` says why), `Err(())` no answer.
+    async fn resolve(&self, id: RequestId) -> Result<Result<(), RepoError>, ()> {
+        for attempt in 0..3_u32 {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(100) * attempt).await;
+            }
+            if let Some(answer) = self.ask_resolve(id).await {
+                metrics::counter!("litefs_interactive_commits_resolved_total").increment(1);
+                return Ok(answer);
+            }
+        }
+        Err(())
+    }
+
+    /// One `resolve` stream; `None` when it got no definite answer.
+    async fn ask_resolve(&self, id: RequestId) -> Option<Result<(), RepoError>> {
+        let config = &self.shared.config;
+        let url = config.endpoints.resolve(&self.primary).ok()?;
+        let channel = self
+            .shared
+            .channel
+            .get(&url, &self.primary, config.tls.as_ref(), config.plaintext)
+            .ok()?;
+        let message = pb::TransactionMessage {
+            message: Some(pb::transaction_message::Message::Resolve(
+                id.0.as_bytes().to_vec(),
+            )),
+        };
+        let mut grpc = tonic::Request::new(futures::stream::iter([message]));
+        grpc.set_timeout(crate::server::MAX_TRANSACTION + GRACE);
+        grpc.metadata_mut()
+            .insert(AUTHORIZATION, config.secret.bearer().parse().ok()?);
+        let mut client = pb::forwarder_client::ForwarderClient::new(channel);
+        let mut inbound = client.interactive(grpc).await.ok()?.into_inner();
+        match inbound.message().await.ok()??.reply? {
+            pb::transaction_reply::Reply::Done(_) => Some(Ok(())),
+            pb::transaction_reply::Reply::Failed(failure) => {
+                let error = decode_failure(&failure, &self.primary).await;
+                // Only "it did not commit" settles it; anything else leaves it unknown.
+                error.retry_whole_transaction().then_some(Err(error))
+            }
+            pb::transaction_reply::Reply::Begun(_) => None,
+        }
+    }
+}
+
 impl Session for RemoteSession {
     fn step(&self, step: SessionStep) -> BoxFuture<'_, Result<Outcome, RepoError>> {
         Box::pin(async move {
@@ -287,7 +337,15 @@ impl Session for RemoteSession {
             let message = pb::transaction_message::Message::Commit(id.0.as_bytes().to_vec());
             let result = self.exchange(message, true).await;
             self.closed();
-            let (_, txid) = result?;
+            let txid = match result {
+                Ok((_, txid)) => txid,
+                // The answer was lost: ask the primary, never guess.
+                Err(lost @ RepoError::Unreachable { .. }) => {
+                    self.resolve(id).await.map_err(|()| lost)??;
+                    None
+                }
+                Err(other) => return Err(other),
+            };
             let config = &self.shared.config;
             if let Some(wait) = &config.read_your_writes {
                 // A TXID only compares within one primary's lineage (see `send`).

@@ -9,7 +9,8 @@
 //! are steps named by the server). The role is checked before every message; a demoted
 //! node aborts the transaction ([`RepoError::TransactionAborted`]), and the writer's commit
 //! guard closes the race at the commit itself. The commit records its request id in the
-//! ledger in the same transaction (exactly once) and answers with the TXID after it.
+//! ledger in the same transaction (exactly once) and answers with the TXID after it; a
+//! replica that lost that answer asks with `resolve`, never guesses.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -50,6 +51,13 @@ impl ForwardServer {
             Some(pb::TransactionMessage {
                 message: Some(pb::transaction_message::Message::Begin(begin)),
             }) => begin,
+            Some(pb::TransactionMessage {
+                message: Some(pb::transaction_message::Message::Resolve(id)),
+            }) => {
+                let answer = answer(self.resolve(id).await, None);
+                let stream = futures::stream::iter([Ok(answer)]);
+                return Ok(GrpcResponse::new(Box::pin(stream)));
+            }
             _ => {
                 return Err(status_from_error(&RepoError::InvalidRequest(
                     "an interactive transaction starts with `begin`".into(),
@@ -150,6 +158,12 @@ impl ForwardServer {
                 });
                 (Some(answer(result, None)), true)
             }
+            M::Resolve(_) => (
+                Some(failure(&RepoError::InvalidRequest(
+                    "`resolve` opens a stream of its own".into(),
+                ))),
+                false,
+            ),
             M::Abandon(n) => {
                 session.abandon(n);
                 (None, n == 0)
@@ -221,6 +235,43 @@ impl ForwardServer {
         request.id = RequestId(uuid::Uuid::from_bytes(id));
         let hook: Arc<dyn TransactionHook> = self.inner.ledger.clone();
         session.commit_recorded(request, hook).await
+    }
+
+    /// Whether the commit of request `id` committed: looked up in the ledger once this
+    /// node's writer is free (a transaction still holding it, the one that commit belonged
+    /// to, has ended by then). Committed: `Ok`; not: [`RepoError::TransactionExpired`].
+    async fn resolve(&self, id: Vec<u8>) -> Result<Outcome, RepoError> {
+        let id: [u8; 16] = id
+            .try_into()
+            .map_err(|_| RepoError::InvalidRequest("a request id is 16 bytes".into()))?;
+        self.check_primary()?;
+        if !self.inner.config.ledger {
+            return Err(RepoError::Rejected {
+                reason: repo_core::RejectReason::misconfigured(
+                    "this primary records no ledger: a lost commit cannot be resolved",
+                ),
+            });
+        }
+        let limits = TransactionLimits::default()
+            .max_duration(MAX_TRANSACTION)
+            .max_idle(MAX_TRANSACTION);
+        // Holding the writer's turn while looking: nothing can commit meanwhile.
+        let turn = LocalSession::begin(&self.inner.executor, limits).await?;
+        let recorded =
+            crate::ledger::lookup(self.inner.executor.connection(), uuid::Uuid::from_bytes(id))
+                .await;
+        let _ = turn.rollback().await;
+        match recorded? {
+            crate::ledger::Recorded::Absent => Err(RepoError::TransactionExpired {
+                cause: repo_core::ExpiryCause::Disconnected,
+            }),
+            crate::ledger::Recorded::Answered(_) | crate::ledger::Recorded::Unreadable => {
+                Ok(Outcome::Executed(ExecSummary {
+                    rows_affected: 0,
+                    last_insert_id: 0,
+                }))
+            }
+        }
     }
 
     fn check_primary(&self) -> Result<(), RepoError> {
