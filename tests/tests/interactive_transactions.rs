@@ -617,3 +617,34 @@ async fn a_commit_that_never_arrived_is_resolved_as_not_committed() {
     assert!(RepoTransaction::is_expired_error(&error), "typed: {error}");
     assert!(!tag_exists(&cluster.primary().db, "never").await);
 }
+
+#[tokio::test]
+async fn a_primary_fenced_mid_transaction_aborts_it_typed() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let db = repo_tests::db::fresh().await;
+    let lease = Arc::new(AtomicBool::new(true));
+    let held = lease.clone();
+    let repo = blog_builder(db.conn.clone())
+        .writer(
+            repo_core::WriterConfig::default()
+                .commit_guard(repo_core::CommitGuard::new(move || held.load(Ordering::SeqCst))),
+        )
+        .build();
+    let txn = open_with_tag(&repo, long(), "fenced").await;
+    // The lease is lost before the commit: the writer's guard refuses it.
+    lease.store(false, Ordering::SeqCst);
+    let error = txn.commit().await.expect_err("aborted");
+    assert!(RepoTransaction::is_expired_error(&error), "typed: {error}");
+    assert!(error.to_string().contains("aborted"), "{error}");
+    assert!(!tag_exists(&db.conn, "fenced").await);
+    // Typed through the repository's own API too.
+    lease.store(true, Ordering::SeqCst);
+    let txn = open_with_tag(&repo, long(), "fenced-again").await;
+    lease.store(false, Ordering::SeqCst);
+    drop(txn);
+    let error = repo
+        .transaction_with_limits::<_, (), DbErr>(long(), |_| Box::pin(async { Ok(()) }))
+        .await
+        .expect_err("refused at begin");
+    assert!(format!("{error}").contains("not the primary"), "{error}");
+}
