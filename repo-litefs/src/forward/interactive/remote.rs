@@ -1,89 +1,31 @@
-//! `InteractiveSessions`: where a LiteFS node holds an interactive transaction — on its own
-//! writer when it is the primary, on the primary over one `Interactive` stream when it is
-//! a replica ([`RemoteSession`]).
-//!
-//! Each step is one message and one reply, in order. Once the primary reports the
-//! transaction over (its limits, a demotion), or the stream breaks, the session remembers
-//! why and answers every later step with that error, without sending it: never a statement
-//! outside the transaction. A commit whose answer is lost is resolved by asking the primary
-//! (a `resolve` stream: it waits for its writer, then looks the commit's request id up in
-//! its ledger): committed, or [`RepoError::TransactionExpired`]; only when the primary
-//! cannot answer is it reported as possibly committed ([`RepoError::Unreachable`] with
-//! [`CommitState::Unknown`]). After a commit, the session waits until this node reads its
-//! own writes, as a forwarded write does.
+//! `RemoteSession`: an interactive transaction held on the primary over one `Interactive`
+//! stream, one message and one reply at a time.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::channel::mpsc::{UnboundedSender, unbounded};
 use futures::future::BoxFuture;
-use repo_core::spi::{LocalSession, Session, SessionOpener, SessionStep};
+use repo_core::spi::{Session, SessionStep};
 use repo_core::{
-    CommitState, Executor, ExpiryCause, Outcome, RepoError, Request, RequestId, TransactionLimits,
+    CommitState, ExpiryCause, Outcome, RepoError, Request, RequestId, TransactionLimits,
 };
 use tokio::time::Instant;
 use tonic::Streaming;
 
-use super::{ForwardLayer, Shared, wait_for_primary};
+use super::GRACE;
 use crate::convert::{decode_outcome, encode_request, error_from_status, status_from_error};
+use crate::forward::Shared;
 use crate::proto as pb;
 use crate::secret::AUTHORIZATION;
-
-/// How much longer than the transaction's maximum duration a replica waits for an answer
-/// before it considers the stream lost.
-const GRACE: Duration = Duration::from_secs(2);
-
-/// Opens interactive transactions for a node's repository (set by [`crate::Node`]).
-#[derive(Debug, Clone)]
-pub struct InteractiveSessions {
-    shared: Arc<Shared>,
-}
-
-impl ForwardLayer {
-    /// Where this node's interactive transactions are held: give it to
-    /// `RepoBuilder::sessions` (as [`crate::Node`] does).
-    pub fn interactive_sessions(&self) -> InteractiveSessions {
-        InteractiveSessions {
-            shared: self.shared.clone(),
-        }
-    }
-}
-
-impl SessionOpener for InteractiveSessions {
-    fn open<'a>(
-        &'a self,
-        executor: &'a Executor,
-        limits: TransactionLimits,
-    ) -> BoxFuture<'a, Result<Arc<dyn Session>, RepoError>> {
-        Box::pin(async move {
-            let deadline = Instant::now() + limits.duration();
-            let state = self.shared.config.tracker.current();
-            if state.is_primary() {
-                return Ok(Arc::new(LocalSession::begin(executor, limits).await?) as Arc<_>);
-            }
-            let state = wait_for_primary(&self.shared, Some(deadline)).await?;
-            match state.primary.clone() {
-                Some(_) if state.is_primary() => {
-                    Ok(Arc::new(LocalSession::begin(executor, limits).await?) as Arc<_>)
-                }
-                Some(primary) => Ok(Arc::new(
-                    RemoteSession::open(self.shared.clone(), primary, limits).await?,
-                ) as Arc<_>),
-                None => Err(RepoError::PrimaryUnavailable {
-                    waited: limits.duration(),
-                }),
-            }
-        })
-    }
-}
 
 /// An interactive transaction held on the primary over one stream.
 #[derive(Debug)]
 pub struct RemoteSession {
     /// The forwarding configuration and channel.
-    shared: Arc<Shared>,
+    pub(super) shared: Arc<Shared>,
     /// The primary holding the transaction.
-    primary: String,
+    pub(super) primary: String,
     /// Messages to the primary.
     outbound: UnboundedSender<pb::TransactionMessage>,
     /// The primary's replies; locked for one message and its reply.
@@ -97,7 +39,7 @@ pub struct RemoteSession {
 }
 
 impl RemoteSession {
-    async fn open(
+    pub(super) async fn open(
         shared: Arc<Shared>,
         primary: String,
         limits: TransactionLimits,
@@ -249,62 +191,11 @@ impl RemoteSession {
         error
     }
 
+    /// Committed or rolled back: later steps are told it is over.
     fn closed(&self) {
-        self.remember_closed();
-    }
-
-    fn remember_closed(&self) {
         let _ = self.end(RepoError::TransactionExpired {
             cause: ExpiryCause::Closed,
         });
-    }
-}
-
-impl RemoteSession {
-    /// Asks the primary, on a stream of its own, whether the commit of `id` committed:
-    /// `Ok(Ok(()))` it did, `Ok(Err(e))` it did not (`e` says why), `Err(())` no answer.
-    async fn resolve(&self, id: RequestId) -> Result<Result<(), RepoError>, ()> {
-        for attempt in 0..3_u32 {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(100) * attempt).await;
-            }
-            if let Some(answer) = self.ask_resolve(id).await {
-                metrics::counter!("litefs_interactive_commits_resolved_total").increment(1);
-                return Ok(answer);
-            }
-        }
-        Err(())
-    }
-
-    /// One `resolve` stream; `None` when it got no definite answer.
-    async fn ask_resolve(&self, id: RequestId) -> Option<Result<(), RepoError>> {
-        let config = &self.shared.config;
-        let url = config.endpoints.resolve(&self.primary).ok()?;
-        let channel = self
-            .shared
-            .channel
-            .get(&url, &self.primary, config.tls.as_ref(), config.plaintext)
-            .ok()?;
-        let message = pb::TransactionMessage {
-            message: Some(pb::transaction_message::Message::Resolve(
-                id.0.as_bytes().to_vec(),
-            )),
-        };
-        let mut grpc = tonic::Request::new(futures::stream::iter([message]));
-        grpc.set_timeout(crate::server::MAX_TRANSACTION + GRACE);
-        grpc.metadata_mut()
-            .insert(AUTHORIZATION, config.secret.bearer().parse().ok()?);
-        let mut client = pb::forwarder_client::ForwarderClient::new(channel);
-        let mut inbound = client.interactive(grpc).await.ok()?.into_inner();
-        match inbound.message().await.ok()??.reply? {
-            pb::transaction_reply::Reply::Done(_) => Some(Ok(())),
-            pb::transaction_reply::Reply::Failed(failure) => {
-                let error = decode_failure(&failure, &self.primary).await;
-                // Only "it did not commit" settles it; anything else leaves it unknown.
-                error.retry_whole_transaction().then_some(Err(error))
-            }
-            pb::transaction_reply::Reply::Begun(_) => None,
-        }
     }
 }
 
@@ -377,7 +268,8 @@ impl Session for RemoteSession {
     }
 }
 
-async fn decode_failure(failure: &pb::StepFailure, primary: &str) -> RepoError {
+/// The error a `failed` reply carries.
+pub(super) async fn decode_failure(failure: &pb::StepFailure, primary: &str) -> RepoError {
     let status = tonic::Status::with_details(
         tonic::Code::from_i32(failure.code),
         failure.message.clone(),
