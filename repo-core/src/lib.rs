@@ -44,6 +44,7 @@ mod api;
 mod error;
 mod execution;
 mod model;
+mod session;
 
 // Each part's modules by their short names, so that `crate::request`, `crate::executor`, …
 // read the same wherever they are used.
@@ -69,6 +70,7 @@ pub use request::{
 };
 pub use response::{ExecSummary, Outcome, Response};
 pub use row::Row;
+pub use session::{ExpiryCause, RepoTransaction, TransactionLimits};
 pub use stack::{BoxedLayer, RepoService, wrap_all};
 pub use transaction::{NamedTransaction, TransactionRegistry};
 pub use transaction_call::RunTransaction;
@@ -83,6 +85,7 @@ pub mod spi {
     pub use crate::hooked::TransactionHook;
     pub use crate::ledger::{Ledger, LedgerTicket};
     pub use crate::row::{RowShape, ValueKind};
+    pub use crate::session::{LocalSession, Session, SessionOpener, SessionStep};
     pub use crate::shape::shape_of;
     pub use crate::value::{ValueError, ValueReason, WireInstant, WireTime, WireValue};
 }

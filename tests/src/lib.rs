@@ -4,6 +4,8 @@
 pub mod cluster;
 pub mod db;
 pub mod every_type;
+pub mod hold_proxy;
+pub mod interactive;
 pub mod layers;
 pub mod proxy;
 pub mod real_litefs;

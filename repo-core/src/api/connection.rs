@@ -12,8 +12,9 @@
 //! ([`crate::RepoBuilder::entity`]); once every entity written through `&repo` is
 //! registered, [`crate::RepoBuilder::sea_orm_returning`] saves the read.
 //!
-//! `Repo` does not implement `TransactionTrait`: a closure cannot be forwarded to the
-//! primary. Use a [`crate::NamedTransaction`] instead.
+//! `Repo` also implements sea-orm's `TransactionTrait` (`repo.begin()`,
+//! `repo.transaction(|txn| …)`): see [`crate::RepoTransaction`]. A
+//! [`crate::NamedTransaction`] stays the one-round-trip choice from a replica.
 
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, ExecResult, QueryResult, Statement};
 

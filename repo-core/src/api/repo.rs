@@ -15,6 +15,7 @@ use crate::options::CallOptions;
 use crate::request::Request;
 use crate::response::Response;
 use crate::row::RowShape;
+use crate::session::{SessionOpener, TransactionLimits};
 use crate::shape::{shape_of, table_of};
 use crate::stack::{BoxedLayer, RepoService, wrap_all};
 use crate::transaction::{NamedTransaction, TransactionRegistry};
@@ -54,6 +55,10 @@ struct RepoInner {
     sea_orm_returning: bool,
     /// The executor at the end of the stack, shared with a forwarding server.
     executor: Executor,
+    /// Where interactive transactions are held (`None`: on this node's writer).
+    sessions: Option<Arc<dyn SessionOpener>>,
+    /// The bounds of interactive transactions that set none.
+    transaction_limits: TransactionLimits,
 }
 
 /// Builds a [`Repo`]: its default layers, named transactions and entities.
@@ -67,9 +72,26 @@ pub struct RepoBuilder {
     sea_orm_returning: bool,
     writer: WriterConfig,
     ledger: Option<Arc<dyn Ledger>>,
+    sessions: Option<Arc<dyn SessionOpener>>,
+    transaction_limits: TransactionLimits,
 }
 
 impl RepoBuilder {
+    /// Where interactive transactions (`repo.begin()`, `repo.transaction(..)`) are held;
+    /// `repo_litefs::Node` sets its own (on the primary, over a stream from a replica).
+    /// Default: on this repository's writer.
+    pub fn sessions(mut self, opener: Arc<dyn SessionOpener>) -> Self {
+        self.sessions = Some(opener);
+        self
+    }
+
+    /// The bounds of interactive transactions that set none (default:
+    /// [`TransactionLimits::default`]: 5 s in all, 1 s idle).
+    pub fn transaction_limits(mut self, limits: TransactionLimits) -> Self {
+        self.transaction_limits = limits;
+        self
+    }
+
     /// Adds a layer to the default stack. The first layer added is the outermost.
     pub fn layer<L>(mut self, layer: L) -> Self
     where
@@ -154,6 +176,8 @@ impl RepoBuilder {
                 default_timeout: self.default_timeout,
                 sea_orm_returning: self.sea_orm_returning,
                 executor,
+                sessions: self.sessions,
+                transaction_limits: self.transaction_limits,
             }),
         }
     }
@@ -176,6 +200,8 @@ impl Repo {
             sea_orm_returning: false,
             writer: WriterConfig::default(),
             ledger: None,
+            sessions: None,
+            transaction_limits: TransactionLimits::default(),
         }
     }
 
@@ -194,6 +220,16 @@ impl Repo {
     /// writer, one turn at a time.
     pub fn executor(&self) -> Executor {
         self.inner.executor.clone()
+    }
+
+    /// Where interactive transactions are held, when a transport set it.
+    pub(crate) fn session_opener(&self) -> Option<&Arc<dyn SessionOpener>> {
+        self.inner.sessions.as_ref()
+    }
+
+    /// The default bounds of interactive transactions.
+    pub fn transaction_limits(&self) -> TransactionLimits {
+        self.inner.transaction_limits
     }
 
     /// Whether sea-orm code through `&repo` writes with `RETURNING`.

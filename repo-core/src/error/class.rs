@@ -59,6 +59,8 @@ impl RepoError {
             RepoError::Interrupted { .. } => StatusClass::ResourceExhausted,
             RepoError::Internal { .. } => StatusClass::Internal,
             RepoError::IdempotencyConflict => StatusClass::AlreadyExists,
+            RepoError::TransactionExpired { .. } => StatusClass::Aborted,
+            RepoError::TransactionAborted { .. } => StatusClass::FailedPrecondition,
             RepoError::PrimaryUnavailable { .. }
             | RepoError::Unreachable { .. }
             | RepoError::CircuitOpen { .. } => StatusClass::Unavailable,
@@ -85,7 +87,9 @@ impl RepoError {
             | RepoError::CircuitOpen { .. }
             | RepoError::Interrupted { .. }
             | RepoError::Internal { .. }
-            | RepoError::IdempotencyConflict => CommitState::NotCommitted,
+            | RepoError::IdempotencyConflict
+            | RepoError::TransactionExpired { .. }
+            | RepoError::TransactionAborted { .. } => CommitState::NotCommitted,
         }
     }
 
@@ -114,7 +118,10 @@ impl RepoError {
             | RepoError::CircuitOpen { .. }
             | RepoError::Interrupted { .. }
             | RepoError::Internal { .. }
-            | RepoError::IdempotencyConflict => false,
+            | RepoError::IdempotencyConflict
+            // A statement alone cannot be retried: the whole transaction must run again.
+            | RepoError::TransactionExpired { .. }
+            | RepoError::TransactionAborted { .. } => false,
         }
     }
 }

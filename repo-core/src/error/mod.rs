@@ -183,6 +183,29 @@ pub enum RepoError {
         /// What failed, without internal detail.
         message: String,
     },
+
+    /// An interactive transaction ([`crate::RepoTransaction`]) is over: it passed its
+    /// maximum duration or idle gap, its connection broke, or it had already ended. It was
+    /// rolled back at once and nothing of it was written; this statement did not run
+    /// either (never a silent autocommit). Run the whole transaction again.
+    #[error("transaction expired and rolled back, nothing was written: {cause}")]
+    TransactionExpired {
+        /// Why it ended.
+        cause: crate::ExpiryCause,
+    },
+
+    /// The node holding an interactive transaction stopped being the primary before it
+    /// committed (a failover, a demotion): it was rolled back and nothing was written. Run
+    /// the whole transaction again; it then goes to the new primary.
+    #[error(
+        "transaction aborted: the node holding it is no longer the primary (the primary is {}); \
+         nothing was written, retry the whole transaction",
+        primary.as_deref().unwrap_or("unknown")
+    )]
+    TransactionAborted {
+        /// The primary the aborting node knows of.
+        primary: Option<String>,
+    },
 }
 
 fn commit_hint(state: CommitState) -> &'static str {
@@ -231,7 +254,18 @@ impl RepoError {
             RepoError::Interrupted { .. } => "interrupted",
             RepoError::Internal { .. } => "internal",
             RepoError::IdempotencyConflict => "idempotency_conflict",
+            RepoError::TransactionExpired { .. } => "transaction_expired",
+            RepoError::TransactionAborted { .. } => "transaction_aborted",
         }
+    }
+
+    /// Whether this error ended an interactive transaction that should be run again as a
+    /// whole ([`RepoError::TransactionExpired`], [`RepoError::TransactionAborted`]).
+    pub fn retry_whole_transaction(&self) -> bool {
+        matches!(
+            self,
+            RepoError::TransactionExpired { .. } | RepoError::TransactionAborted { .. }
+        )
     }
 
     /// Turns this error into the `DbErr` that sea-orm's own API must return (the

@@ -129,6 +129,14 @@ fn is_write_keyword(word: &str) -> bool {
     )
 }
 
+/// The table a query reads first: the word after its first `FROM` (unquoted), when the
+/// statement is a read. Used to type a read's columns by a registered entity's shape.
+pub(crate) fn read_table(sql: &str) -> Option<String> {
+    let mut words = Words::new(sql);
+    words.find(|w| w.eq_ignore_ascii_case("FROM"))?;
+    words.next()
+}
+
 /// Bare words and identifiers of a statement, skipping comments, string literals and
 /// punctuation; quoted identifiers come back without their quotes.
 struct Words<'a> {

@@ -85,6 +85,7 @@ mod kind;
 mod meter;
 mod policy;
 mod prescan;
+mod read;
 mod rejection;
 mod target;
 mod tokens;
@@ -99,6 +100,7 @@ pub use cache::VerdictCache;
 pub use excerpt::{EXCERPT_LEN, sanitize};
 pub use kind::StatementKind;
 pub use policy::{AllowlistPolicy, NESTING_CEILING};
+pub use read::check_read_with;
 pub use rejection::Rejection;
 
 /// How deeply the parser may recurse before it refuses the statement.

@@ -58,6 +58,12 @@ fn forward_error(err: &RepoError) -> Option<pb::forward_error::Error> {
         RepoError::MaybeCommitted { last } => E::MaybeCommitted(Box::new(pb::MaybeCommitted {
             last: forward_error(last).map(|e| Box::new(pb::ForwardError { error: Some(e) })),
         })),
+        RepoError::TransactionExpired { cause } => E::TransactionEnded(encode_end(cause)),
+        RepoError::TransactionAborted { primary } => E::TransactionEnded(pb::TransactionEnded {
+            cause: Some(pb::transaction_ended::Cause::Aborted(pb::NotPrimary {
+                primary: primary.clone(),
+            })),
+        }),
         // Failures of this node's own layers never come from the executor it serves.
         RepoError::ReplicationLag { .. }
         | RepoError::CircuitOpen { .. }
@@ -197,6 +203,7 @@ fn decode_error(
             },
             E::Internal(message) => RepoError::Internal { message },
             E::IdempotencyConflict(_) => RepoError::IdempotencyConflict,
+            E::TransactionEnded(ended) => decode_end(ended),
             E::MaybeCommitted(m) => {
                 let last = match m.last.and_then(|e| e.error) {
                     Some(inner) => decode_error(inner, words).await,
@@ -208,6 +215,39 @@ fn decode_error(
             }
         }
     })
+}
+
+/// The wire form of why an interactive transaction expired.
+fn encode_end(cause: &repo_core::ExpiryCause) -> pb::TransactionEnded {
+    use pb::transaction_ended::Cause as C;
+    use repo_core::ExpiryCause as X;
+    let ms = |d: &std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    let cause = match cause {
+        X::MaxDuration { limit } => C::MaxDurationMs(ms(limit)),
+        X::Idle { limit } => C::IdleMs(ms(limit)),
+        X::Disconnected => C::Disconnected(true),
+        // `ExpiryCause` is non-exhaustive: a cause added later reads as "already ended".
+        _ => C::Closed(true),
+    };
+    pb::TransactionEnded { cause: Some(cause) }
+}
+
+/// Why an interactive transaction ended, from the wire.
+fn decode_end(ended: pb::TransactionEnded) -> RepoError {
+    use pb::transaction_ended::Cause as C;
+    use repo_core::ExpiryCause as X;
+    let cause = match ended.cause {
+        Some(C::Aborted(n)) => return RepoError::TransactionAborted { primary: n.primary },
+        Some(C::MaxDurationMs(ms)) => X::MaxDuration {
+            limit: std::time::Duration::from_millis(ms),
+        },
+        Some(C::IdleMs(ms)) => X::Idle {
+            limit: std::time::Duration::from_millis(ms),
+        },
+        Some(C::Disconnected(_)) => X::Disconnected,
+        Some(C::Closed(_)) | None => X::Closed,
+    };
+    RepoError::TransactionExpired { cause }
 }
 
 #[cfg(test)]

@@ -56,6 +56,21 @@ impl DecodeBudget for pb::ForwardRequest {
     }
 }
 
+impl DecodeBudget for pb::TransactionMessage {
+    fn check_budget(wire: &[u8]) -> Result<(), Status> {
+        let bytes = scan::transaction_message_bytes(wire);
+        if bytes <= MAX_DECODED_BYTES {
+            return Ok(());
+        }
+        Err(status_from_error(&RepoError::Rejected {
+            reason: RejectReason::TooLarge(TooLarge::Decoded {
+                bytes,
+                limit: MAX_DECODED_BYTES,
+            }),
+        }))
+    }
+}
+
 // Small or trusted: a ping carries one byte string; responses come from the primary the
 // replica chose to trust with its writes.
 impl DecodeBudget for pb::PingRequest {}
@@ -63,6 +78,7 @@ impl DecodeBudget for pb::PingResponse {}
 impl DecodeBudget for pb::ForwardResponse {}
 impl DecodeBudget for pb::LookupRequest {}
 impl DecodeBudget for pb::LookupResponse {}
+impl DecodeBudget for pb::TransactionReply {}
 
 /// The codec of the `Forwarder` service: prost's encoding, and prost's decoding after the
 /// message's [`DecodeBudget`] check.

@@ -67,6 +67,41 @@ pub(super) fn decoded_bytes(wire: &[u8]) -> u64 {
     message_bytes(Schema::ForwardRequest, wire)
 }
 
+/// The bytes the `ForwardRequest`s inside the `TransactionMessage` encoded in `wire`
+/// (`step` = 2, then `statement` = 1; every occurrence, as prost merges them) will take
+/// once decoded.
+pub(super) fn transaction_message_bytes(wire: &[u8]) -> u64 {
+    let mut total = 0_u64;
+    for step in fields(wire, 2) {
+        for statement in fields(step, 1) {
+            total = total.saturating_add(decoded_bytes(statement));
+        }
+    }
+    total
+}
+
+/// The bodies of the length-delimited fields numbered `number` in `wire`, up to the first
+/// malformed byte.
+fn fields(mut wire: &[u8], number: u64) -> Vec<&[u8]> {
+    let mut found = Vec::new();
+    while !wire.is_empty() {
+        let Some(tag) = varint(&mut wire) else {
+            break;
+        };
+        if tag & 7 == LENGTH_DELIMITED {
+            let Some(body) = length_delimited(&mut wire) else {
+                break;
+            };
+            if tag >> 3 == number {
+                found.push(body);
+            }
+        } else if skip(tag & 7, &mut wire).is_none() {
+            break;
+        }
+    }
+    found
+}
+
 fn message_bytes(schema: Schema, mut wire: &[u8]) -> u64 {
     let mut total = 0_u64;
     while !wire.is_empty() {

@@ -10,6 +10,7 @@
 mod channel;
 mod consistency;
 mod endpoints;
+mod interactive;
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -22,6 +23,7 @@ use tower::{Layer, Service, ServiceExt};
 
 pub use consistency::{OnLag, ReadYourWrites};
 pub use endpoints::Endpoints;
+pub use interactive::{InteractiveSessions, RemoteSession};
 
 use crate::convert::{decode_outcome, encode_request, error_from_status};
 use crate::proto as pb;

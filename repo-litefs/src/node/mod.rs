@@ -317,7 +317,9 @@ fn build_repo(
         forward = forward.read_your_writes(consistency);
     }
     let forward = ForwardLayer::new(forward);
-    builder = builder.layer(forward.clone());
+    builder = builder
+        .sessions(std::sync::Arc::new(forward.interactive_sessions()))
+        .layer(forward.clone());
     for layer in &config.executor_layers {
         builder = builder.boxed_layer(layer.clone());
     }

@@ -14,6 +14,7 @@
 
 mod config;
 mod group;
+mod interactive;
 mod shape;
 mod validate;
 
@@ -31,6 +32,7 @@ use tonic::transport::server::TcpIncoming;
 use tonic::{Request as GrpcRequest, Response as GrpcResponse, Status};
 
 pub use config::ServerConfig;
+pub use interactive::MAX_TRANSACTION;
 pub use shape::MAX_NAME_BYTES;
 
 use crate::ledger::LedgerHook;
@@ -241,6 +243,15 @@ impl pb::forwarder_server::Forwarder for ForwardServer {
         crate::convert::encode_lookup(&outcome)
             .map(GrpcResponse::new)
             .map_err(|e| Status::internal(e.to_string()))
+    }
+
+    type InteractiveStream = interactive::ReplyStream;
+
+    async fn interactive(
+        &self,
+        request: GrpcRequest<tonic::Streaming<pb::TransactionMessage>>,
+    ) -> Result<GrpcResponse<Self::InteractiveStream>, Status> {
+        self.interactive_stream(request).await
     }
 
     async fn ping(

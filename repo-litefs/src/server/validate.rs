@@ -9,7 +9,7 @@ use repo_core::{
 };
 
 use crate::allowlist::{
-    AllowlistPolicy, EXCERPT_LEN, VerdictCache, check_statement_with, sanitize,
+    AllowlistPolicy, EXCERPT_LEN, VerdictCache, check_read_with, check_statement_with, sanitize,
 };
 
 /// The accepted statements of every server in the process, each with the policy that
@@ -46,6 +46,28 @@ fn mentions_ignoring_case(haystack: &str, needle: &str) -> bool {
             .as_bytes()
             .windows(needle.len())
             .any(|window| window.eq_ignore_ascii_case(needle))
+}
+
+/// Checks one statement of an interactive transaction: a write as [`check`] does, or a
+/// single query (reads see the transaction's own writes); never the ledger's table.
+pub(super) fn check_in_transaction(
+    sql: &str,
+    policy: &AllowlistPolicy,
+) -> Result<(), RejectedStatement> {
+    // The classification only picks which full check runs; either refuses on its own.
+    match repo_core::statement::classify(sql) {
+        repo_core::statement::StatementKind::Read => {
+            check_read_with(sql, policy).map_err(|refusal| RejectedStatement::from(&refusal))?;
+            if mentions_ignoring_case(sql, crate::ledger::TABLE) {
+                return Err(RejectedStatement::new(
+                    StatementRule::ReservedTable,
+                    &format!("statements may not touch `{}`", crate::ledger::TABLE),
+                ));
+            }
+            Ok(())
+        }
+        repo_core::statement::StatementKind::Write(_) => check(sql, policy),
+    }
 }
 
 /// Refuses a request the primary must not run, under `policy`.
