@@ -49,7 +49,7 @@ mod model;
 // read the same wherever they are used.
 use api::{call, multi, options, repo, route, transaction_call};
 use execution::{executor, hooked, ledger, stack, transaction, writer};
-use model::{facts, idempotency_key, request, response, row, shape, value};
+use model::{durability, facts, idempotency_key, request, response, row, shape, value};
 
 pub use api::write;
 pub use model::statement;
@@ -58,6 +58,7 @@ pub use call::{CallContext, WriteCall, WriteOp};
 pub use error::{
     CommitState, NamedPart, RejectReason, RejectedStatement, RepoError, StatementRule, TooLarge,
 };
+pub use durability::Durability;
 pub use executor::Executor;
 pub use facts::{CallFacts, NodeRole};
 pub use idempotency_key::{IdempotencyKey, InvalidKey, MAX_KEY_BYTES};

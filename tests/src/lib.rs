@@ -10,3 +10,6 @@ pub mod real_litefs;
 pub mod requests;
 pub mod strategies;
 pub mod write_script;
+pub mod emulated_cluster;
+pub mod history;
+pub mod history_row;

@@ -61,6 +61,8 @@ impl DecodeBudget for pb::ForwardRequest {
 impl DecodeBudget for pb::PingRequest {}
 impl DecodeBudget for pb::PingResponse {}
 impl DecodeBudget for pb::ForwardResponse {}
+impl DecodeBudget for pb::PositionReport {}
+impl DecodeBudget for pb::PositionAck {}
 
 /// The codec of the `Forwarder` service: prost's encoding, and prost's decoding after the
 /// message's [`DecodeBudget`] check.

@@ -70,6 +70,7 @@ mod http;
 mod litefs;
 mod pace;
 mod pages;
+mod position;
 mod replication;
 mod replicator;
 mod state;

@@ -84,6 +84,9 @@ pub struct NodeConfig {
     pub(crate) startup_wait: Duration,
     /// How long a write waits for a primary to be known.
     pub(crate) primary_wait: Duration,
+    /// The durability settings (`None`: every write is answered once committed on the
+    /// primary, and `Durability::Candidates` is refused).
+    pub(crate) durability: Option<crate::durability::DurabilityConfig>,
 }
 
 impl std::fmt::Debug for NodeConfig {
@@ -133,7 +136,17 @@ impl NodeConfig {
             prune: PruneConfig::default(),
             startup_wait: Duration::from_secs(30),
             primary_wait: Duration::from_secs(5),
+            durability: None,
         }
+    }
+
+    /// The node's durability settings: its default `Durability`, the lease candidates a
+    /// `Durability::Candidates` write must reach, and where positions come from (default:
+    /// LiteFS's `<db>-pos` in [`NodeConfig::mount_dir`]). Give every node the same settings:
+    /// replicas report their position to the primary, the primary waits on the reports.
+    pub fn durability(mut self, durability: crate::durability::DurabilityConfig) -> Self {
+        self.durability = Some(durability);
+        self
     }
 
     /// Follows LiteFS's HTTP API at `url` (`/info`, then the `/events` stream).
