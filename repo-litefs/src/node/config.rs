@@ -106,9 +106,11 @@ impl NodeConfig {
     /// reaching other nodes through `endpoints`, authenticated by `secret`.
     ///
     /// Defaults: the standard middleware stack (`StackConfig::default()`), read-your-writes
-    /// waits of at most 5 s returning the committed result when they run out
-    /// ([`OnLag::ReturnCommitted`], counted and logged), the writer's defaults, ledger
-    /// pruning after 24 h, 30 s to find a primary at start.
+    /// waits of at most 5 s failing with `RepoError::ReplicationLag` (which says the write
+    /// committed) when they run out ([`OnLag::Fail`]; see [`OnLag`] for why), every write
+    /// answered once committed on the primary (`Durability::Primary`; see
+    /// [`NodeConfig::durability`]), the writer's defaults, ledger pruning after 24 h, 30 s
+    /// to find a primary at start.
     pub fn new(
         name: impl Into<String>,
         db_path: impl Into<PathBuf>,
@@ -132,7 +134,7 @@ impl NodeConfig {
             executor_layers: Vec::new(),
             writer: WriterConfig::default(),
             server: Arc::new(|config| config),
-            consistency: Some((Duration::from_secs(5), OnLag::ReturnCommitted)),
+            consistency: Some((Duration::from_secs(5), OnLag::default())),
             prune: PruneConfig::default(),
             startup_wait: Duration::from_secs(30),
             primary_wait: Duration::from_secs(5),
