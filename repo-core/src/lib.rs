@@ -55,10 +55,10 @@ pub use api::write;
 pub use model::statement;
 
 pub use call::{CallContext, WriteCall, WriteOp};
+pub use durability::Durability;
 pub use error::{
     CommitState, NamedPart, RejectReason, RejectedStatement, RepoError, StatementRule, TooLarge,
 };
-pub use durability::Durability;
 pub use executor::Executor;
 pub use facts::{CallFacts, NodeRole};
 pub use idempotency_key::{IdempotencyKey, InvalidKey, MAX_KEY_BYTES};

@@ -169,13 +169,20 @@ impl EmulatedCluster {
             .expect("known node")
     }
 
-    /// A fresh connection to `name`'s file (foreign keys on).
+    /// Shuts every node's application down (servers, repositories, their connections),
+    /// leaving the emulator running: what is left to check is the files.
+    pub async fn stop_nodes(&mut self) {
+        for node in self.nodes.drain(..) {
+            node.node.shutdown().await;
+        }
+    }
+
+    /// A fresh read-only connection to `name`'s file.
     pub async fn open(&self, name: &str) -> DatabaseConnection {
         let node = self.emulator.node(name).expect("node");
-        let db = Database::connect(format!("sqlite://{}?mode=ro", node.db_path.display()))
+        Database::connect(format!("sqlite://{}?mode=ro", node.db_path.display()))
             .await
-            .expect("open");
-        db
+            .expect("open")
     }
 }
 

@@ -3,13 +3,13 @@
 
 pub mod cluster;
 pub mod db;
+pub mod emulated_cluster;
 pub mod every_type;
+pub mod history;
+pub mod history_row;
 pub mod layers;
 pub mod proxy;
 pub mod real_litefs;
 pub mod requests;
 pub mod strategies;
 pub mod write_script;
-pub mod emulated_cluster;
-pub mod history;
-pub mod history_row;

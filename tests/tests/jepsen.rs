@@ -65,7 +65,13 @@ fn seed() -> u64 {
 }
 
 /// Writes `<node>-<task>-<seq>` rows until `stop`, recording every answer.
-async fn write(repo: Repo, node: String, task: usize, history: Arc<History>, stop: Arc<AtomicBool>) {
+async fn write(
+    repo: Repo,
+    node: String,
+    task: usize,
+    history: Arc<History>,
+    stop: Arc<AtomicBool>,
+) {
     let mut seq = 0u64;
     while !stop.load(Ordering::Relaxed) {
         let key = format!("{node}-{task}-{seq}");
@@ -103,14 +109,18 @@ async fn nemesis(cluster: &EmulatedCluster, run: Run, rng: &mut Rng) -> Vec<Stri
         };
         match rng.below(3) {
             0 => {
+                let behind = behind(cluster, &primary, &target).await;
                 cluster.emulator.promote(&target).expect("promote");
-                log.push(format!("promote {target}"));
+                log.push(format!("promote {target} ({behind} rows behind)"));
             }
             1 => {
+                let behind = behind(cluster, &primary, &target).await;
                 cluster.emulator.kill(&primary);
                 cluster.emulator.promote(&target).expect("promote");
                 killed.push(primary.clone());
-                log.push(format!("kill {primary}, promote {target}"));
+                log.push(format!(
+                    "kill {primary}, promote {target} ({behind} rows behind)"
+                ));
             }
             _ => {
                 cluster.emulator.kill(&target);
@@ -124,6 +134,25 @@ async fn nemesis(cluster: &EmulatedCluster, run: Run, rng: &mut Rng) -> Vec<Stri
         log.push(format!("restart {node}"));
     }
     log
+}
+
+/// How many rows `target` lacks of `primary`'s, just before a fault (what a promotion of
+/// `target` can lose, plus what commits meanwhile).
+async fn behind(cluster: &EmulatedCluster, primary: &str, target: &str) -> i64 {
+    let count = |name: &str| {
+        let name = name.to_owned();
+        async move {
+            let db = cluster.open(&name).await;
+            let sql =
+                Statement::from_string(DbBackend::Sqlite, "SELECT COUNT(*) FROM history_rows");
+            // A busy file makes the figure unknown (-1), never the test fail.
+            match db.query_one_raw(sql).await {
+                Ok(Some(row)) => row.try_get_by_index::<i64>(0).unwrap_or(-1),
+                _ => -1,
+            }
+        }
+    };
+    count(primary).await - count(target).await
 }
 
 async fn keys(db: &sea_orm::DatabaseConnection) -> Vec<String> {
@@ -149,7 +178,7 @@ async fn scalar(db: &sea_orm::DatabaseConnection, sql: &str) -> i64 {
 async fn jepsen(run: Run) -> Verdict {
     let seed = seed();
     let mut rng = Rng(seed);
-    let cluster = EmulatedCluster::start(ClusterSpec {
+    let mut cluster = EmulatedCluster::start(ClusterSpec {
         nodes: 3,
         lag: Duration::from_millis(5),
         durability: run.durability,
@@ -175,10 +204,29 @@ async fn jepsen(run: Run) -> Verdict {
     for writer in writers {
         writer.await.expect("writer");
     }
-    assert!(
-        cluster.emulator.wait_synced(Duration::from_secs(20)).await,
-        "the cluster converges after the faults"
-    );
+    let names: Vec<String> = cluster.nodes.iter().map(|n| n.name.clone()).collect();
+    if std::env::var("JEPSEN_KEEP_NODES").is_err() {
+        cluster.stop_nodes().await;
+    }
+    if !cluster.emulator.wait_synced(Duration::from_secs(20)).await {
+        let positions: Vec<String> = names
+            .iter()
+            .map(|n| {
+                format!(
+                    "{n}: {:?} lease={}",
+                    cluster.emulator.position(n),
+                    cluster.emulator.may_commit(n)
+                )
+            })
+            .collect();
+        panic!(
+            "seed {seed}: the cluster did not converge after the faults; primary {}; {}; \
+             faults: {}",
+            cluster.emulator.primary(),
+            positions.join(", "),
+            log.join("; ")
+        );
+    }
     let primary = cluster.emulator.primary();
     let db = cluster.open(&primary).await;
     let rows = keys(&db).await;
@@ -197,9 +245,9 @@ async fn jepsen(run: Run) -> Verdict {
         log.join("; "),
     );
     // Every node holds what the primary holds.
-    for node in &cluster.nodes {
-        let theirs = keys(&cluster.open(&node.name).await).await;
-        assert_eq!(theirs.len(), rows.len(), "{} converged", node.name);
+    for name in &names {
+        let theirs = keys(&cluster.open(name).await).await;
+        assert_eq!(theirs.len(), rows.len(), "{name} converged");
     }
     if run.schema == Schema::Relational {
         let counted = scalar(&db, "SELECT COALESCE(SUM(writes), 0) FROM accounts").await;
@@ -214,7 +262,10 @@ async fn jepsen(run: Run) -> Verdict {
         assert_eq!(viewed, total, "the view sees every row");
         assert_eq!(orphans, 0, "every foreign key holds");
         let check = db
-            .query_one_raw(Statement::from_string(DbBackend::Sqlite, "PRAGMA integrity_check"))
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "PRAGMA integrity_check",
+            ))
             .await
             .expect("integrity_check")
             .expect("a row")
@@ -223,9 +274,21 @@ async fn jepsen(run: Run) -> Verdict {
         assert_eq!(check, "ok");
     }
     assert!(verdict.acknowledged > 0, "some writes were acknowledged");
-    assert!(verdict.duplicated.is_empty(), "duplicated: {:?}", verdict.duplicated);
-    assert!(verdict.phantom.is_empty(), "said not committed, present: {:?}", verdict.phantom);
-    assert!(verdict.unknown.is_empty(), "present, never written: {:?}", verdict.unknown);
+    assert!(
+        verdict.duplicated.is_empty(),
+        "duplicated: {:?}",
+        verdict.duplicated
+    );
+    assert!(
+        verdict.phantom.is_empty(),
+        "said not committed, present: {:?}",
+        verdict.phantom
+    );
+    assert!(
+        verdict.unknown.is_empty(),
+        "present, never written: {:?}",
+        verdict.unknown
+    );
     verdict
 }
 

@@ -23,7 +23,9 @@ fn new_tag(name: &str) -> tag::ActiveModel {
 async fn an_unconfirmed_write_fails_by_default_and_is_counted_when_returned() {
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
-    recorder.install().expect("the only recorder of this binary");
+    recorder
+        .install()
+        .expect("the only recorder of this binary");
     let timeouts = || -> u64 {
         snapshotter
             .snapshot()

@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use repo_core::spi::RowShape;
-use repo_core::{BatchStep, Consistency, Durability, Fetch, Operation, Request, RequestId, StepOperation};
+use repo_core::{
+    BatchStep, Consistency, Durability, Fetch, Operation, Request, RequestId, StepOperation,
+};
 use sea_orm::{DbBackend, Statement, Values};
 use tokio::time::Instant;
 

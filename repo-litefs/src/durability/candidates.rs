@@ -94,6 +94,10 @@ mod tests {
         assert_eq!(rule.missing("node-1", &reports, at(1, 5)), ["1 more"]);
         reports.insert("node-3".to_owned(), at(1, 5));
         assert!(rule.missing("node-1", &reports, at(1, 5)).is_empty());
-        assert!(Candidates::at_least(0).missing("x", &HashMap::new(), at(1, 1)).is_empty());
+        assert!(
+            Candidates::at_least(0)
+                .missing("x", &HashMap::new(), at(1, 1))
+                .is_empty()
+        );
     }
 }

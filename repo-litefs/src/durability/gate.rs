@@ -106,7 +106,11 @@ impl DurabilityGate {
             None => None,
         };
         let outcome = match target {
-            Some(target) => self.board.wait(&self.node, &self.candidates, target, until).await,
+            Some(target) => {
+                self.board
+                    .wait(&self.node, &self.candidates, target, until)
+                    .await
+            }
             None => Err(vec!["(this node's position is unknown)".to_owned()]),
         };
         let waited = started.elapsed();

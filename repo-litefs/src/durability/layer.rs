@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures::future::BoxFuture;
-use repo_core::{Request, RepoError, Response};
+use repo_core::{RepoError, Request, Response};
 use tower::{Layer, Service, ServiceExt};
 
 use super::DurabilityGate;

@@ -176,10 +176,7 @@ impl LiteFsEmulator {
         &self,
         name: &str,
     ) -> std::sync::Arc<dyn crate::durability::PositionSource> {
-        std::sync::Arc::new(super::position::EmulatedPosition::new(
-            &self.shared,
-            name,
-        ))
+        std::sync::Arc::new(super::position::EmulatedPosition::new(&self.shared, name))
     }
 
     /// Node `name`'s position now (lineage and TXID), if it has one.

@@ -21,7 +21,7 @@
 //! refused with [`RepoError::IdempotencyConflict`]: nothing written, nothing of the first
 //! answer revealed. A request whose id is time-ordered (UUIDv7: every id the repository
 //! makes) and older than the retention is refused with
-//! [`RejectReason::Expired`](repo_core::RejectReason::Expired) instead of run: its row may
+//! [`RejectReason::Expired`] instead of run: its row may
 //! have been pruned. Concurrent copies of one request are serialized by SQLite's single
 //! writer: the second waits for the first (bounded by its deadline), then gets its answer.
 //!
