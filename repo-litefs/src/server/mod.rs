@@ -237,7 +237,10 @@ impl pb::forwarder_server::Forwarder for ForwardServer {
     ) -> Result<GrpcResponse<pb::PositionAck>, Status> {
         let report = request.into_inner();
         let state = self.inner.tracker.current();
-        let accepted = state.is_primary() && report.node.len() <= MAX_NAME_BYTES;
+        // A node name is a hostname: short, no control characters (it may reach a log).
+        let accepted = state.is_primary()
+            && report.node.len() <= MAX_NAME_BYTES
+            && !report.node.chars().any(char::is_control);
         if accepted && let Some(gate) = &self.inner.config.durability {
             gate.record(
                 &report.node,
