@@ -50,12 +50,13 @@ mod session;
 // read the same wherever they are used.
 use api::{call, multi, options, repo, route, transaction_call};
 use execution::{executor, hooked, ledger, stack, transaction, writer};
-use model::{facts, idempotency_key, request, response, row, shape, value};
+use model::{durability, facts, idempotency_key, request, response, row, shape, value};
 
 pub use api::write;
 pub use model::statement;
 
 pub use call::{CallContext, WriteCall, WriteOp};
+pub use durability::Durability;
 pub use error::{
     CommitState, NamedPart, RejectReason, RejectedStatement, RepoError, StatementRule, TooLarge,
 };

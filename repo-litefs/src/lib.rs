@@ -13,6 +13,8 @@
 //!   replication in tests and local clusters.
 //! - [`convert`]: the protocol (`proto/litefs/forward/v1/forward.proto`) ⇄ `repo-core`.
 //! - [`decode_budget`]: what a request may take in memory once decoded, checked first.
+//! - [`durability`]: `Durability::Candidates`, writes answered once every lease candidate
+//!   holds them.
 //! - [`lag`]: LiteFS's `.lag` file (replication lag, for health endpoints).
 //!
 //! Production runs real LiteFS; nothing here replaces it.
@@ -20,6 +22,7 @@
 pub mod allowlist;
 pub mod convert;
 pub mod decode_budget;
+pub mod durability;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod forward;

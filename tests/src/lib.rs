@@ -3,7 +3,10 @@
 
 pub mod cluster;
 pub mod db;
+pub mod emulated_cluster;
 pub mod every_type;
+pub mod history;
+pub mod history_row;
 pub mod hold_proxy;
 pub mod interactive;
 pub mod layers;

@@ -66,6 +66,17 @@ impl<Op> WriteCall<Op> {
         self
     }
 
+    /// When the primary may answer this write (default: the node's default, itself
+    /// [`Durability::Primary`](crate::Durability::Primary) unless configured otherwise).
+    /// With [`Durability::Candidates`](crate::Durability::Candidates) the write is answered
+    /// once every lease candidate holds it, or fails with
+    /// [`RepoError::NotReplicated`] (committed, not yet replicated) when the deadline comes
+    /// first.
+    pub fn durability(mut self, durability: crate::Durability) -> Self {
+        self.options.durability = Some(durability);
+        self
+    }
+
     /// Makes this write idempotent under the caller's `key`: sent again with the same key
     /// (a client's retry, through this node or another), it is answered with the first
     /// answer and writes nothing; sent with the same key but another payload, it is refused

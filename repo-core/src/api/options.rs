@@ -17,4 +17,6 @@ pub struct CallOptions {
     pub consistency: Consistency,
     /// The caller's key for this write: its requests get ids derived from it.
     pub idempotency_key: Option<IdempotencyKey>,
+    /// When the primary may answer; `None`: the node's default.
+    pub durability: Option<crate::durability::Durability>,
 }

@@ -257,6 +257,9 @@ impl Repo {
             request.deadline = Some(request.deadline.map_or(deadline, |d| d.min(deadline)));
         }
         request.consistency = options.consistency;
+        if options.durability.is_some() {
+            request.durability = options.durability;
+        }
         if let Some(key) = &options.idempotency_key
             && !request.keyed
         {

@@ -53,9 +53,9 @@ impl RepoError {
             | RepoError::InvalidRequest(_)
             | RepoError::MultipleResults => StatusClass::InvalidArgument,
             RepoError::Rejected { reason } => reason.status_class(),
-            RepoError::Timeout { .. } | RepoError::ReplicationLag { .. } => {
-                StatusClass::DeadlineExceeded
-            }
+            RepoError::Timeout { .. }
+            | RepoError::ReplicationLag { .. }
+            | RepoError::NotReplicated { .. } => StatusClass::DeadlineExceeded,
             RepoError::Interrupted { .. } => StatusClass::ResourceExhausted,
             RepoError::Internal { .. } => StatusClass::Internal,
             RepoError::IdempotencyConflict => StatusClass::AlreadyExists,
@@ -71,7 +71,9 @@ impl RepoError {
     pub fn commit_state(&self) -> CommitState {
         match self {
             RepoError::Timeout { commit } | RepoError::Unreachable { commit, .. } => *commit,
-            RepoError::ReplicationLag { .. } => CommitState::Committed,
+            RepoError::ReplicationLag { .. } | RepoError::NotReplicated { .. } => {
+                CommitState::Committed
+            }
             RepoError::MaybeCommitted { .. } => CommitState::Unknown,
             // Refused before running, or rolled back.
             RepoError::Database(_)
@@ -114,6 +116,7 @@ impl RepoError {
             | RepoError::InvalidRequest(_)
             | RepoError::MultipleResults
             | RepoError::ReplicationLag { .. }
+            | RepoError::NotReplicated { .. }
             | RepoError::MaybeCommitted { .. }
             | RepoError::CircuitOpen { .. }
             | RepoError::Interrupted { .. }

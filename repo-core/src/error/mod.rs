@@ -128,6 +128,23 @@ pub enum RepoError {
         waited: std::time::Duration,
     },
 
+    /// The write **committed** on the primary, but not every lease candidate reported
+    /// holding it before the bound passed (the call asked for
+    /// [`Durability::Candidates`](crate::Durability::Candidates)): a failover now could
+    /// lose it. Not retried; a retry with the same request id is answered from the ledger
+    /// and waits again.
+    #[error(
+        "the write committed on the primary, but is not yet replicated to every lease \
+         candidate after {waited:?} (missing: {})", missing.join(", ")
+    )]
+    NotReplicated {
+        /// How long the primary waited for the candidates.
+        waited: std::time::Duration,
+        /// The candidates that had not reported holding the write (by name; for an
+        /// "at least N" rule, how many more were needed, as `"N more"`).
+        missing: Vec<String>,
+    },
+
     /// The last attempt failed with `last`, but an earlier attempt of the same write may
     /// have committed (its outcome was unknown). Retry only with the same request id.
     #[error("an earlier attempt may have committed; the last one failed: {last}")]
@@ -249,6 +266,7 @@ impl RepoError {
             RepoError::Unreachable { .. } => "unreachable",
             RepoError::Rejected { .. } => "rejected",
             RepoError::ReplicationLag { .. } => "replication_lag",
+            RepoError::NotReplicated { .. } => "not_replicated",
             RepoError::MaybeCommitted { .. } => "maybe_committed",
             RepoError::Timeout { .. } => "timeout",
             RepoError::Interrupted { .. } => "interrupted",

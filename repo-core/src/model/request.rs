@@ -177,6 +177,8 @@ pub struct Request {
     /// The id comes from the caller's [`IdempotencyKey`](crate::IdempotencyKey): the write
     /// is recorded in the ledger wherever it runs, the primary's own local writes included.
     pub keyed: bool,
+    /// When the primary may answer; `None`: the executing node's default.
+    pub durability: Option<crate::durability::Durability>,
 }
 
 impl Request {
@@ -191,6 +193,7 @@ impl Request {
             consistency: Consistency::default(),
             facts: CallFacts::default(),
             keyed: false,
+            durability: None,
         }
     }
 

@@ -55,6 +55,10 @@ fn forward_error(err: &RepoError) -> Option<pb::forward_error::Error> {
         }
         RepoError::Internal { message } => E::Internal(message.clone()),
         RepoError::IdempotencyConflict => E::IdempotencyConflict(true),
+        RepoError::NotReplicated { waited, missing } => E::NotReplicated(pb::NotReplicated {
+            waited_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+            missing: missing.clone(),
+        }),
         RepoError::MaybeCommitted { last } => E::MaybeCommitted(Box::new(pb::MaybeCommitted {
             last: forward_error(last).map(|e| Box::new(pb::ForwardError { error: Some(e) })),
         })),
@@ -204,6 +208,10 @@ fn decode_error(
             E::Internal(message) => RepoError::Internal { message },
             E::IdempotencyConflict(_) => RepoError::IdempotencyConflict,
             E::TransactionEnded(ended) => decode_end(ended),
+            E::NotReplicated(n) => RepoError::NotReplicated {
+                waited: std::time::Duration::from_millis(n.waited_ms),
+                missing: n.missing.into_iter().take(64).collect(),
+            },
             E::MaybeCommitted(m) => {
                 let last = match m.last.and_then(|e| e.error) {
                     Some(inner) => decode_error(inner, words).await,

@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use repo_core::spi::RowShape;
-use repo_core::{BatchStep, Consistency, Fetch, Operation, Request, RequestId, StepOperation};
+use repo_core::{
+    BatchStep, Consistency, Durability, Fetch, Operation, Request, RequestId, StepOperation,
+};
 use sea_orm::{DbBackend, Statement, Values};
 use tokio::time::Instant;
 
@@ -32,6 +34,11 @@ pub fn encode_request(request: &Request, origin: &str) -> Result<pb::ForwardRequ
         consistency: match request.consistency {
             Consistency::ReadYourWrites => pb::Consistency::ReadYourWrites,
             Consistency::Eventual => pb::Consistency::Eventual,
+        } as i32,
+        durability: match request.durability {
+            None => pb::Durability::Default,
+            Some(Durability::Primary) => pb::Durability::Primary,
+            Some(Durability::Candidates) => pb::Durability::Candidates,
         } as i32,
     })
 }
@@ -103,10 +110,22 @@ pub fn decode_request(message: pb::ForwardRequest) -> Result<Request, ConvertErr
             )));
         }
     };
+    let durability = match pb::Durability::try_from(message.durability) {
+        Ok(pb::Durability::Default) => None,
+        Ok(pb::Durability::Primary) => Some(Durability::Primary),
+        Ok(pb::Durability::Candidates) => Some(Durability::Candidates),
+        Err(_) => {
+            return Err(ConvertError(format!(
+                "unknown durability {}",
+                message.durability
+            )));
+        }
+    };
     let action = decode_action(message.action, message.action_transaction)?;
     let mut request = Request::new(action, message.target, operation);
     request.id = RequestId(uuid::Uuid::from_bytes(id));
     request.consistency = consistency;
+    request.durability = durability;
     request.deadline = message
         .timeout_ms
         .map(|ms| Instant::now() + Duration::from_millis(ms.min(24 * 3600 * 1000)));

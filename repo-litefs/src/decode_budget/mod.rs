@@ -79,6 +79,8 @@ impl DecodeBudget for pb::ForwardResponse {}
 impl DecodeBudget for pb::LookupRequest {}
 impl DecodeBudget for pb::LookupResponse {}
 impl DecodeBudget for pb::TransactionReply {}
+impl DecodeBudget for pb::PositionReport {}
+impl DecodeBudget for pb::PositionAck {}
 
 /// The codec of the `Forwarder` service: prost's encoding, and prost's decoding after the
 /// message's [`DecodeBudget`] check.

@@ -118,6 +118,7 @@ impl LiteFsEmulator {
             events,
             rounds: watch::Sender::new(0),
             wake: Wake::default(),
+            positions: watch::Sender::new(0),
         });
         shared.write_files()?;
         for node in &shared.nodes {
@@ -165,6 +166,22 @@ impl LiteFsEmulator {
     /// emulator fences a demoted or killed primary (see the module docs).
     pub fn commit_guard(&self, name: &str) -> CommitGuard {
         self.shared.commit_guard(name)
+    }
+
+    /// Node `name`'s position source, for `DurabilityConfig::position_source`: a replica's
+    /// position is the lineage (the primary tenure whose data it holds) and TXID it was
+    /// last brought to; the primary's position after a commit is its lineage and the TXID
+    /// of the first look at its file that began after the commit.
+    pub fn position_source(
+        &self,
+        name: &str,
+    ) -> std::sync::Arc<dyn crate::durability::PositionSource> {
+        std::sync::Arc::new(super::position::EmulatedPosition::new(&self.shared, name))
+    }
+
+    /// Node `name`'s position now (lineage and TXID), if it has one.
+    pub fn position(&self, name: &str) -> Option<crate::durability::Position> {
+        self.shared.position(name)
     }
 
     /// Whether node `name` may commit now (holds the lease).

@@ -55,6 +55,11 @@
 //! - [`LiteFsEmulator::partition`] / [`LiteFsEmulator::heal`]: replication to a node stops
 //!   and resumes; the node keeps its role.
 //!
+//! Positions: besides its TXID, each node has a lineage, the generation of the primary
+//! tenure whose data it holds (a new one each time the loop starts copying from another
+//! primary), so that [`LiteFsEmulator::position_source`] gives `Durability::Candidates`
+//! positions that never compare one primary's TXIDs with another's.
+//!
 //! Not emulated: a write outside the guarded writer (a connection the application opens
 //! and writes on by itself) is not fenced, and its error would not be LiteFS's (`attempt
 //! to write a readonly database`) but `NotPrimary`; replicas are read-only only if the
@@ -70,6 +75,7 @@ mod http;
 mod litefs;
 mod pace;
 mod pages;
+mod position;
 mod replication;
 mod replicator;
 mod state;

@@ -32,6 +32,8 @@ struct Source {
     counter: Option<[u8; 4]>,
     /// Whether the loop has looked at it yet.
     looked: bool,
+    /// Its tenure's generation: the lineage of the data copied from it.
+    generation: u64,
 }
 
 pub(super) async fn replicate(shared: Arc<Shared>, lag: Duration) {
@@ -76,11 +78,20 @@ pub(super) async fn replicate(shared: Arc<Shared>, lag: Duration) {
             };
             match Snapshot::open(&node.db_path).await {
                 Ok(snapshot) => {
+                    let generation = shared.state.lock().map_or(0, |mut s| {
+                        s.generation += 1;
+                        let generation = s.generation;
+                        s.source = Some((primary.clone(), generation));
+                        s.lineage.insert(primary.clone(), generation);
+                        generation
+                    });
+                    shared.moved();
                     source = Some(Source {
                         name: primary.clone(),
                         snapshot,
                         counter: None,
                         looked: false,
+                        generation,
                     })
                 }
                 Err(e) => {
@@ -132,6 +143,7 @@ fn observe(shared: &Shared, from: &mut Source) -> Option<u64> {
         *t
     };
     let _ = write_pos(&node.dir.join(format!("{}-pos", shared.db_name)), txid);
+    shared.moved();
     Some(txid)
 }
 
@@ -184,7 +196,7 @@ async fn copy_round(
                 .is_ok_and(|s| s.primary == from.name && !s.cut_off().contains(&node.name))
         };
         match replica.copy(&from.snapshot, still_replica).await {
-            Ok(true) => applied(shared, &node.name, due),
+            Ok(true) => applied(shared, &node.name, due, from.generation),
             Ok(false) => {}
             Err(e) => {
                 done = false;
@@ -197,12 +209,18 @@ async fn copy_round(
 
 /// Records that `node` holds TXID `due` (which can be lower than before: a failover resets
 /// replicas to the new primary's position, as LiteFS's snapshots do) and announces it.
-fn applied(shared: &Shared, node: &str, due: u64) {
-    let changed = shared
+fn applied(shared: &Shared, node: &str, due: u64, generation: u64) {
+    let (changed, moved) = shared
         .state
         .lock()
-        .map(|mut s| s.txid.insert(node.to_owned(), due) != Some(due))
-        .unwrap_or(false);
+        .map(|mut s| {
+            let moved = s.lineage.insert(node.to_owned(), generation) != Some(generation);
+            (s.txid.insert(node.to_owned(), due) != Some(due), moved)
+        })
+        .unwrap_or((false, false));
+    if changed || moved {
+        shared.moved();
+    }
     if !changed {
         return;
     }
@@ -277,7 +295,7 @@ async fn hand_over(
         tracing::warn!(to, error = %e, "emulated handover: copy failed; retrying");
         return;
     }
-    applied(shared, to, txid);
+    applied(shared, to, txid, from.generation);
     if let Ok(mut s) = shared.state.lock() {
         s.primary = to.to_owned();
         s.lease = Some(to.to_owned());

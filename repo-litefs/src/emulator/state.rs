@@ -27,6 +27,13 @@ pub(super) struct ClusterState {
     pub(super) stopped: HashSet<String>,
     /// Each node's TXID: the primary's commit counter, or what a replica applied.
     pub(super) txid: HashMap<String, u64>,
+    /// Each node's lineage: the generation of the primary whose data it holds, so that
+    /// TXIDs of different primaries' tenures are never compared.
+    pub(super) lineage: HashMap<String, u64>,
+    /// The primary the replication loop copies from, and its generation (one per tenure).
+    pub(super) source: Option<(String, u64)>,
+    /// The last generation handed out.
+    pub(super) generation: u64,
 }
 
 impl ClusterState {
@@ -39,6 +46,9 @@ impl ClusterState {
             partitioned: HashSet::new(),
             stopped: HashSet::new(),
             txid: HashMap::new(),
+            lineage: HashMap::new(),
+            source: None,
+            generation: 0,
         }
     }
 
@@ -68,6 +78,8 @@ pub(crate) struct Shared {
     pub(super) rounds: watch::Sender<u64>,
     /// Makes the replication loop look at the primary at once.
     pub(super) wake: Wake,
+    /// Bumped whenever a node's position (lineage, TXID) changes.
+    pub(super) positions: watch::Sender<u64>,
 }
 
 impl Shared {
@@ -133,6 +145,11 @@ impl Shared {
                 .events
                 .send((Some(node.name.clone()), line.to_string()));
         }
+    }
+
+    /// Tells position reporters that a node's position changed.
+    pub(super) fn moved(&self) {
+        self.positions.send_modify(|p| *p = p.wrapping_add(1));
     }
 
     /// Tells waiters that the loop looked at the primary, or changed the state.

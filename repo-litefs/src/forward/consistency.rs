@@ -18,13 +18,23 @@ use crate::ledger::TABLE;
 use crate::position::read_txid;
 
 /// What a call does when its write has not reached this node within the wait.
+///
+/// The default is [`OnLag::Fail`]: a wait that runs out most often means this node is cut
+/// off from the primary, or the primary has just lost its lease, which is when a write the
+/// primary committed can still be lost in a failover (replication is asynchronous). An
+/// error that says "committed" lets the caller know the write is unconfirmed; a success
+/// would hide it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OnLag {
-    /// Return the committed result anyway; record `litefs_consistency_timeouts_total` and
-    /// log a warning (the default).
-    #[default]
+    /// Return the committed result anyway, as if confirmed. Never silently: each such
+    /// write is counted in `litefs_consistency_timeouts_total` and logged at WARN with its
+    /// request id. The risk: a read here right after may not see the write, and if the
+    /// wait ran out because a failover is under way, the write may be lost although the
+    /// call succeeded (ask for `Durability::Candidates` to rule that out).
     ReturnCommitted,
-    /// Fail with [`RepoError::ReplicationLag`], which says the write **did** commit.
+    /// Fail with [`RepoError::ReplicationLag`], which says the write **did** commit (the
+    /// default).
+    #[default]
     Fail,
 }
 
@@ -42,8 +52,8 @@ pub struct ReadYourWrites {
 }
 
 impl ReadYourWrites {
-    /// Waits on `local` (this node's database) for up to 5 s, then returns the committed
-    /// result.
+    /// Waits on `local` (this node's database) for up to 5 s, then fails with
+    /// [`RepoError::ReplicationLag`] ([`OnLag::Fail`], the default).
     pub fn new(local: DatabaseConnection) -> Self {
         Self {
             local,
@@ -122,10 +132,26 @@ impl ReadYourWrites {
         }
         let waited = started.elapsed();
         metrics::counter!("litefs_consistency_timeouts_total").increment(1);
-        tracing::warn!(request_id = %request_id, ?waited, "this node had not caught up with a forwarded write");
+        tracing::warn!(
+            request_id = %request_id,
+            ?waited,
+            on_lag = ?self.on_lag,
+            "this node had not caught up with a forwarded write: it committed on the primary, \
+             unconfirmed here"
+        );
         match self.on_lag {
             OnLag::ReturnCommitted => Ok(()),
             OnLag::Fail => Err(RepoError::ReplicationLag { waited }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OnLag;
+
+    #[test]
+    fn an_unconfirmed_write_is_an_error_by_default() {
+        assert_eq!(OnLag::default(), OnLag::Fail);
     }
 }

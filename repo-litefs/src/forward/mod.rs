@@ -7,7 +7,7 @@
 //! gRPC deadline; the channel (one HTTP/2 connection, TCP_NODELAY) is reused across calls
 //! and switched when the primary changes.
 
-mod channel;
+pub(crate) mod channel;
 mod consistency;
 mod endpoints;
 mod interactive;

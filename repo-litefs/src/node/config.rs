@@ -84,6 +84,9 @@ pub struct NodeConfig {
     pub(crate) startup_wait: Duration,
     /// How long a write waits for a primary to be known.
     pub(crate) primary_wait: Duration,
+    /// The durability settings (`None`: every write is answered once committed on the
+    /// primary, and `Durability::Candidates` is refused).
+    pub(crate) durability: Option<crate::durability::DurabilityConfig>,
 }
 
 impl std::fmt::Debug for NodeConfig {
@@ -103,9 +106,11 @@ impl NodeConfig {
     /// reaching other nodes through `endpoints`, authenticated by `secret`.
     ///
     /// Defaults: the standard middleware stack (`StackConfig::default()`), read-your-writes
-    /// waits of at most 5 s returning the committed result when they run out
-    /// ([`OnLag::ReturnCommitted`], counted and logged), the writer's defaults, ledger
-    /// pruning after 24 h, 30 s to find a primary at start.
+    /// waits of at most 5 s failing with `RepoError::ReplicationLag` (which says the write
+    /// committed) when they run out ([`OnLag::Fail`]; see [`OnLag`] for why), every write
+    /// answered once committed on the primary (`Durability::Primary`; see
+    /// [`NodeConfig::durability`]), the writer's defaults, ledger pruning after 24 h, 30 s
+    /// to find a primary at start.
     pub fn new(
         name: impl Into<String>,
         db_path: impl Into<PathBuf>,
@@ -129,11 +134,21 @@ impl NodeConfig {
             executor_layers: Vec::new(),
             writer: WriterConfig::default(),
             server: Arc::new(|config| config),
-            consistency: Some((Duration::from_secs(5), OnLag::ReturnCommitted)),
+            consistency: Some((Duration::from_secs(5), OnLag::default())),
             prune: PruneConfig::default(),
             startup_wait: Duration::from_secs(30),
             primary_wait: Duration::from_secs(5),
+            durability: None,
         }
+    }
+
+    /// The node's durability settings: its default `Durability`, the lease candidates a
+    /// `Durability::Candidates` write must reach, and where positions come from (default:
+    /// LiteFS's `<db>-pos` in [`NodeConfig::mount_dir`]). Give every node the same settings:
+    /// replicas report their position to the primary, the primary waits on the reports.
+    pub fn durability(mut self, durability: crate::durability::DurabilityConfig) -> Self {
+        self.durability = Some(durability);
+        self
     }
 
     /// Follows LiteFS's HTTP API at `url` (`/info`, then the `/events` stream).

@@ -42,6 +42,9 @@ use tokio::sync::oneshot;
 pub use config::NodeConfig;
 pub use health::{LastError, NodeHealth};
 
+use crate::durability::{
+    DurabilityConfig, DurabilityGate, DurabilityLayer, LiteFsPosition, PositionReporter,
+};
 use crate::forward::{ForwardConfig, ForwardLayer, ReadYourWrites};
 use crate::ledger::{LedgerHook, Pruner, WriteOutcome};
 use crate::server::{ForwardServer, ServeError, ServerConfig};
@@ -105,6 +108,8 @@ pub struct Node {
     forward: ForwardLayer,
     /// How long an outcome lookup waits for a primary.
     primary_wait: std::time::Duration,
+    /// Reports this node's position to the primary (with durability settings).
+    reporter: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Node {
@@ -130,12 +135,20 @@ impl Node {
             database::open_as_replica(&config, config.startup_wait).await?
         };
         let position = config.position_file();
-        let (repo, health, forward) = build_repo(&config, &db, &tracker, position.clone());
+        let durability = durability_of(&config, position.as_deref());
+        let gate = durability
+            .clone()
+            .map(|d| std::sync::Arc::new(DurabilityGate::new(config.name.clone(), d)));
+        let (repo, health, forward) =
+            build_repo(&config, &db, &tracker, position.clone(), gate.clone());
         let grpc_addr = grpc.local_addr()?;
         let mut server_config = ServerConfig::new(config.secret.clone(), config.name.clone())
             .ledger_retention(Some(config.prune.retention()));
         if let Some(pos) = &position {
             server_config = server_config.litefs_position(pos);
+        }
+        if let Some(gate) = &gate {
+            server_config = server_config.durability(gate.clone());
         }
         let server = ForwardServer::new(
             repo.executor(),
@@ -147,6 +160,16 @@ impl Node {
             let _ = stopped.await;
         }));
         let pruner = Pruner::new(db.clone(), config.prune).spawn(tracker.clone());
+        let reporter = durability.and_then(|d| d.source).map(|source| {
+            PositionReporter {
+                node: config.name.clone(),
+                tracker: tracker.clone(),
+                source,
+                endpoints: config.endpoints.clone(),
+                secret: config.secret.clone(),
+            }
+            .spawn()
+        });
         tracing::info!(node = %config.name, %grpc_addr, role = ?state.role, "node started");
         Ok(Self {
             repo,
@@ -159,6 +182,7 @@ impl Node {
             pruner,
             forward,
             primary_wait: config.primary_wait,
+            reporter,
         })
     }
 
@@ -234,6 +258,9 @@ impl Node {
             let _ = server.await;
         }
         self.pruner.abort();
+        if let Some(reporter) = &self.reporter {
+            reporter.abort();
+        }
         let _ = self.db.clone().close().await;
     }
 
@@ -260,7 +287,24 @@ impl Drop for Node {
             let _ = stop.send(());
         }
         self.pruner.abort();
+        if let Some(reporter) = &self.reporter {
+            reporter.abort();
+        }
     }
+}
+
+/// The node's durability settings, its position source defaulting to LiteFS's `<db>-pos`.
+fn durability_of(
+    config: &NodeConfig,
+    position: Option<&std::path::Path>,
+) -> Option<DurabilityConfig> {
+    let mut durability = config.durability.clone()?;
+    if durability.source.is_none()
+        && let Some(pos) = position
+    {
+        durability.source = Some(std::sync::Arc::new(LiteFsPosition::new(pos)));
+    }
+    Some(durability)
 }
 
 /// The tracker's settings from the node's LiteFS settings.
@@ -282,6 +326,7 @@ fn build_repo(
     db: &DatabaseConnection,
     tracker: &PrimaryTracker,
     position: Option<PathBuf>,
+    gate: Option<std::sync::Arc<DurabilityGate>>,
 ) -> (Repo, HealthSource, ForwardLayer) {
     let last_error = LastErrorLayer::default();
     // Local writes with an idempotency key are recorded like forwarded ones.
@@ -320,6 +365,9 @@ fn build_repo(
     builder = builder
         .sessions(std::sync::Arc::new(forward.interactive_sessions()))
         .layer(forward.clone());
+    if let Some(gate) = gate {
+        builder = builder.layer(DurabilityLayer::new(gate));
+    }
     for layer in &config.executor_layers {
         builder = builder.boxed_layer(layer.clone());
     }

@@ -31,6 +31,9 @@ pub struct ServerConfig {
     pub(crate) plaintext_chosen: bool,
     /// What a forwarded statement may be: size and shape bounds, the recursive CTE policy.
     pub(crate) allowlist: AllowlistPolicy,
+    /// Holds a forwarded write's answer until its durability is met, and keeps the
+    /// replicas' position reports.
+    pub(crate) durability: Option<std::sync::Arc<crate::durability::DurabilityGate>>,
 }
 
 impl ServerConfig {
@@ -49,7 +52,16 @@ impl ServerConfig {
             max_batch_steps: 1_000,
             plaintext_chosen: false,
             allowlist: AllowlistPolicy::default(),
+            durability: None,
         }
+    }
+
+    /// Passes forwarded writes through `gate` (`Durability::Candidates`) and records the
+    /// replicas' position reports in it. Without one, `Candidates` writes are refused as
+    /// misconfigured before they run.
+    pub fn durability(mut self, gate: std::sync::Arc<crate::durability::DurabilityGate>) -> Self {
+        self.durability = Some(gate);
+        self
     }
 
     /// What a forwarded statement may be (default [`AllowlistPolicy::default`]: 1 MiB of

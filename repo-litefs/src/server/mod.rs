@@ -116,6 +116,13 @@ impl ForwardServer {
         }
         let request = decode_request(message).map_err(RepoError::from)?;
         request.check_deadline()?;
+        let durability = (request.durability, request.deadline);
+        if let Some(gate) = &self.inner.config.durability {
+            gate.check(durability.0)?;
+        } else if request.durability == Some(repo_core::Durability::Candidates) {
+            crate::durability::DurabilityGate::primary_only(&self.inner.config.node_name)
+                .check(durability.0)?;
+        }
         shape::check_shape(&request, self.inner.config.max_batch_steps)?;
         // The permit comes before parsing: at most `max_concurrency` statements are parsed
         // (and held in memory) at a time, however many arrive.
@@ -160,7 +167,11 @@ impl ForwardServer {
             self.inner.ledger.settle(ticket, result).await
         };
         drop(permit);
-        result
+        let response = result?;
+        if let Some(gate) = &self.inner.config.durability {
+            gate.settle(durability.0, durability.1).await?;
+        }
+        Ok(response)
     }
 }
 
@@ -252,6 +263,28 @@ impl pb::forwarder_server::Forwarder for ForwardServer {
         request: GrpcRequest<tonic::Streaming<pb::TransactionMessage>>,
     ) -> Result<GrpcResponse<Self::InteractiveStream>, Status> {
         self.interactive_stream(request).await
+    }
+
+    async fn report_position(
+        &self,
+        request: GrpcRequest<pb::PositionReport>,
+    ) -> Result<GrpcResponse<pb::PositionAck>, Status> {
+        let report = request.into_inner();
+        let state = self.inner.tracker.current();
+        // A node name is a hostname: short, no control characters (it may reach a log).
+        let accepted = state.is_primary()
+            && report.node.len() <= MAX_NAME_BYTES
+            && !report.node.chars().any(char::is_control);
+        if accepted && let Some(gate) = &self.inner.config.durability {
+            gate.record(
+                &report.node,
+                crate::durability::Position {
+                    lineage: report.lineage,
+                    txid: report.txid,
+                },
+            );
+        }
+        Ok(GrpcResponse::new(pb::PositionAck { accepted }))
     }
 
     async fn ping(

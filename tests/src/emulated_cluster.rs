@@ -1,0 +1,205 @@
+//! A cluster of library nodes ([`repo_litefs::Node`]) on the LiteFS emulator: each node
+//! follows its emulated LiteFS API, its writer is fenced by the emulator's commit guard,
+//! its position comes from the emulator, and every node is a lease candidate.
+
+use std::time::Duration;
+
+use repo_core::{Durability, Repo, WriterConfig};
+use repo_litefs::durability::{Candidates, DurabilityConfig};
+use repo_litefs::emulator::LiteFsEmulator;
+use repo_litefs::{ClusterSecret, Endpoints, OnLag};
+use repo_middleware::{BreakerConfig, RetryConfig, StackConfig};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbErr};
+use tempfile::TempDir;
+
+use crate::history_row;
+
+/// The schema the writes go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    /// One table, no constraints beyond its primary key.
+    Plain,
+    /// The same table with a foreign key to `accounts`, a trigger counting each account's
+    /// writes there, and a view over both.
+    Relational,
+}
+
+/// How many accounts the relational schema has (writes name one of them).
+pub const ACCOUNTS: i64 = 4;
+
+impl Schema {
+    /// The statements that create it.
+    fn statements(self) -> Vec<&'static str> {
+        match self {
+            Schema::Plain => vec![
+                "CREATE TABLE IF NOT EXISTS history_rows (id INTEGER PRIMARY KEY AUTOINCREMENT, \
+                 key TEXT NOT NULL, account_id INTEGER)",
+            ],
+            Schema::Relational => vec![
+                "CREATE TABLE IF NOT EXISTS accounts (id INTEGER PRIMARY KEY, writes INTEGER NOT \
+                 NULL DEFAULT 0)",
+                "INSERT OR IGNORE INTO accounts (id) VALUES (0), (1), (2), (3)",
+                "CREATE TABLE IF NOT EXISTS history_rows (id INTEGER PRIMARY KEY AUTOINCREMENT, \
+                 key TEXT NOT NULL, account_id INTEGER NOT NULL REFERENCES accounts(id))",
+                "CREATE TRIGGER IF NOT EXISTS count_writes AFTER INSERT ON history_rows BEGIN \
+                 UPDATE accounts SET writes = writes + 1 WHERE id = NEW.account_id; END",
+                "CREATE VIEW IF NOT EXISTS writes_per_account AS SELECT account_id, count(*) AS n \
+                 FROM history_rows GROUP BY account_id",
+            ],
+        }
+    }
+
+    /// Creates it on `db`.
+    pub async fn create(self, db: &DatabaseConnection) -> Result<(), DbErr> {
+        db.execute_unprepared("PRAGMA foreign_keys = ON").await?;
+        for statement in self.statements() {
+            db.execute_unprepared(statement).await?;
+        }
+        Ok(())
+    }
+}
+
+/// One node: its name and the library node.
+pub struct EmulatedNode {
+    /// `node-1`, `node-2`, …
+    pub name: String,
+    /// The library node.
+    pub node: repo_litefs::Node,
+}
+
+impl EmulatedNode {
+    /// The node's repository.
+    pub fn repo(&self) -> &Repo {
+        self.node.repo()
+    }
+}
+
+/// Library nodes over a [`LiteFsEmulator`] (see the module docs).
+pub struct EmulatedCluster {
+    /// The nodes, `nodes[0]` the first primary.
+    pub nodes: Vec<EmulatedNode>,
+    /// The emulator.
+    pub emulator: LiteFsEmulator,
+    _dir: TempDir,
+}
+
+/// How a cluster is built.
+#[derive(Debug, Clone, Copy)]
+pub struct ClusterSpec {
+    /// Number of nodes (all lease candidates).
+    pub nodes: usize,
+    /// Replication lag.
+    pub lag: Duration,
+    /// The nodes' default durability.
+    pub durability: Durability,
+    /// The schema.
+    pub schema: Schema,
+}
+
+impl EmulatedCluster {
+    /// Starts the cluster: the emulator, then node-1 (which creates the schema), then the
+    /// others once it replicated.
+    pub async fn start(spec: ClusterSpec) -> Self {
+        let dir = tempfile::tempdir().expect("dir");
+        let names: Vec<String> = (1..=spec.nodes).map(|i| format!("node-{i}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let emulator = LiteFsEmulator::start(dir.path(), &refs, "app.db", spec.lag)
+            .await
+            .expect("emulator");
+        let mut listeners = Vec::new();
+        for _ in &names {
+            listeners.push(
+                tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind"),
+            );
+        }
+        let endpoints = Endpoints::map(names.iter().zip(&listeners).map(|(n, l)| {
+            (
+                n.clone(),
+                format!("http://{}", l.local_addr().expect("addr")),
+            )
+        }));
+        let secret = ClusterSecret::new(crate::cluster::SECRET).expect("secret");
+        let mut nodes = Vec::new();
+        for (name, listener) in names.iter().zip(listeners) {
+            let emulated = emulator.node(name).expect("node").clone();
+            let schema = spec.schema;
+            let durability = DurabilityConfig::new(Candidates::named(names.clone()))
+                .default_durability(spec.durability)
+                .wait(Duration::from_secs(2))
+                .position_source(emulator.position_source(name));
+            let config = repo_litefs::NodeConfig::new(
+                name.clone(),
+                emulated.db_path.clone(),
+                endpoints.clone(),
+                secret.clone(),
+            )
+            .litefs_api(emulated.api_url.clone())
+            .mount_dir(emulated.dir.clone())
+            .txid_wait(false)
+            .migrate_with(move |db| async move { schema.create(&db).await })
+            .repo(|builder| builder.entity::<history_row::Entity>())
+            .writer(WriterConfig::default().commit_guard(emulator.commit_guard(name)))
+            .stack(Some(stack()))
+            .read_your_writes(Duration::from_secs(2), OnLag::Fail)
+            .primary_wait(Duration::from_secs(2))
+            .startup_wait(Duration::from_secs(20))
+            .durability(durability);
+            let node = repo_litefs::Node::start(config, listener)
+                .await
+                .expect("node starts");
+            nodes.push(EmulatedNode {
+                name: name.clone(),
+                node,
+            });
+        }
+        Self {
+            nodes,
+            emulator,
+            _dir: dir,
+        }
+    }
+
+    /// The node named `name`.
+    pub fn node(&self, name: &str) -> &EmulatedNode {
+        self.nodes
+            .iter()
+            .find(|n| n.name == name)
+            .expect("known node")
+    }
+
+    /// Shuts every node's application down (servers, repositories, their connections),
+    /// leaving the emulator running: what is left to check is the files.
+    pub async fn stop_nodes(&mut self) {
+        for node in self.nodes.drain(..) {
+            node.node.shutdown().await;
+        }
+    }
+
+    /// A fresh read-only connection to `name`'s file.
+    pub async fn open(&self, name: &str) -> DatabaseConnection {
+        let node = self.emulator.node(name).expect("node");
+        Database::connect(format!("sqlite://{}?mode=ro", node.db_path.display()))
+            .await
+            .expect("open")
+    }
+}
+
+/// The standard stack with retries enough to ride out a failover (same request id on each
+/// attempt) and a breaker that does not open on one.
+fn stack() -> StackConfig {
+    StackConfig::default()
+        .timeout(Duration::from_secs(3))
+        .retry(
+            RetryConfig::default()
+                .max_attempts(12)
+                .backoff(Duration::from_millis(5), Duration::from_millis(100))
+                .budget(Duration::from_secs(10), 1_000, 10.0),
+        )
+        .breaker(
+            BreakerConfig::default()
+                .consecutive_failures(10_000)
+                .failure_rate(1.1, 10, 10),
+        )
+}
