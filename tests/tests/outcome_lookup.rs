@@ -1,9 +1,14 @@
 //! Outcome lookups (`Node::outcome`): what became of a write, by its request id, asked from
 //! any node: committed with its answer, unknown, or — settled — not committed, for good.
 
-use repo_core::{RejectReason, RepoError, RequestId};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use repo_core::{Outcome, RejectReason, RepoError, RequestId};
 use repo_litefs::ledger::WriteOutcome;
 use repo_tests::cluster::Cluster;
+use repo_tests::hold_proxy::HoldProxy;
+use repo_tests::interactive::replica_through;
 use repo_tests::requests::insert_tag;
 use sea_orm::{EntityTrait, PaginatorTrait};
 
@@ -111,6 +116,43 @@ async fn a_write_that_rolled_back_is_unknown_then_settles_as_not_committed() {
     assert_eq!(
         replica.outcome(id, true).await.expect("settle"),
         WriteOutcome::NotCommitted
+    );
+    assert_eq!(tags(&cluster).await, 1);
+}
+
+/// A forwarded write whose answer is lost after it committed (the reply held, then the
+/// connection cut) is answered from the primary's ledger by the forwarding layer itself:
+/// no retry layer here, nothing sent again, one row.
+#[tokio::test]
+async fn a_lost_answer_is_recovered_from_the_ledger_not_sent_again() {
+    let cluster = Cluster::start(1).await;
+    let proxy = HoldProxy::start(cluster.primary().addr).await;
+    let replica = replica_through(&cluster, proxy.addr);
+    proxy.flags.replies.store(true, Ordering::SeqCst);
+    let call = tokio::spawn(async move {
+        replica
+            .call(insert_tag("recovered"), &Default::default())
+            .await
+    });
+    for _ in 0..400 {
+        if tags(&cluster).await == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(
+        tags(&cluster).await,
+        1,
+        "the write committed on the primary"
+    );
+    proxy.cut();
+    let answer = call
+        .await
+        .expect("joined")
+        .expect("the recorded answer, not a lost connection");
+    assert!(
+        matches!(answer.outcome, Outcome::Executed(s) if s.rows_affected == 1),
+        "{answer:?}"
     );
     assert_eq!(tags(&cluster).await, 1);
 }

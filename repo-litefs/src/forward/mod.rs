@@ -5,7 +5,9 @@
 //! primary is known, a write waits for one, bounded by `primary_wait` and its own deadline,
 //! then fails with [`RepoError::PrimaryUnavailable`]. The request's deadline becomes the
 //! gRPC deadline; the channel (one HTTP/2 connection, TCP_NODELAY) is reused across calls
-//! and switched when the primary changes.
+//! and switched when the primary changes. A write whose connection fails after it was sent
+//! (commit unknown) is looked up once in the primary's ledger: if it committed, its recorded
+//! answer is returned and nothing is sent again.
 
 pub(crate) mod channel;
 mod consistency;
@@ -142,31 +144,76 @@ impl ForwardLayer {
         settle: bool,
         timeout: Duration,
     ) -> Result<crate::ledger::WriteOutcome, RepoError> {
-        let shared = &self.shared;
-        let config = &shared.config;
         let deadline = Instant::now() + timeout;
-        let state = wait_for_primary(shared, Some(deadline)).await?;
+        let state = wait_for_primary(&self.shared, Some(deadline)).await?;
         let primary = state.primary.ok_or(RepoError::PrimaryUnavailable {
             waited: Duration::ZERO,
         })?;
-        let url = config.endpoints.resolve(&primary)?;
-        let channel = shared
-            .channel
-            .get(&url, &primary, config.tls.as_ref(), config.plaintext)?;
-        let mut grpc = tonic::Request::new(pb::LookupRequest {
-            request_id: id.0.as_bytes().to_vec(),
-            settle,
-        });
-        grpc.set_timeout(deadline.saturating_duration_since(Instant::now()));
-        grpc.metadata_mut().insert(AUTHORIZATION, bearer(config)?);
-        let mut client = pb::forwarder_client::ForwarderClient::new(channel)
-            .max_decoding_message_size(64 * 1024 * 1024);
-        match client.lookup(grpc).await {
-            Ok(response) => {
-                crate::convert::decode_lookup(response.into_inner()).map_err(RepoError::from)
-            }
-            Err(status) => Err(error_from_status(&status, &primary).await),
+        lookup(&self.shared, &primary, id, settle, deadline).await
+    }
+}
+
+/// Asks `primary` what became of the write `id`, by `deadline`.
+async fn lookup(
+    shared: &Shared,
+    primary: &str,
+    id: repo_core::RequestId,
+    settle: bool,
+    deadline: Instant,
+) -> Result<crate::ledger::WriteOutcome, RepoError> {
+    let config = &shared.config;
+    let url = config.endpoints.resolve(primary)?;
+    let channel = shared
+        .channel
+        .get(&url, primary, config.tls.as_ref(), config.plaintext)?;
+    let mut grpc = tonic::Request::new(pb::LookupRequest {
+        request_id: id.0.as_bytes().to_vec(),
+        settle,
+    });
+    grpc.set_timeout(deadline.saturating_duration_since(Instant::now()));
+    grpc.metadata_mut().insert(AUTHORIZATION, bearer(config)?);
+    let mut client = pb::forwarder_client::ForwarderClient::new(channel)
+        .max_decoding_message_size(64 * 1024 * 1024);
+    match client.lookup(grpc).await {
+        Ok(response) => {
+            crate::convert::decode_lookup(response.into_inner()).map_err(RepoError::from)
         }
+        Err(status) => Err(error_from_status(&status, primary).await),
+    }
+}
+
+/// How long a write whose answer was lost asks the primary what became of it.
+const RESOLVE_WAIT: Duration = Duration::from_secs(2);
+
+/// A forwarded write's connection failed after it was sent (`CommitState::Unknown`): asks
+/// the primary's ledger once. When it committed, its recorded answer is this call's answer
+/// (nothing is sent again); otherwise the error stands, and a retry with the same request
+/// id stays safe (the ledger answers it). The lookup does not settle: an attempt still in
+/// flight may yet commit, and the retry must then be answered, not refused.
+async fn resolve_lost_answer(
+    shared: &Shared,
+    primary: &str,
+    request: &Request,
+    error: RepoError,
+) -> Result<Response, RepoError> {
+    if !matches!(
+        error,
+        RepoError::Unreachable {
+            commit: repo_core::CommitState::Unknown,
+            ..
+        }
+    ) {
+        return Err(error);
+    }
+    let until = Instant::now() + RESOLVE_WAIT;
+    let until = request.deadline.map_or(until, |d| d.min(until));
+    match lookup(shared, primary, request.id, false, until).await {
+        Ok(crate::ledger::WriteOutcome::Committed(response)) => {
+            metrics::counter!("litefs_forward_answers_recovered_total").increment(1);
+            tracing::info!(request_id = %request.id, "a lost answer was recovered from the primary's ledger");
+            Ok(response)
+        }
+        _ => Err(error),
     }
 }
 
@@ -293,7 +340,7 @@ async fn send(shared: &Shared, primary: &str, request: Request) -> Result<Respon
     let mut client = pb::forwarder_client::ForwarderClient::new(channel)
         .max_decoding_message_size(64 * 1024 * 1024);
     request.facts.mark_forwarded();
-    match client.execute(grpc).await {
+    let response = match client.execute(grpc).await {
         Ok(response) => {
             let message = response.into_inner();
             let outcome = message
@@ -301,17 +348,21 @@ async fn send(shared: &Shared, primary: &str, request: Request) -> Result<Respon
                 .ok_or_else(|| RepoError::Codec("a response without an outcome".into()))?;
             let mut response = Response::new(decode_outcome(outcome).map_err(RepoError::from)?);
             response.txid = message.txid;
-            if let Some(wait) = &config.read_your_writes
-                && request.consistency == repo_core::Consistency::ReadYourWrites
-            {
-                // A TXID only compares within one primary's lineage: after a failover the
-                // numbers start over, so it is trusted only while that primary still is.
-                let same_primary = config.tracker.current().primary.as_deref() == Some(primary);
-                let txid = response.txid.filter(|_| same_primary);
-                wait.wait_for(request.id.0, txid, request.deadline).await?;
-            }
-            Ok(response)
+            response
         }
-        Err(status) => Err(error_from_status(&status, primary).await),
+        Err(status) => {
+            let error = error_from_status(&status, primary).await;
+            resolve_lost_answer(shared, primary, &request, error).await?
+        }
+    };
+    if let Some(wait) = &config.read_your_writes
+        && request.consistency == repo_core::Consistency::ReadYourWrites
+    {
+        // A TXID only compares within one primary's lineage: after a failover the numbers
+        // start over, so it is trusted only while that primary still is.
+        let same_primary = config.tracker.current().primary.as_deref() == Some(primary);
+        let txid = response.txid.filter(|_| same_primary);
+        wait.wait_for(request.id.0, txid, request.deadline).await?;
     }
+    Ok(response)
 }
