@@ -123,6 +123,20 @@ async fn a_comment_through_any_node_reaches_every_node_once_across_a_failover() 
         ))
         .await
         .expect("send");
+    // The socket's write is handled asynchronously: let it reach the primary before the
+    // next one, so that the two comments have a known order.
+    let mut stored = false;
+    for _ in 0..200 {
+        let (status, body) = http(addrs[0], "GET", &format!("/api/posts/{post_id}"), None).await;
+        assert_eq!(status, 200, "{body}");
+        let detail: Value = serde_json::from_str(&body).expect("json");
+        if detail["comments"].as_array().is_some_and(|c| !c.is_empty()) {
+            stored = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(stored, "the socket's comment was stored");
     // Through node-3 over HTTP; on every socket the second comment comes right after the
     // first, so neither was pushed twice.
     comment_over_http(addrs[2], post_id, "second").await;
