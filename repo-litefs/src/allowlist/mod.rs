@@ -157,6 +157,20 @@ pub fn check_statement_with(
     sql: &str,
     policy: &AllowlistPolicy,
 ) -> Result<StatementKind, Rejection> {
+    let (statement, tokens) = parse_one(sql, policy)?;
+    let kind = data_changing_kind(&statement, &tokens)?;
+    target::check_targets(&statement)?;
+    check_calls(&tokens, policy)?;
+    Ok(kind)
+}
+
+/// The one bounded parse of a forwarded statement, write or read: the text bounds before
+/// anything is tokenized, the token bounds, then a parse with a recursion limit; exactly
+/// one statement, and its tokens (handed back by the parser, not copied).
+fn parse_one(
+    sql: &str,
+    policy: &AllowlistPolicy,
+) -> Result<(Statement, Vec<TokenWithSpan>), Rejection> {
     check_bounds(sql, policy)?;
     let dialect = SQLiteDialect {};
     let tokens = Tokenizer::new(&dialect, sql)
@@ -168,7 +182,6 @@ pub fn check_statement_with(
         .with_tokens_with_locations(tokens);
     let parsed = parser.parse_statements();
     let leftover = parser.peek_token().token;
-    // The parser hands its tokens back: the later checks read them without a copy.
     let tokens = parser.into_tokens();
     let statements = parsed.map_err(|e| Rejection::unparsable(&e.to_string()))?;
     if leftover != Token::EOF {
@@ -176,22 +189,22 @@ pub fn check_statement_with(
             "unexpected {leftover} after the statement"
         )));
     }
-    let statement = match statements.as_slice() {
-        [] => return Err(Rejection::Empty),
-        [statement] => statement,
-        several => {
-            return Err(Rejection::SeveralStatements {
-                count: several.len(),
-            });
-        }
-    };
-    let kind = data_changing_kind(statement, &tokens)?;
-    target::check_targets(statement)?;
-    functions::check_function_calls(&tokens)?;
-    if !policy.recursive_cte_allowed() && cte::has_recursive_cte(&tokens) {
+    let count = statements.len();
+    match <[Statement; 1]>::try_from(statements) {
+        Ok([statement]) => Ok((statement, tokens)),
+        Err(_) if count == 0 => Err(Rejection::Empty),
+        Err(_) => Err(Rejection::SeveralStatements { count }),
+    }
+}
+
+/// The rules on what a statement calls, for writes and reads alike: no refused function,
+/// no recursive CTE unless the policy allows it.
+fn check_calls(tokens: &[TokenWithSpan], policy: &AllowlistPolicy) -> Result<(), Rejection> {
+    functions::check_function_calls(tokens)?;
+    if !policy.recursive_cte_allowed() && cte::has_recursive_cte(tokens) {
         return Err(Rejection::RecursiveCte);
     }
-    Ok(kind)
+    Ok(())
 }
 
 /// The kind of an allowed statement, or `NotDataChanging` naming what it is instead.
