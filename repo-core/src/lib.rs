@@ -49,7 +49,7 @@ mod session;
 // Each part's modules by their short names, so that `crate::request`, `crate::executor`, …
 // read the same wherever they are used.
 use api::{call, multi, options, repo, route, transaction_call};
-use execution::{executor, hooked, ledger, stack, transaction, writer};
+use execution::{committer, executor, hooked, ledger, stack, transaction, writer};
 use model::{durability, facts, idempotency_key, request, response, row, shape, value};
 
 pub use api::write;

@@ -1,21 +1,25 @@
 //! Forwarding over gRPC, measured against its baselines in the same run.
 //!
 //! One process, two nodes on 127.0.0.1: a primary (writable SQLite file, forwarding server)
-//! and a replica (read-only copy of the schema) whose repository forwards. Measured, with
-//! the variants interleaved call by call in rotating order:
-//! - `echo`: a bare tonic round trip (the `Ping` rpc) to the primary's server;
-//! - `local`: `repo.insert(am)` on the primary (executes locally);
-//! - `forwarded`: `repo.insert(am)` on the replica (sent to the primary, recorded in the
-//!   ledger);
-//! - `forwarded, ledger off`: the same through a second server with
-//!   `ServerConfig::ledger(false)`: the cost of exactly-once.
+//! and a replica (read-only copy of the schema) whose repository forwards. `REPS`
+//! repetitions (default 5) of two phases; every figure is printed as the median over the
+//! repetitions with its min–max, and the machine's load average is printed before and after.
 //!
-//! Target: p50(forwarded) ≤ 1.2 × (p50(echo) + p50(local)).
-//! Then throughput with 64 concurrent writers, on the replica (forwarded) and on the
-//! primary (local). Target: forwarded ≥ 1.0 × local.
+//! 1. Sequential: `ROUNDS` calls per variant, interleaved call by call in rotating order:
+//!    - `echo`: a bare tonic round trip (the `Ping` rpc) to the primary's server;
+//!    - `local`: `repo.insert(am)` on the primary (executes locally);
+//!    - `forwarded`: `repo.insert(am)` on the replica (sent to the primary, recorded in
+//!      the ledger);
+//!    - `forwarded, ledger off`: the same through a second server with
+//!      `ServerConfig::ledger(false)`: the cost of exactly-once.
 //!
-//! Run: `cargo bench -p repo-litefs --bench forward` (`ROUNDS=…`, `WRITES=…` to change the
-//! counts).
+//!    Goal (issue 17): p50(forwarded) ≤ 1.1 × (p50(echo) + p50(local)).
+//! 2. Throughput at 1, 8 and 64 concurrent writers (`WRITES` per run): local on the
+//!    primary, forwarded with the ledger, forwarded without; the three variants of one
+//!    writer count run back to back, in an order that rotates with the repetition.
+//!    Goal: forwarded with the ledger ≥ 2 × local at 64 writers.
+//!
+//! Run: `cargo bench -p repo-litefs --bench forward` (`REPS=…`, `ROUNDS=…`, `WRITES=…`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,7 +37,7 @@ use sea_orm_migration::{MigrationTrait, SchemaManager};
 #[path = "../../repo-core/benches/support/mod.rs"]
 mod support;
 
-use support::measure::{new_note, percentile, us};
+use support::measure::{Spread, env_count, load_average, new_note, percentile, us};
 use support::note;
 
 const SECRET: &str = "bench-secret-0123456789abcdef";
@@ -52,14 +56,9 @@ async fn open(path: &std::path::Path, mode: &str) -> DatabaseConnection {
 
 #[tokio::main]
 async fn main() {
-    let rounds: usize = std::env::var("ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(5_000);
-    let writes: usize = std::env::var("WRITES")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(6_400);
+    let reps = env_count("REPS", 5).max(1);
+    let rounds = env_count("ROUNDS", 3_000).max(1);
+    let writes = env_count("WRITES", 6_400).max(64);
     let dir = tempfile::tempdir().expect("dir");
     let primary_path = dir.path().join("primary.db");
     let primary_db = open(&primary_path, "rwc").await;
@@ -140,8 +139,46 @@ async fn main() {
     let bearer: tonic::metadata::MetadataValue<_> =
         format!("Bearer {SECRET}").parse().expect("ascii");
 
+    let nodes = Nodes {
+        primary,
+        replica,
+        unledgered,
+    };
+    println!("load average before: {}", load_average());
+    let mut sequential = Vec::new();
+    let mut throughput = Vec::new();
+    for rep in 0..reps {
+        sequential.push(sequential_rep(&nodes, &mut echo, &bearer, rounds).await);
+        throughput.push(throughput_rep(&nodes, rep, writes).await);
+    }
+    println!("load average after:  {}", load_average());
+    report(&sequential, &throughput, reps, rounds, writes);
+}
+
+/// The three repositories measured: local on the primary, and two forwarding ones.
+struct Nodes {
+    primary: Repo,
+    replica: Repo,
+    unledgered: Repo,
+}
+
+/// p50 and p99 of each sequential variant in one repetition: echo, local, forwarded,
+/// forwarded without the ledger.
+type SequentialRep = [(Duration, Duration); 4];
+
+/// Writes/s of local, forwarded and forwarded without the ledger, at 1, 8 and 64 writers.
+type ThroughputRep = [[f64; 3]; 3];
+
+const WRITERS: [usize; 3] = [1, 8, 64];
+
+async fn sequential_rep(
+    nodes: &Nodes,
+    echo: &mut pb::forwarder_client::ForwarderClient<tonic::transport::Channel>,
+    bearer: &tonic::metadata::MetadataValue<tonic::metadata::Ascii>,
+    rounds: usize,
+) -> SequentialRep {
     let mut samples: [Vec<Duration>; 4] = Default::default();
-    for i in 0..rounds + 500 {
+    for i in 0..rounds + 300 {
         let mut took = [Duration::ZERO; 4];
         for k in 0..4 {
             let variant = (i + k) % 4;
@@ -156,10 +193,11 @@ async fn main() {
                         .insert("authorization", bearer.clone());
                     echo.ping(request).await.expect("ping");
                 }
-                1 => drop(primary.insert(new_note()).await.expect("local")),
-                2 => drop(replica.insert(new_note()).await.expect("forwarded")),
+                1 => drop(nodes.primary.insert(new_note()).await.expect("local")),
+                2 => drop(nodes.replica.insert(new_note()).await.expect("forwarded")),
                 _ => drop(
-                    unledgered
+                    nodes
+                        .unledgered
                         .insert(new_note())
                         .await
                         .expect("forwarded, no ledger"),
@@ -167,79 +205,114 @@ async fn main() {
             }
             took[variant] = t.elapsed();
         }
-        if i >= 500 {
+        if i >= 300 {
             for (s, t) in samples.iter_mut().zip(took) {
                 s.push(t);
             }
         }
     }
-    for s in &mut samples {
+    samples.map(|mut s| {
         s.sort();
+        (percentile(&s, 0.5), percentile(&s, 0.99))
+    })
+}
+
+async fn throughput_rep(nodes: &Nodes, rep: usize, writes: usize) -> ThroughputRep {
+    let mut rates = [[0.0; 3]; 3];
+    for (w, writers) in WRITERS.into_iter().enumerate() {
+        for k in 0..3 {
+            let variant = (rep + k) % 3;
+            let repo = match variant {
+                0 => &nodes.primary,
+                1 => &nodes.replica,
+                _ => &nodes.unledgered,
+            };
+            // Fewer writes alone: one writer is slow, and its rate settles quickly.
+            let total = if writers == 1 { writes / 8 } else { writes };
+            rates[w][variant] = concurrent(repo.clone(), writers, total).await;
+        }
     }
-    let [echo_p50, local_p50, fwd_p50, bare_p50] =
-        [0, 1, 2, 3].map(|i| percentile(&samples[i], 0.5));
-    println!("sequential, {rounds} interleaved calls per variant");
-    for (name, s) in [
+    rates
+}
+
+/// Writes/s of `writers` tasks inserting `total / writers` notes each through `repo`.
+async fn concurrent(repo: Repo, writers: usize, total: usize) -> f64 {
+    let repo = Arc::new(repo);
+    let each = total / writers;
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..writers)
+        .map(|_| {
+            let repo = repo.clone();
+            tokio::spawn(async move {
+                for _ in 0..each {
+                    repo.insert(new_note()).await.expect("insert");
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("join");
+    }
+    (each * writers) as f64 / start.elapsed().as_secs_f64()
+}
+
+fn report(
+    sequential: &[SequentialRep],
+    throughput: &[ThroughputRep],
+    reps: usize,
+    rounds: usize,
+    writes: usize,
+) {
+    let spread = |f: &dyn Fn(&SequentialRep) -> f64| Spread::of(sequential.iter().map(f).collect());
+    println!(
+        "\nsequential: {rounds} interleaved calls per variant and repetition; median over \
+         {reps} repetitions (min–max)"
+    );
+    for (i, name) in [
         "bare tonic echo (Ping)",
         "local insert on the primary",
         "forwarded insert from the replica",
         "forwarded, ledger off",
     ]
     .iter()
-    .zip(&samples)
+    .enumerate()
     {
         println!(
-            "{name:<36} p50 {:>7.1} µs  p99 {:>7.1} µs",
-            us(percentile(s, 0.5)),
-            us(percentile(s, 0.99))
+            "{name:<36} p50 {} µs  p99 {} µs",
+            spread(&|r| us(r[i].0)).show(1),
+            spread(&|r| us(r[i].1)).show(1)
         );
     }
-    for (label, p50) in [("ledger on", fwd_p50), ("ledger off", bare_p50)] {
+    for (label, i) in [("ledger on", 2), ("ledger off", 3)] {
         println!(
-            "forwarded p50 / (echo p50 + local p50), {label}: {:.1} / ({:.1} + {:.1}) = {:.3}",
-            us(p50),
-            us(echo_p50),
-            us(local_p50),
-            p50.as_secs_f64() / (echo_p50 + local_p50).as_secs_f64()
+            "P2 = forwarded p50 / (echo p50 + local p50), {label}: {}",
+            spread(&|r| r[i].0.as_secs_f64() / (r[0].0 + r[1].0).as_secs_f64()).show(3)
         );
     }
-
     println!(
-        "ledger cost: forwarded p50 {:.1} µs with it, {:.1} µs without: {:+.1} µs ({:.3}×)",
-        us(fwd_p50),
-        us(bare_p50),
-        us(fwd_p50) - us(bare_p50),
-        fwd_p50.as_secs_f64() / bare_p50.as_secs_f64()
+        "ledger cost, forwarded p50 with − without: {} µs",
+        spread(&|r| us(r[2].0) - us(r[3].0)).show(1)
     );
 
-    let concurrent = |repo: Repo| async move {
-        let repo = Arc::new(repo);
-        let start = Instant::now();
-        let tasks: Vec<_> = (0..64)
-            .map(|_| {
-                let repo = repo.clone();
-                tokio::spawn(async move {
-                    for _ in 0..writes / 64 {
-                        repo.insert(new_note()).await.expect("insert");
-                    }
-                })
-            })
-            .collect();
-        for t in tasks {
-            t.await.expect("join");
-        }
-        (writes / 64 * 64) as f64 / start.elapsed().as_secs_f64()
+    println!(
+        "\nthroughput, writes/s ({writes} writes per run, {} alone); median over {reps} repetitions (min–max)",
+        writes / 8
+    );
+    let rate = |w: usize, v: usize| Spread::of(throughput.iter().map(|r| r[w][v]).collect());
+    let ratio = |w: usize, a: usize, b: usize| {
+        Spread::of(throughput.iter().map(|r| r[w][a] / r[w][b]).collect())
     };
-    let mut local = Vec::new();
-    let mut forwarded = Vec::new();
-    for _ in 0..3 {
-        local.push(concurrent(primary.clone()).await);
-        forwarded.push(concurrent(replica.clone()).await);
+    for (w, writers) in WRITERS.into_iter().enumerate() {
+        println!(
+            "{writers:>2} writers: local {}  forwarded {}  forwarded, ledger off {}",
+            rate(w, 0).show(0),
+            rate(w, 1).show(0),
+            rate(w, 2).show(0)
+        );
+        println!(
+            "            forwarded / local {}  ledger on / off {}",
+            ratio(w, 1, 0).show(3),
+            ratio(w, 1, 2).show(3)
+        );
     }
-    local.sort_by(f64::total_cmp);
-    forwarded.sort_by(f64::total_cmp);
-    println!("64 concurrent writers, {writes} writes per run, median of 3 alternating runs");
-    println!("local on the primary      {:>8.0} writes/s", local[1]);
-    println!("forwarded from a replica  {:>8.0} writes/s", forwarded[1]);
-    println!("forwarded / local = {:.3}", forwarded[1] / local[1]);
 }

@@ -53,3 +53,37 @@ pub fn env_count(name: &str, default: usize) -> usize {
         .and_then(|r| r.parse().ok())
         .unwrap_or(default)
 }
+
+/// Median, minimum and maximum of one figure over a benchmark's repetitions.
+pub struct Spread {
+    values: Vec<f64>,
+}
+
+impl Spread {
+    /// The spread of `values` (one per repetition).
+    pub fn of(mut values: Vec<f64>) -> Self {
+        values.sort_by(f64::total_cmp);
+        Self { values }
+    }
+
+    /// `median (min–max)` with `decimals` decimals, for printing.
+    pub fn show(&self, decimals: usize) -> String {
+        let Some((min, max)) = self.values.first().zip(self.values.last()) else {
+            return "no samples".into();
+        };
+        let median = self.values[self.values.len() / 2];
+        format!("{median:.decimals$} ({min:.decimals$}–{max:.decimals$})")
+    }
+}
+
+/// The machine's load averages (1, 5, 15 min), as `/proc/loadavg` says, for the record.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|_| "unknown".into())
+}

@@ -8,7 +8,9 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
 
+use crate::committer::{Committer, groupable};
 use crate::error::{RejectReason, RepoError};
+use crate::hooked::TransactionHook;
 use crate::ledger::Ledger;
 use crate::request::{BatchStep, Fetch, Operation, Request, StepOperation};
 use crate::response::{ExecSummary, Outcome, Response};
@@ -29,6 +31,12 @@ use crate::writer::{Writer, WriterConfig};
 /// waits for that. A panic while running one request fails that request only
 /// ([`RepoError::Internal`]). Clones share the writer.
 ///
+/// Single statements share commits: one that arrives while another write is in flight
+/// joins the next *group commit*, one database transaction for every statement queued by
+/// then (at most [`WriterConfig::max_group`]); one that finds the node idle runs at once.
+/// Each keeps its own result and error: a group in which anything fails is rolled back and
+/// run again one statement at a time.
+///
 /// A request that carries a caller's idempotency key ([`Request::keyed`]) runs with the
 /// executor's [`Ledger`](crate::spi::Ledger), which records it and answers a replay; with no
 /// ledger it is refused as misconfigured rather than run without its guarantee.
@@ -42,6 +50,8 @@ pub struct Executor {
     writer: Writer,
     /// Records the writes that carry an idempotency key.
     ledger: Option<Arc<dyn Ledger>>,
+    /// The group commit of single statements; `None` inside the committer's own task.
+    committer: Option<Arc<Committer>>,
 }
 
 impl std::fmt::Debug for Executor {
@@ -51,6 +61,7 @@ impl std::fmt::Debug for Executor {
             .field("transactions", &self.transactions)
             .field("writer", &self.writer)
             .field("ledger", &self.ledger.is_some())
+            .field("committer", &self.committer)
             .finish()
     }
 }
@@ -67,12 +78,18 @@ impl Executor {
         transactions: Arc<TransactionRegistry>,
         config: WriterConfig,
     ) -> Self {
+        let max_group = config.group_size();
         let writer = Writer::new(&db, config);
-        Self {
+        let core = Self {
             db,
             transactions,
             writer,
             ledger: None,
+            committer: None,
+        };
+        Self {
+            committer: Some(Arc::new(Committer::new(core.clone(), max_group))),
+            ..core
         }
     }
 
@@ -108,7 +125,32 @@ impl Executor {
         if request.keyed {
             return self.execute_keyed(request).await;
         }
-        contain(self.execute_here(request)).await
+        self.dispatch(request, None).await
+    }
+
+    /// Runs `request` and `hook` in one database transaction: all of it commits, or none.
+    ///
+    /// Like [`Executor::execute`], it runs on the writer, under the request's budget, and a
+    /// single statement joins a group commit (one transaction, `hook` run for each) when
+    /// other writes are in flight.
+    pub async fn execute_with(
+        &self,
+        request: Request,
+        hook: Arc<dyn TransactionHook>,
+    ) -> Result<Response, RepoError> {
+        self.dispatch(request, Some(hook)).await
+    }
+
+    /// Single statements through the group commit, everything else on its own.
+    async fn dispatch(
+        &self,
+        request: Request,
+        hook: Option<Arc<dyn TransactionHook>>,
+    ) -> Result<Response, RepoError> {
+        match &self.committer {
+            Some(committer) if groupable(&request) => committer.run(request, hook).await,
+            _ => self.run_alone(request, hook.as_deref()).await,
+        }
     }
 
     /// Runs a request that carries an idempotency key with the ledger, exactly once.
@@ -122,11 +164,31 @@ impl Executor {
             });
         };
         let ticket = ledger.ticket(&request);
-        let result = self.execute_with(request, ledger.as_ref()).await;
+        let hook: Arc<dyn TransactionHook> = ledger.clone();
+        let result = self.dispatch(request, Some(hook)).await;
         ledger.settle(ticket, result).await
     }
 
-    /// [`Executor::execute`] in the calling task.
+    /// Runs `request` on its own, in the calling task: with `hook`, in a transaction with
+    /// it; without, as it is (a single statement autocommits).
+    pub(crate) async fn run_alone(
+        &self,
+        request: Request,
+        hook: Option<&dyn TransactionHook>,
+    ) -> Result<Response, RepoError> {
+        match hook {
+            None => contain(self.execute_here(request)).await,
+            Some(hook) => {
+                contain(async {
+                    let mut turn = self.writer.turn(request.deadline).await?;
+                    self.execute_in_turn(&mut turn, &request, hook).await
+                })
+                .await
+            }
+        }
+    }
+
+    /// [`Executor::execute`] in the calling task, without a hook.
     async fn execute_here(&self, request: Request) -> Result<Response, RepoError> {
         request.check_deadline()?;
         let mut turn = self.writer.turn(request.deadline).await?;

@@ -7,9 +7,10 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 
+use crate::committer::groupable;
 use crate::error::RepoError;
-use crate::executor::{Executor, contain, panicked, roll_back, run_operation};
-use crate::request::{Operation, Request};
+use crate::executor::{Executor, roll_back, run_operation};
+use crate::request::Request;
 use crate::response::Response;
 use crate::writer::Turn;
 
@@ -30,6 +31,24 @@ pub trait TransactionHook: Send + Sync {
         request: &'a Request,
         response: &'a Response,
     ) -> BoxFuture<'a, Result<(), RepoError>>;
+
+    /// Runs once per group commit, after every request of the group ran, before the
+    /// commit, with each request that ran and its response; an error rolls the whole group
+    /// back (each request then runs again on its own, with [`after`](Self::after)). By
+    /// default, [`after`](Self::after) for each; a hook can do its work for the whole group
+    /// at once (one ledger insert for every row, say).
+    fn after_group<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        ran: &'a [(&'a Request, Response)],
+    ) -> BoxFuture<'a, Result<(), RepoError>> {
+        Box::pin(async move {
+            for (request, response) in ran {
+                self.after(txn, request, response).await?;
+            }
+            Ok(())
+        })
+    }
 }
 
 /// A hook that does nothing.
@@ -56,23 +75,8 @@ impl TransactionHook for NoHook {
 }
 
 impl Executor {
-    /// Runs `request` and `hook` in one database transaction: all of it commits, or none.
-    ///
-    /// Like [`Executor::execute`], it runs on the writer, under the request's budget.
-    pub async fn execute_with(
-        &self,
-        request: Request,
-        hook: &dyn TransactionHook,
-    ) -> Result<Response, RepoError> {
-        contain(async {
-            let mut turn = self.writer().turn(request.deadline).await?;
-            self.execute_in_turn(&mut turn, &request, hook).await
-        })
-        .await
-    }
-
     /// Runs one hooked request while holding `turn`.
-    async fn execute_in_turn(
+    pub(crate) async fn execute_in_turn(
         &self,
         turn: &mut Turn,
         request: &Request,
@@ -88,9 +92,17 @@ impl Executor {
                 Ok(response)
             }
             Ok(Hooked::Ran(response)) => {
-                // The commit gets a fresh budget: the work fitted in the request's.
-                turn.budget_for(None);
-                txn.commit().await.map(|()| response).map_err(Into::into)
+                match hook.after(&txn, request, &response).await {
+                    Ok(()) => {
+                        // The commit gets a fresh budget: the work fitted in the request's.
+                        turn.budget_for(None);
+                        txn.commit().await.map(|()| response).map_err(Into::into)
+                    }
+                    Err(e) => {
+                        roll_back(txn).await;
+                        Err(e)
+                    }
+                }
             }
             Err(e) => {
                 roll_back(txn).await;
@@ -103,6 +115,8 @@ impl Executor {
     /// Runs single-statement requests (`Execute` and `Query`) together in one database
     /// transaction, each with `hook`: a group commit. Holding one connection and committing
     /// once costs a fraction of running each statement on its own (see docs/BENCHMARKS.md).
+    /// [`Executor::execute`] does this by itself for writes that arrive together; this is
+    /// the explicit form.
     ///
     /// Each request gets the result it would have got alone: if any part fails, or the
     /// commit does, the whole group is rolled back and every request runs again on its own.
@@ -114,10 +128,21 @@ impl Executor {
         requests: Vec<Request>,
         hook: &dyn TransactionHook,
     ) -> Vec<Result<Response, RepoError>> {
-        let groupable = requests.len() > 1
-            && requests
-                .iter()
-                .all(|r| matches!(r.operation, Operation::Execute(_) | Operation::Query { .. }));
+        self.group(requests, Some(hook)).await
+    }
+
+    /// [`Executor::execute_group_with`] without a hook.
+    pub async fn execute_group(&self, requests: Vec<Request>) -> Vec<Result<Response, RepoError>> {
+        self.group(requests, None).await
+    }
+
+    /// The group commit, with or without a hook.
+    pub(crate) async fn group(
+        &self,
+        requests: Vec<Request>,
+        hook: Option<&dyn TransactionHook>,
+    ) -> Vec<Result<Response, RepoError>> {
+        let groupable = requests.len() > 1 && requests.iter().all(groupable);
         if groupable {
             let grouped = AssertUnwindSafe(self.try_group(&requests, hook))
                 .catch_unwind()
@@ -136,27 +161,17 @@ impl Executor {
         }
         let mut results = Vec::with_capacity(requests.len());
         for request in requests {
-            let alone = AssertUnwindSafe(async {
-                let mut turn = self.writer().turn(request.deadline).await?;
-                self.execute_in_turn(&mut turn, &request, hook).await
-            })
-            .catch_unwind()
-            .await;
-            results.push(alone.unwrap_or_else(|_| Err(panicked())));
+            // `run_alone` contains a panic to its request.
+            results.push(self.run_alone(request, hook).await);
         }
         results
-    }
-
-    /// [`Executor::execute_group_with`] without a hook.
-    pub async fn execute_group(&self, requests: Vec<Request>) -> Vec<Result<Response, RepoError>> {
-        self.execute_group_with(requests, &NoHook).await
     }
 
     /// One transaction for the whole group; `None` when anything failed (rolled back).
     async fn try_group(
         &self,
         requests: &[Request],
-        hook: &dyn TransactionHook,
+        hook: Option<&dyn TransactionHook>,
     ) -> Option<Vec<Result<Response, RepoError>>> {
         let deadline = requests.iter().filter_map(|r| r.deadline).min();
         let mut turn = self.writer().turn(deadline).await.ok()?;
@@ -170,20 +185,26 @@ impl Executor {
         &self,
         turn: &mut Turn,
         requests: &[Request],
-        hook: &dyn TransactionHook,
+        hook: Option<&dyn TransactionHook>,
     ) -> Option<Vec<Result<Response, RepoError>>> {
+        let hook = hook.unwrap_or(&NoHook);
         let txn = self.writer().connection().begin().await.ok()?;
-        let mut results = Vec::with_capacity(requests.len());
+        // `None`: ran, answered from `ran` after the commit.
+        let mut results: Vec<Option<Result<Response, RepoError>>> =
+            Vec::with_capacity(requests.len());
+        let mut ran = Vec::with_capacity(requests.len());
         for request in requests {
             if let Err(expired) = request.check_deadline() {
-                results.push(Err(expired));
+                results.push(Some(Err(expired)));
                 continue;
             }
             turn.budget_for(request.deadline);
             request.facts.mark_dispatched();
             match self.run_hooked(&txn, request, hook).await {
-                Ok(Hooked::Answered(response) | Hooked::Ran(response)) => {
-                    results.push(Ok(response))
+                Ok(Hooked::Answered(response)) => results.push(Some(Ok(response))),
+                Ok(Hooked::Ran(response)) => {
+                    ran.push((request, response));
+                    results.push(None);
                 }
                 Err(_) => {
                     roll_back(txn).await;
@@ -191,11 +212,30 @@ impl Executor {
                 }
             }
         }
+        if hook.after_group(&txn, &ran).await.is_err() {
+            roll_back(txn).await;
+            return None;
+        }
         turn.budget_for(None);
         txn.commit().await.ok()?;
-        Some(results)
+        let mut responses = ran.into_iter().map(|(_, response)| response);
+        Some(
+            results
+                .into_iter()
+                .map(|slot| {
+                    // One response per `None`, by construction.
+                    slot.unwrap_or_else(|| {
+                        responses.next().ok_or_else(|| RepoError::Internal {
+                            message: "a group commit lost a response".into(),
+                        })
+                    })
+                })
+                .collect(),
+        )
     }
 
+    /// The hook's `before`, then the request: `after` is the caller's (one request, or
+    /// the whole group).
     async fn run_hooked(
         &self,
         txn: &DatabaseTransaction,
@@ -206,9 +246,7 @@ impl Executor {
             return Ok(Hooked::Answered(answer));
         }
         let outcome = run_operation(txn, self.registry(), request.operation.clone()).await?;
-        let response = Response::new(outcome);
-        hook.after(txn, request, &response).await?;
-        Ok(Hooked::Ran(response))
+        Ok(Hooked::Ran(Response::new(outcome)))
     }
 }
 

@@ -2,6 +2,7 @@
 //! connection, a time budget, SQLite's limits), hooked execution and group commit, the
 //! registry of named transactions, and the boxed stack type.
 
+pub(crate) mod committer;
 pub(crate) mod executor;
 pub(crate) mod hooked;
 pub(crate) mod ledger;

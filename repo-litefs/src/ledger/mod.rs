@@ -234,23 +234,58 @@ impl TransactionHook for LedgerHook {
             if !self.record {
                 return Ok(());
             }
-            let stmt = Statement::from_sql_and_values(
-                DbBackend::Sqlite,
-                format!(
-                    "INSERT INTO {TABLE} (request_id, response, created_at, fingerprint) \
-                     VALUES (?, ?, ?, ?)"
-                ),
-                [
-                    request.id.0.as_bytes().to_vec().into(),
-                    record::encode_record(response)?.into(),
-                    now_ms().into(),
-                    fingerprint(request).into(),
-                ],
-            );
-            txn.execute_raw(stmt).await?;
+            txn.execute_raw(insert_rows(&[(request, response)])?)
+                .await?;
             Ok(())
         })
     }
+
+    /// One insert for the rows of a whole group (in chunks far below SQLite's variable
+    /// limit): a group commit of n writes costs one ledger statement, not n.
+    fn after_group<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        ran: &'a [(&'a Request, Response)],
+    ) -> BoxFuture<'a, Result<(), RepoError>> {
+        Box::pin(async move {
+            self.check_primary()?;
+            if !self.record {
+                return Ok(());
+            }
+            let rows: Vec<_> = ran
+                .iter()
+                .map(|(request, response)| (*request, response))
+                .collect();
+            for chunk in rows.chunks(ROWS_PER_INSERT) {
+                txn.execute_raw(insert_rows(chunk)?).await?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Ledger rows per insert statement: 4 values each, far below SQLite's variable limit.
+const ROWS_PER_INSERT: usize = 128;
+
+/// The insert of one ledger row per `(request, response)`.
+fn insert_rows(rows: &[(&Request, &Response)]) -> Result<Statement, RepoError> {
+    let placeholders = vec!["(?, ?, ?, ?)"; rows.len()].join(", ");
+    let created_at = now_ms();
+    let mut values = Vec::with_capacity(rows.len() * 4);
+    for (request, response) in rows {
+        values.push(request.id.0.as_bytes().to_vec().into());
+        values.push(record::encode_record(response)?.into());
+        values.push(created_at.into());
+        values.push(fingerprint(request).into());
+    }
+    Ok(Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        format!(
+            "INSERT INTO {TABLE} (request_id, response, created_at, fingerprint) \
+             VALUES {placeholders}"
+        ),
+        values,
+    ))
 }
 
 impl Ledger for LedgerHook {

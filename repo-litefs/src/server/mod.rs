@@ -13,7 +13,6 @@
 //! writes in flight.
 
 mod config;
-mod group;
 mod interactive;
 mod shape;
 mod validate;
@@ -24,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt;
-use repo_core::{Executor, Operation, RepoError, Response};
+use repo_core::{Executor, RepoError, Response};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
@@ -36,8 +35,7 @@ pub use interactive::MAX_TRANSACTION;
 pub use shape::MAX_NAME_BYTES;
 
 use crate::ledger::LedgerHook;
-use group::GroupCommit;
-use repo_core::spi::Ledger;
+use repo_core::spi::{Ledger, TransactionHook};
 
 use crate::allowlist::sanitize;
 use crate::convert::{decode_request, encode_outcome, status_from_error};
@@ -59,8 +57,6 @@ struct Inner {
     tracker: PrimaryTracker,
     /// Bounds the writes executing at a time.
     permits: Arc<Semaphore>,
-    /// Runs single-statement writes that arrive together in one transaction.
-    group: GroupCommit,
     /// Records each write's request id in its transaction (exactly once).
     ledger: Arc<LedgerHook>,
     config: ServerConfig,
@@ -73,8 +69,6 @@ pub struct ServeError(#[from] tonic::transport::Error);
 
 impl ForwardServer {
     /// A server that executes on `executor` when `tracker` says this node is the primary.
-    ///
-    /// Must be called inside a tokio runtime: it starts the group-commit task.
     pub fn new(executor: Executor, tracker: PrimaryTracker, config: ServerConfig) -> Self {
         let permits = Arc::new(Semaphore::new(config.max_concurrency));
         let ledger = Arc::new(
@@ -85,13 +79,11 @@ impl ForwardServer {
             )
             .recording(config.ledger),
         );
-        let group = GroupCommit::start(executor.clone(), ledger.clone(), config.max_concurrency);
         Self {
             inner: Arc::new(Inner {
                 executor,
                 tracker,
                 permits,
-                group,
                 ledger,
                 config,
             }),
@@ -142,30 +134,20 @@ impl ForwardServer {
             self.inner.executor.transactions(),
             &self.inner.config.allowlist,
         )?;
-        // Single statements join a group commit when other writes are in flight; alone, a
-        // write runs at once, in this task, on the executor's writer. If the caller goes
-        // away mid-write, the statement still completes or is interrupted by its budget, and
-        // a transaction or batch rolls back whole: the outcome is atomic, the next write
-        // waits for it, and a retry with the same request id is answered by the ledger.
-        let alone = self.inner.permits.available_permits() + 1 >= self.inner.config.max_concurrency;
-        let single = matches!(
-            request.operation,
-            Operation::Execute(_) | Operation::Query { .. }
-        );
-        let result = if single && !alone {
-            self.inner.group.execute(request).await
+        // Single statements join the executor's group commit when other writes are in
+        // flight; alone, a write runs at once, in this task, on the executor's writer. If
+        // the caller goes away mid-write, the statement still completes or is interrupted
+        // by its budget, and a transaction or batch rolls back whole: the outcome is
+        // atomic, the next write waits for it, and a retry with the same request id is
+        // answered by the ledger.
+        let ticket = self.inner.ledger.ticket(&request);
+        let result = if self.inner.config.ledger {
+            let hook: Arc<dyn TransactionHook> = self.inner.ledger.clone();
+            self.inner.executor.execute_with(request, hook).await
         } else {
-            let ticket = self.inner.ledger.ticket(&request);
-            let result = if self.inner.config.ledger {
-                self.inner
-                    .executor
-                    .execute_with(request, self.inner.ledger.as_ref())
-                    .await
-            } else {
-                self.inner.executor.execute(request).await
-            };
-            self.inner.ledger.settle(ticket, result).await
+            self.inner.executor.execute(request).await
         };
+        let result = self.inner.ledger.settle(ticket, result).await;
         drop(permit);
         let response = result?;
         if let Some(gate) = &self.inner.config.durability {

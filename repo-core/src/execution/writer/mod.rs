@@ -45,7 +45,8 @@ use commit_guard::Refusals;
 pub use limits::SqliteLimits;
 
 /// How the executor's writer behaves. Defaults: statements interrupted after 5 s, SQLite
-/// limits as in [`SqliteLimits::default`], no [`CommitGuard`].
+/// limits as in [`SqliteLimits::default`], no [`CommitGuard`], group commits of at most 64
+/// statements.
 ///
 /// ```
 /// use std::time::Duration;
@@ -64,12 +65,15 @@ pub struct WriterConfig {
     limits: SqliteLimits,
     /// Asked at every commit whether this node may commit.
     guard: Option<CommitGuard>,
+    /// The most single statements one group commit holds.
+    max_group: usize,
 }
 
 impl PartialEq for WriterConfig {
     fn eq(&self, other: &Self) -> bool {
         self.max_statement_time == other.max_statement_time
             && self.limits == other.limits
+            && self.max_group == other.max_group
             && match (&self.guard, &other.guard) {
                 (None, None) => true,
                 (Some(a), Some(b)) => a.same(b),
@@ -86,6 +90,7 @@ impl Default for WriterConfig {
             max_statement_time: Duration::from_secs(5),
             limits: SqliteLimits::default(),
             guard: None,
+            max_group: 64,
         }
     }
 }
@@ -112,9 +117,23 @@ impl WriterConfig {
         self
     }
 
+    /// The most single statements that share one commit when they arrive together
+    /// (default 64; at least 1, which turns group commit off). A group in which anything
+    /// fails runs again one statement at a time, so a larger group risks more repeated work
+    /// for a rare failure; each member still has its own time budget.
+    pub fn max_group(mut self, statements: usize) -> Self {
+        self.max_group = statements.max(1);
+        self
+    }
+
     /// The configured maximum statement time.
     pub fn statement_time(&self) -> Duration {
         self.max_statement_time
+    }
+
+    /// The configured group commit size.
+    pub fn group_size(&self) -> usize {
+        self.max_group
     }
 }
 
