@@ -17,6 +17,7 @@ mod group;
 mod interactive;
 mod shape;
 mod validate;
+mod write_log;
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -30,6 +31,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tonic::transport::server::TcpIncoming;
 use tonic::{Request as GrpcRequest, Response as GrpcResponse, Status};
+use tracing::Instrument;
 
 pub use config::ServerConfig;
 pub use interactive::MAX_TRANSACTION;
@@ -39,7 +41,6 @@ use crate::ledger::LedgerHook;
 use group::GroupCommit;
 use repo_core::spi::Ledger;
 
-use crate::allowlist::sanitize;
 use crate::convert::{decode_request, encode_outcome, status_from_error};
 use crate::proto as pb;
 use crate::secret::{AUTHORIZATION, ClusterSecret};
@@ -181,21 +182,25 @@ impl pb::forwarder_server::Forwarder for ForwardServer {
         &self,
         request: GrpcRequest<pb::ForwardRequest>,
     ) -> Result<GrpcResponse<pb::ForwardResponse>, Status> {
+        let correlation = crate::correlation::read(request.metadata());
         let message = request.into_inner();
-        // Logged, so bounded and with control characters escaped (no forged log lines).
-        let origin = sanitize(&message.origin, 64);
-        let action = pb::Action::try_from(message.action).map_or("unknown", |a| a.as_str_name());
+        let span = write_log::span(correlation.as_ref(), &message);
+        let started = Instant::now();
+        let work = AssertUnwindSafe(self.execute_write(message)).catch_unwind();
+        // Writes decoded in this scope carry the id: the executor's own spans see it too.
+        let caught = match correlation {
+            Some(id) => id.scope(work.instrument(span.clone())).await,
+            None => work.instrument(span.clone()).await,
+        };
         // A panic while handling one request fails that request only.
-        let result = AssertUnwindSafe(self.execute_write(message))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|_| {
-                metrics::counter!("litefs_forward_panics_total").increment(1);
-                tracing::error!("a forwarded write panicked in the server; answered INTERNAL");
-                Err(RepoError::Internal {
-                    message: "the primary failed while handling the write; it rolled back".into(),
-                })
-            });
+        let result = caught.unwrap_or_else(|_| {
+            metrics::counter!("litefs_forward_panics_total").increment(1);
+            tracing::error!(parent: &span, "a forwarded write panicked in the server; answered INTERNAL");
+            Err(RepoError::Internal {
+                message: "the primary failed while handling the write; it rolled back".into(),
+            })
+        });
+        write_log::outcome(&span, &self.inner.config.node_name, started, &result);
         match result {
             Ok(response) => {
                 let outcome = encode_outcome(&response.outcome)
@@ -209,27 +214,7 @@ impl pb::forwarder_server::Forwarder for ForwardServer {
                     txid,
                 }))
             }
-            Err(error) => {
-                if matches!(
-                    error,
-                    RepoError::Rejected { .. } | RepoError::NotPrimary { .. } | RepoError::Codec(_)
-                ) {
-                    let reason = match &error {
-                        RepoError::Rejected { reason } => reason.kind(),
-                        _ => "",
-                    };
-                    tracing::warn!(
-                        node = %self.inner.config.node_name,
-                        %origin,
-                        %action,
-                        error_kind = error.kind(),
-                        reject_reason = reason,
-                        reason = %error,
-                        "forwarded write refused"
-                    );
-                }
-                Err(status_from_error(&error))
-            }
+            Err(error) => Err(status_from_error(&error)),
         }
     }
 
