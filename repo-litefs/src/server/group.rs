@@ -1,5 +1,5 @@
-//! `GroupCommit`: gathers the single-statement writes that arrive together and runs them in
-//! one database transaction (see `Executor::execute_group`).
+//! `GroupCommit`: gathers the writes that arrive together (statements, named transactions,
+//! batches) and runs them in one database transaction (see `Executor::execute_group`).
 //!
 //! One task owns the queue. It waits for a write, then takes every write already queued (up
 //! to `max_group`), without waiting for more: an idle primary runs each write on its own at

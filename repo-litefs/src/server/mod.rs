@@ -7,9 +7,9 @@
 //! passed, when a statement is not a single data-changing statement or a transaction name
 //! is not registered. An accepted write runs on this node's [`Executor`], with at most
 //! `max_concurrency` at a time, in one database transaction with its [`crate::ledger`] row
-//! (exactly once; the role is checked again inside that transaction); single-statement
-//! writes that arrive together are committed together (group commit), each still getting its
-//! own result. [`serve`] stops accepting on shutdown and finishes the
+//! (exactly once; the role is checked again inside that transaction); writes that arrive
+//! together (statements, named transactions, batches) are committed together (group
+//! commit), each still getting its own result. [`serve`] stops accepting on shutdown and finishes the
 //! writes in flight.
 
 mod config;
@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt;
-use repo_core::{Executor, Operation, RepoError, Response};
+use repo_core::{Executor, RepoError, Response};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
@@ -60,7 +60,7 @@ struct Inner {
     tracker: PrimaryTracker,
     /// Bounds the writes executing at a time.
     permits: Arc<Semaphore>,
-    /// Runs single-statement writes that arrive together in one transaction.
+    /// Runs writes that arrive together in one transaction.
     group: GroupCommit,
     /// Records each write's request id in its transaction (exactly once).
     ledger: Arc<LedgerHook>,
@@ -143,17 +143,13 @@ impl ForwardServer {
             self.inner.executor.transactions(),
             &self.inner.config.allowlist,
         )?;
-        // Single statements join a group commit when other writes are in flight; alone, a
-        // write runs at once, in this task, on the executor's writer. If the caller goes
+        // A write joins a group commit when other writes are in flight; alone, it runs at
+        // once, in this task, on the executor's writer. If the caller goes
         // away mid-write, the statement still completes or is interrupted by its budget, and
         // a transaction or batch rolls back whole: the outcome is atomic, the next write
         // waits for it, and a retry with the same request id is answered by the ledger.
         let alone = self.inner.permits.available_permits() + 1 >= self.inner.config.max_concurrency;
-        let single = matches!(
-            request.operation,
-            Operation::Execute(_) | Operation::Query { .. }
-        );
-        let result = if single && !alone {
+        let result = if !alone {
             self.inner.group.execute(request).await
         } else {
             let ticket = self.inner.ledger.ticket(&request);
