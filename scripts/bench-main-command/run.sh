@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main command's write throughput through a replica (issue 13): starts the local
 # cluster (`blog-example`, release), seeds the primary to N posts, waits for the replica to
-# have them, runs wrk with 32 connections against the replica for DURATION seconds, prints
+# have them, runs wrk with 32 connections (or $CONNECTIONS) against the replica for DURATION seconds, prints
 # one line of figures, stops the cluster. Usage: run.sh N [DURATION] [RUST_LOG]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,7 +25,7 @@ done
 sleep 1
 before=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM posts').fetchone()[0])" "$data/$primary/blog.db")
 load=$(cut -d' ' -f1-3 /proc/loadavg)
-SLUG_PREFIX="r$RANDOM$RANDOM" wrk -t2 -c32 -d"${duration}s" --latency -s "$here/post.lua" "$replica_url" >"$work/wrk"
+SLUG_PREFIX="r$RANDOM$RANDOM" wrk -t"$(( ${CONNECTIONS:-32} < 2 ? 1 : 2 ))" -c"${CONNECTIONS:-32}" -d"${duration}s" --latency -s "$here/post.lua" "$replica_url" >"$work/wrk"
 after=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM posts').fetchone()[0])" "$data/$primary/blog.db")
 rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk")
 p50=$(awk '$1 == "50%" {print $2}' "$work/wrk")
