@@ -98,54 +98,88 @@ pub async fn start(
             .node(name)
             .cloned()
             .ok_or_else(|| std::io::Error::other(format!("the emulator has no {name}")))?;
-        let mut child = Command::new(program)
-            .arg("node")
-            .args(["--node-name", name])
-            .arg("--database-path")
-            .arg(&emulated.db_path)
-            .args(["--litefs-api", &emulated.api_url])
-            .arg("--litefs-dir")
-            .arg(&emulated.dir)
-            .args(["--grpc-addr", &grpc_addr.to_string()])
-            .args(["--http-addr", "127.0.0.1:0"])
-            .args(["--endpoints", &endpoints])
-            .arg("--local-cluster-child")
-            .env("CLUSTER_SECRET", &secret)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()?;
-        if let Some(stderr) = child.stderr.take() {
-            tokio::spawn(prefix_lines(stderr, format!("{name} |")));
-        }
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| std::io::Error::other("the node's standard output was not captured"))?;
-        let http_addr = match tokio::time::timeout(START_TIMEOUT, first_address(stdout)).await {
-            Ok(Ok(addr)) => addr,
-            Ok(Err(reason)) => {
-                return Err(ProcessClusterError::NodeDidNotStart {
-                    name: (*name).to_owned(),
-                    reason,
-                });
-            }
-            Err(_) => {
-                return Err(ProcessClusterError::NodeDidNotStart {
-                    name: (*name).to_owned(),
-                    reason: format!("no address reported within {START_TIMEOUT:?}"),
-                });
-            }
-        };
-        nodes.push(ChildNode {
+        let spec = NodeSpec {
             name: (*name).to_owned(),
-            http_addr,
             db_path: emulated.db_path,
-            child,
-        });
+            litefs_api: emulated.api_url,
+            litefs_dir: emulated.dir,
+            grpc_addr,
+        };
+        nodes.push(spawn_node(program, spec, &endpoints, &secret).await?);
     }
     Ok(ProcessCluster { nodes, emulator })
+}
+
+/// Where one node process finds its LiteFS and listens (emulated or real LiteFS alike).
+#[derive(Debug, Clone)]
+pub struct NodeSpec {
+    /// The node's name (its LiteFS hostname).
+    pub name: String,
+    /// Its database file, in the LiteFS mount.
+    pub db_path: PathBuf,
+    /// Its LiteFS HTTP API.
+    pub litefs_api: String,
+    /// The LiteFS mount (for `.lag`).
+    pub litefs_dir: PathBuf,
+    /// Where its forwarding server listens.
+    pub grpc_addr: SocketAddr,
+}
+
+/// Starts `program node` for `spec`, with `endpoints` (`NAME=URL,…`, every node's
+/// forwarding address) and the cluster `secret`; returns once it reports its web address.
+/// Its log goes to this process's standard error after `NAME |`.
+///
+/// # Errors
+///
+/// The process could not start, or exited or stayed silent instead of reporting.
+pub async fn spawn_node(
+    program: &Path,
+    spec: NodeSpec,
+    endpoints: &str,
+    secret: &str,
+) -> Result<ChildNode, ProcessClusterError> {
+    let name = spec.name;
+    let mut child = Command::new(program)
+        .arg("node")
+        .args(["--node-name", &name])
+        .arg("--database-path")
+        .arg(&spec.db_path)
+        .args(["--litefs-api", &spec.litefs_api])
+        .arg("--litefs-dir")
+        .arg(&spec.litefs_dir)
+        .args(["--grpc-addr", &spec.grpc_addr.to_string()])
+        .args(["--http-addr", "127.0.0.1:0"])
+        .args(["--endpoints", endpoints])
+        .arg("--local-cluster-child")
+        .env("CLUSTER_SECRET", secret)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    if let Some(stderr) = child.stderr.take() {
+        tokio::spawn(prefix_lines(stderr, format!("{name} |")));
+    }
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| std::io::Error::other("the node's standard output was not captured"))?;
+    let http_addr = match tokio::time::timeout(START_TIMEOUT, first_address(stdout)).await {
+        Ok(Ok(addr)) => addr,
+        Ok(Err(reason)) => return Err(ProcessClusterError::NodeDidNotStart { name, reason }),
+        Err(_) => {
+            return Err(ProcessClusterError::NodeDidNotStart {
+                name,
+                reason: format!("no address reported within {START_TIMEOUT:?}"),
+            });
+        }
+    };
+    Ok(ChildNode {
+        name,
+        http_addr,
+        db_path: spec.db_path,
+        child,
+    })
 }
 
 /// Copies a node's log to this process's standard error, each line after `prefix`, so that

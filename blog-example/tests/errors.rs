@@ -48,7 +48,7 @@ async fn every_404_is_json_under_the_api_and_a_page_elsewhere() {
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{uri}");
         assert!(reply.content_type.starts_with("text/html"), "{uri}");
         assert!(
-            reply.text.contains("<h1>not found</h1>") || reply.text.contains("Not found"),
+            reply.text.contains("<h1>Not found</h1>"),
             "{uri}: {}",
             reply.text
         );

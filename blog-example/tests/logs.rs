@@ -93,7 +93,8 @@ async fn exchange(addr: &str, request: &str) -> String {
 }
 
 #[tokio::test]
-async fn the_cluster_logs_each_request_with_its_id_down_to_the_forwarded_write_and_stops_whole() {
+async fn the_cluster_logs_each_request_with_its_id_on_the_replica_and_the_primary_and_stops_whole()
+{
     let mut cluster = Command::new(env!("CARGO_BIN_EXE_blog-example"))
         .env("RUST_LOG", "info")
         .env_remove("LOG_FORMAT")
@@ -107,6 +108,7 @@ async fn the_cluster_logs_each_request_with_its_id_down_to_the_forwarded_write_a
     let mut stderr = BufReader::new(cluster.stderr.take().expect("stderr")).lines();
     // `  node-2  replica  http://127.0.0.1:PORT  (pid N)`, one line per node.
     let mut replica = None;
+    let mut primary = None;
     let mut pids = Vec::new();
     while pids.len() < 3 {
         let line = tokio::time::timeout(Duration::from_secs(60), stdout.next_line())
@@ -120,6 +122,9 @@ async fn the_cluster_logs_each_request_with_its_id_down_to_the_forwarded_write_a
             .and_then(|p| p.trim_end_matches(')').parse::<u32>().ok())
         {
             pids.push(pid);
+            if line.contains(" primary ") {
+                primary = line.split_whitespace().next().map(str::to_owned);
+            }
             if line.contains(" replica ") && replica.is_none() {
                 replica = line
                     .split("http://")
@@ -130,6 +135,7 @@ async fn the_cluster_logs_each_request_with_its_id_down_to_the_forwarded_write_a
         }
     }
     let replica = replica.expect("a replica's address");
+    let primary = primary.expect("the primary's name");
     let post = r#"{"title":"Logged","slug":"logged","body":"b"}"#;
     let request = format!(
         "POST /api/posts HTTP/1.1\r\nHost: {replica}\r\nx-request-id: req-42\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{post}",
@@ -150,14 +156,23 @@ async fn the_cluster_logs_each_request_with_its_id_down_to_the_forwarded_write_a
             .contains("x-request-id: req-42"),
         "{refused}"
     );
-    loop {
+    // The id travels with the forwarded writes: the primary logs both under it, the one
+    // that ran and the one the database refused.
+    let (mut replica_seen, mut executed, mut failed) = (false, false, false);
+    while !(replica_seen && executed && failed) {
         let line = next_line(&mut stderr).await;
         if line.contains("request_id=req-42")
             && line.contains("repo.call{")
             && line.contains("route=\"forwarded\"")
         {
             assert!(line.contains("WARN"), "{line}");
-            break;
+            replica_seen = true;
+        }
+        if line.starts_with(&format!("{primary} |"))
+            && line.contains("forwarded_write{request_id=req-42 ")
+        {
+            executed |= line.contains("forwarded write executed");
+            failed |= line.contains("forwarded write failed") && line.contains("unique");
         }
     }
 

@@ -50,12 +50,15 @@ mod session;
 // read the same wherever they are used.
 use api::{call, multi, options, repo, route, transaction_call};
 use execution::{committer, executor, hooked, ledger, stack, transaction, writer};
-use model::{durability, facts, idempotency_key, request, response, row, shape, value};
+use model::{
+    correlation_id, durability, facts, idempotency_key, request, response, row, shape, value,
+};
 
 pub use api::write;
 pub use model::statement;
 
 pub use call::{CallContext, WriteCall, WriteOp};
+pub use correlation_id::{CorrelationId, InvalidCorrelationId, MAX_CORRELATION_ID_BYTES};
 pub use durability::Durability;
 pub use error::{
     CommitState, NamedPart, RejectReason, RejectedStatement, RepoError, StatementRule, TooLarge,

@@ -21,6 +21,7 @@
 
 pub mod allowlist;
 pub mod convert;
+mod correlation;
 pub mod decode_budget;
 pub mod durability;
 #[cfg(feature = "emulator")]

@@ -1,5 +1,5 @@
-//! Group commit: single-statement writes that arrive together commit together, and each
-//! still gets exactly the result it would have got alone.
+//! Group commit: writes that arrive together (statements, named transactions) commit
+//! together, and each still gets exactly the result it would have got alone.
 
 use blog_example::entities::tag;
 use repo_core::{Operation, Outcome, RepoError, Request};
@@ -139,4 +139,71 @@ async fn a_panic_in_one_group_fails_only_its_culprit_and_later_groups_work() {
         assert!(results.iter().all(Result::is_ok), "{results:?}");
     }
     assert_eq!(tag::Entity::find().count(&db.conn).await.expect("count"), 6);
+}
+
+/// `create_post_with_tags.v1` creating a post with slug `slug`, as a request.
+fn create_post(slug: &str) -> Request {
+    let args = blog_example::transactions::NewPost {
+        title: slug.to_owned(),
+        slug: slug.to_owned(),
+        body: "Grouped.".to_owned(),
+        tags: vec!["shared".to_owned()],
+    };
+    let name = "create_post_with_tags.v1";
+    Request::new(
+        repo_core::Action::Transaction(name.to_owned()),
+        name,
+        Operation::Transaction {
+            name: name.to_owned(),
+            args: serde_json::to_vec(&args).expect("json"),
+        },
+    )
+}
+
+#[tokio::test]
+async fn named_transactions_that_arrive_together_commit_once() {
+    let db = db::fresh().await;
+    // Counts what the writer asks its guard: once when a turn starts and once at each
+    // commit (SQLite's commit hook); a write alone costs 2, a group of any size 2.
+    let commits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = commits.clone();
+    let guard = repo_core::CommitGuard::new(move || {
+        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        true
+    });
+    let repo = repo_tests::cluster::blog_builder(db.conn.clone())
+        .writer(repo_core::WriterConfig::default().commit_guard(guard))
+        .build();
+    // A first write alone opens the writer (its setup commits too), then the count starts.
+    repo.executor()
+        .execute(insert_tag("warm-up"))
+        .await
+        .expect("warm-up");
+    commits.store(0, std::sync::atomic::Ordering::SeqCst);
+    let results = repo
+        .executor()
+        .execute_group(["p1", "p2", "p3"].map(create_post).to_vec())
+        .await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(
+        commits.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "three transactions, one turn and one commit (alone: 6)"
+    );
+    // A failing one (a slug taken) rolls the group back; each then gets its own answer.
+    let results = repo
+        .executor()
+        .execute_group(["p4", "p1", "p5"].map(create_post).to_vec())
+        .await;
+    assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+    let err = results[1].as_ref().expect_err("duplicate slug");
+    assert!(
+        matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))),
+        "{err:?}"
+    );
+    let posts = blog_example::entities::post::Entity::find()
+        .count(&db.conn)
+        .await
+        .expect("count");
+    assert_eq!(posts, 5, "each post once");
 }

@@ -2,7 +2,9 @@
 //! LiteFS under FUSE: three nodes configured as in a deployment (database in the mount, the
 //! node's LiteFS API, `--litefs-dir` for `.lag`). A post written through a replica's HTTP
 //! API lands on the primary and reads back on that replica; a comment sent over the
-//! replica's WebSocket is stored once on the primary and pushed back; `/health` reports
+//! replica's WebSocket is stored once on the primary, pushed back, and pushed live, once, to
+//! viewers on the two other nodes (each node learns of it from its own FUSE-mounted file's
+//! `PRAGMA data_version`, as LiteFS replicates it); `/health` reports
 //! LiteFS's own replication lag and the circuit state. Skips like the other real-LiteFS tests.
 
 use std::time::Duration;
@@ -57,6 +59,23 @@ async fn start_nodes(cluster: &LiteFsCluster) -> Vec<RunningNode> {
     nodes
 }
 
+/// The next text message on `socket`, as JSON, within 10 s.
+async fn next_json<S>(socket: &mut S) -> Value
+where
+    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a message within 10 s")
+            .expect("socket open")
+            .expect("no socket error");
+        if let Message::Text(text) = message {
+            return serde_json::from_str::<Value>(text.as_str()).expect("JSON");
+        }
+    }
+}
+
 async fn close(nodes: Vec<RunningNode>) {
     for node in nodes {
         let db = node.db.clone();
@@ -99,28 +118,41 @@ async fn the_blog_on_real_litefs_forwards_http_and_websocket_writes_and_reports_
     assert_eq!(on_primary.len(), 1, "stored once, on the primary");
     assert_eq!(i64::from(on_primary[0].id), id);
 
+    // Viewers of the post on the two other nodes, connected before the comment is sent:
+    // each learns of it from its own database, as LiteFS replicates it into the FUSE mount
+    // (the data_version watcher on the mounted file), not from the node that took it.
+    let mut viewers = Vec::new();
+    for node in &nodes[..2] {
+        let ws = format!("ws://{}/posts/{id}/ws", node.http_addr);
+        viewers.push(connect_async(ws).await.expect("connect").0);
+    }
     // The write LiteFS's proxy cannot forward: a comment over the replica's WebSocket.
     let ws = format!("ws://{}/posts/{id}/ws", nodes[2].http_addr);
     let (mut socket, _) = connect_async(ws).await.expect("connect");
     let comment = json!({"author": "fuse", "body": "Over a WebSocket."}).to_string();
     socket.send(Message::text(comment)).await.expect("send");
-    let pushed = loop {
-        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("an answer within 10 s")
-            .expect("socket open")
-            .expect("no socket error");
-        if let Message::Text(text) = message {
-            break serde_json::from_str::<Value>(text.as_str()).expect("JSON");
-        }
-    };
+    let pushed = next_json(&mut socket).await;
     assert_eq!(pushed["body"], "Over a WebSocket.", "{pushed}");
+    for (viewer, node) in viewers.iter_mut().zip(&nodes) {
+        let live = next_json(viewer).await;
+        assert_eq!(live["body"], "Over a WebSocket.", "{}: {live}", node.name);
+        assert_eq!(live["id"], pushed["id"], "{}: {live}", node.name);
+    }
+    // Exactly once: a second comment is the next message each viewer gets.
+    let second = json!({"author": "fuse", "body": "Second."}).to_string();
+    socket.send(Message::text(second)).await.expect("send");
+    assert_eq!(next_json(&mut socket).await["body"], "Second.");
+    for (viewer, node) in viewers.iter_mut().zip(&nodes) {
+        let live = next_json(viewer).await;
+        assert_eq!(live["body"], "Second.", "{}: not once: {live}", node.name);
+    }
+    drop(viewers);
     let stored = comment::Entity::find()
         .filter(comment::Column::PostId.eq(i32::try_from(id).expect("i32")))
         .all(&nodes[0].db)
         .await
         .expect("comments");
-    assert_eq!(stored.len(), 1, "stored once, on the primary");
+    assert_eq!(stored.len(), 2, "each stored once, on the primary");
     let on_replica = comment::Entity::find_by_id(stored[0].id)
         .one(&nodes[2].db)
         .await

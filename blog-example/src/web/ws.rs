@@ -18,6 +18,7 @@ use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
+use tracing::Instrument;
 
 use super::api::add_comment;
 use super::error::ApiError;
@@ -50,12 +51,24 @@ pub(crate) async fn upgrade(
     // Subscribe before the handshake completes, so that once the client is connected it
     // sees every comment that follows, its own included.
     let events = state.feed.subscribe();
+    let correlation = repo_core::CorrelationId::current();
+    let span = tracing::Span::current();
     // Frames up to twice the limit are read, so that a message over the limit is seen and
     // answered with 1009 rather than the connection being cut.
     Ok(upgrade
         .max_message_size(2 * BODY_LIMIT)
         .max_frame_size(2 * BODY_LIMIT)
-        .on_upgrade(move |socket| watch(socket, state, events, id, resume.after))
+        .on_upgrade(move |socket| {
+            // The socket outlives the upgrade request: it keeps that request's span and id,
+            // so the comments it stores are logged under them, on the primary too.
+            let work = watch(socket, state, events, id, resume.after).instrument(span);
+            async move {
+                match correlation {
+                    Some(id) => id.scope(work).await,
+                    None => work.await,
+                }
+            }
+        })
         .into_response())
 }
 

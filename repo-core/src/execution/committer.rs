@@ -1,7 +1,7 @@
-//! `Committer`: the group commit of a node's single-statement writes, local and forwarded.
+//! `Committer`: the group commit of a node's writes, local and forwarded.
 //!
-//! Every single statement (`Execute` or `Query`) that reaches the [`Executor`] while another
-//! write is in flight joins one queue; a write that finds the node idle runs at once, in
+//! Every write (a statement, a named transaction, a batch) that reaches the [`Executor`]
+//! while another write is in flight joins one queue; a write that finds the node idle runs at once, in
 //! its caller's task, with no hop. One task owns the queue. It waits for a write, then
 //! takes every write already queued (up to `max_group`), without waiting for more, and runs
 //! them in one database transaction per hook ([`Executor::execute_group_with`]): a busy node
@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::error::{RejectReason, RepoError};
 use crate::executor::Executor;
 use crate::hooked::TransactionHook;
-use crate::request::{Operation, Request};
+use crate::request::Request;
 use crate::response::Response;
 
 /// A write waiting for its group, the hook to run with it, and where to answer.
@@ -32,7 +32,7 @@ struct Job {
     reply: oneshot::Sender<Result<Response, RepoError>>,
 }
 
-/// The queue of single-statement writes of one executor (shared by its clones).
+/// The queue of writes of one executor (shared by its clones).
 pub(crate) struct Committer {
     /// The executor the task runs groups on: the same writer, without a committer of its
     /// own (so the task does not keep itself alive).
@@ -54,14 +54,6 @@ impl std::fmt::Debug for Committer {
     }
 }
 
-/// Whether `request` can share a transaction with others: a single statement.
-pub(crate) fn groupable(request: &Request) -> bool {
-    matches!(
-        request.operation,
-        Operation::Execute(_) | Operation::Query { .. }
-    )
-}
-
 impl Committer {
     /// A committer running groups of at most `max_group` writes on `executor`, which must
     /// have no committer of its own.
@@ -74,8 +66,7 @@ impl Committer {
         }
     }
 
-    /// Runs the single statement `request` (with `hook` in its transaction), alone and at
-    /// once when no other write is in flight, in the next group otherwise.
+    /// Runs `request` (with `hook` in its transaction), alone and at once when no other write is in flight, in the next group otherwise.
     pub(crate) async fn run(
         &self,
         request: Request,

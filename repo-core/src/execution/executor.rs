@@ -8,7 +8,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
 
-use crate::committer::{Committer, groupable};
+use crate::committer::Committer;
 use crate::error::{RejectReason, RepoError};
 use crate::hooked::TransactionHook;
 use crate::ledger::Ledger;
@@ -31,11 +31,11 @@ use crate::writer::{Writer, WriterConfig};
 /// waits for that. A panic while running one request fails that request only
 /// ([`RepoError::Internal`]). Clones share the writer.
 ///
-/// Single statements share commits: one that arrives while another write is in flight
-/// joins the next *group commit*, one database transaction for every statement queued by
-/// then (at most [`WriterConfig::max_group`]); one that finds the node idle runs at once.
-/// Each keeps its own result and error: a group in which anything fails is rolled back and
-/// run again one statement at a time.
+/// Writes share commits: one that arrives while another write is in flight joins the next
+/// *group commit*, one database transaction for every write queued by then (at most
+/// [`WriterConfig::max_group`]; a named transaction or a batch in a savepoint of it); one
+/// that finds the node idle runs at once. Each keeps its own result and error: a group in
+/// which anything fails is rolled back and run again one write at a time.
 ///
 /// A request that carries a caller's idempotency key ([`Request::keyed`]) runs with the
 /// executor's [`Ledger`](crate::spi::Ledger), which records it and answers a replay; with no
@@ -50,7 +50,7 @@ pub struct Executor {
     writer: Writer,
     /// Records the writes that carry an idempotency key.
     ledger: Option<Arc<dyn Ledger>>,
-    /// The group commit of single statements; `None` inside the committer's own task.
+    /// The group commit; `None` inside the committer's own task.
     committer: Option<Arc<Committer>>,
 }
 
@@ -131,7 +131,7 @@ impl Executor {
     /// Runs `request` and `hook` in one database transaction: all of it commits, or none.
     ///
     /// Like [`Executor::execute`], it runs on the writer, under the request's budget, and a
-    /// single statement joins a group commit (one transaction, `hook` run for each) when
+    /// write joins a group commit (one transaction, `hook` run for each) when
     /// other writes are in flight.
     pub async fn execute_with(
         &self,
@@ -141,15 +141,15 @@ impl Executor {
         self.dispatch(request, Some(hook)).await
     }
 
-    /// Single statements through the group commit, everything else on its own.
+    /// Through the group commit (on its own when nothing else is in flight).
     async fn dispatch(
         &self,
         request: Request,
         hook: Option<Arc<dyn TransactionHook>>,
     ) -> Result<Response, RepoError> {
         match &self.committer {
-            Some(committer) if groupable(&request) => committer.run(request, hook).await,
-            _ => self.run_alone(request, hook.as_deref()).await,
+            Some(committer) => committer.run(request, hook).await,
+            None => self.run_alone(request, hook.as_deref()).await,
         }
     }
 

@@ -7,7 +7,6 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 
-use crate::committer::groupable;
 use crate::error::RepoError;
 use crate::executor::{Executor, roll_back, run_operation};
 use crate::request::Request;
@@ -112,17 +111,16 @@ impl Executor {
         turn.classify(result)
     }
 
-    /// Runs single-statement requests (`Execute` and `Query`) together in one database
-    /// transaction, each with `hook`: a group commit. Holding one connection and committing
-    /// once costs a fraction of running each statement on its own (see docs/BENCHMARKS.md).
-    /// [`Executor::execute`] does this by itself for writes that arrive together; this is
-    /// the explicit form.
+    /// Runs requests together in one database transaction, each with `hook`: a group
+    /// commit. Holding one connection and committing once (one set of fsyncs) costs a
+    /// fraction of running each request on its own (see docs/BENCHMARKS.md). A named
+    /// transaction or a batch runs in a savepoint of the group's transaction, as it does in
+    /// a transaction of its own.
     ///
     /// Each request gets the result it would have got alone: if any part fails, or the
     /// commit does, the whole group is rolled back and every request runs again on its own.
     /// A panic while running the group is caught the same way, and then fails only the
-    /// request that panics again on its own ([`RepoError::Internal`]). Other kinds of
-    /// request always run on their own.
+    /// request that panics again on its own ([`RepoError::Internal`]).
     pub async fn execute_group_with(
         &self,
         requests: Vec<Request>,
@@ -142,8 +140,7 @@ impl Executor {
         requests: Vec<Request>,
         hook: Option<&dyn TransactionHook>,
     ) -> Vec<Result<Response, RepoError>> {
-        let groupable = requests.len() > 1 && requests.iter().all(groupable);
-        if groupable {
+        if requests.len() > 1 {
             let grouped = AssertUnwindSafe(self.try_group(&requests, hook))
                 .catch_unwind()
                 .await;

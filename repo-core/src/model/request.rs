@@ -179,10 +179,14 @@ pub struct Request {
     pub keyed: bool,
     /// When the primary may answer; `None`: the executing node's default.
     pub durability: Option<crate::durability::Durability>,
+    /// The caller's request this write belongs to, for logs on every node it reaches: the
+    /// [`CorrelationId::current`](crate::CorrelationId::current) when the request was made.
+    pub correlation: Option<crate::CorrelationId>,
 }
 
 impl Request {
-    /// A request with a fresh id, no deadline and the default consistency.
+    /// A request with a fresh id, no deadline, the default consistency and the current
+    /// task's correlation id.
     pub fn new(action: Action, target: impl Into<String>, operation: Operation) -> Self {
         Self {
             id: RequestId::new(),
@@ -194,6 +198,7 @@ impl Request {
             facts: CallFacts::default(),
             keyed: false,
             durability: None,
+            correlation: crate::CorrelationId::current(),
         }
     }
 

@@ -337,6 +337,7 @@ async fn send(shared: &Shared, primary: &str, request: Request) -> Result<Respon
         grpc.set_timeout(deadline.saturating_duration_since(Instant::now()));
     }
     grpc.metadata_mut().insert(AUTHORIZATION, bearer(config)?);
+    crate::correlation::attach(grpc.metadata_mut(), request.correlation.as_ref());
     let mut client = pb::forwarder_client::ForwarderClient::new(channel)
         .max_decoding_message_size(64 * 1024 * 1024);
     request.facts.mark_forwarded();

@@ -7,15 +7,16 @@
 //! passed, when a statement is not a single data-changing statement or a transaction name
 //! is not registered. An accepted write runs on this node's [`Executor`], with at most
 //! `max_concurrency` at a time, in one database transaction with its [`crate::ledger`] row
-//! (exactly once; the role is checked again inside that transaction); single-statement
-//! writes that arrive together are committed together (group commit), each still getting its
-//! own result. [`serve`] stops accepting on shutdown and finishes the
+//! (exactly once; the role is checked again inside that transaction); writes that arrive
+//! together (statements, named transactions, batches) are committed together (group
+//! commit), each still getting its own result. [`serve`] stops accepting on shutdown and finishes the
 //! writes in flight.
 
 mod config;
 mod interactive;
 mod shape;
 mod validate;
+mod write_log;
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -29,6 +30,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tonic::transport::server::TcpIncoming;
 use tonic::{Request as GrpcRequest, Response as GrpcResponse, Status};
+use tracing::Instrument;
 
 pub use config::ServerConfig;
 pub use interactive::MAX_TRANSACTION;
@@ -37,7 +39,6 @@ pub use shape::MAX_NAME_BYTES;
 use crate::ledger::LedgerHook;
 use repo_core::spi::{Ledger, TransactionHook};
 
-use crate::allowlist::sanitize;
 use crate::convert::{decode_request, encode_outcome, status_from_error};
 use crate::proto as pb;
 use crate::secret::{AUTHORIZATION, ClusterSecret};
@@ -134,7 +135,7 @@ impl ForwardServer {
             self.inner.executor.transactions(),
             &self.inner.config.allowlist,
         )?;
-        // Single statements join the executor's group commit when other writes are in
+        // A write joins the executor's group commit when other writes are in
         // flight; alone, a write runs at once, in this task, on the executor's writer. If
         // the caller goes away mid-write, the statement still completes or is interrupted
         // by its budget, and a transaction or batch rolls back whole: the outcome is
@@ -163,21 +164,25 @@ impl pb::forwarder_server::Forwarder for ForwardServer {
         &self,
         request: GrpcRequest<pb::ForwardRequest>,
     ) -> Result<GrpcResponse<pb::ForwardResponse>, Status> {
+        let correlation = crate::correlation::read(request.metadata());
         let message = request.into_inner();
-        // Logged, so bounded and with control characters escaped (no forged log lines).
-        let origin = sanitize(&message.origin, 64);
-        let action = pb::Action::try_from(message.action).map_or("unknown", |a| a.as_str_name());
+        let span = write_log::span(correlation.as_ref(), &message);
+        let started = Instant::now();
+        let work = AssertUnwindSafe(self.execute_write(message)).catch_unwind();
+        // Writes decoded in this scope carry the id: the executor's own spans see it too.
+        let caught = match correlation {
+            Some(id) => id.scope(work.instrument(span.clone())).await,
+            None => work.instrument(span.clone()).await,
+        };
         // A panic while handling one request fails that request only.
-        let result = AssertUnwindSafe(self.execute_write(message))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|_| {
-                metrics::counter!("litefs_forward_panics_total").increment(1);
-                tracing::error!("a forwarded write panicked in the server; answered INTERNAL");
-                Err(RepoError::Internal {
-                    message: "the primary failed while handling the write; it rolled back".into(),
-                })
-            });
+        let result = caught.unwrap_or_else(|_| {
+            metrics::counter!("litefs_forward_panics_total").increment(1);
+            tracing::error!(parent: &span, "a forwarded write panicked in the server; answered INTERNAL");
+            Err(RepoError::Internal {
+                message: "the primary failed while handling the write; it rolled back".into(),
+            })
+        });
+        write_log::outcome(&span, &self.inner.config.node_name, started, &result);
         match result {
             Ok(response) => {
                 let outcome = encode_outcome(&response.outcome)
@@ -191,27 +196,7 @@ impl pb::forwarder_server::Forwarder for ForwardServer {
                     txid,
                 }))
             }
-            Err(error) => {
-                if matches!(
-                    error,
-                    RepoError::Rejected { .. } | RepoError::NotPrimary { .. } | RepoError::Codec(_)
-                ) {
-                    let reason = match &error {
-                        RepoError::Rejected { reason } => reason.kind(),
-                        _ => "",
-                    };
-                    tracing::warn!(
-                        node = %self.inner.config.node_name,
-                        %origin,
-                        %action,
-                        error_kind = error.kind(),
-                        reject_reason = reason,
-                        reason = %error,
-                        "forwarded write refused"
-                    );
-                }
-                Err(status_from_error(&error))
-            }
+            Err(error) => Err(status_from_error(&error)),
         }
     }
 

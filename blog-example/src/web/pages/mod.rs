@@ -19,8 +19,41 @@ use super::error::ApiError;
 use super::html::{escape, page};
 
 /// The error as a small page with its status code.
+/// The heading names the status ("Not found"); the error's own message follows when it
+/// says more, as a sentence.
 pub(crate) fn error_page(error: ApiError) -> Response {
-    let message = escape(&error.message());
-    let main = format!("<main><h1>{message}</h1><p><a href=\"/\">All posts</a></p></main>");
-    (error.status(), Html(page(&error.message(), &main, "", ""))).into_response()
+    let status = error.status();
+    let heading = sentence(status.canonical_reason().unwrap_or("Error"));
+    let message = error.message();
+    let detail = if message.eq_ignore_ascii_case(&heading) {
+        String::new()
+    } else {
+        format!(
+            "<p>{}.</p>",
+            escape(sentence(&message).trim_end_matches('.'))
+        )
+    };
+    let main = format!(
+        "<main><h1>{heading}</h1>{detail}<p><a href=\"/\">All posts</a></p></main>",
+        heading = escape(&heading)
+    );
+    (status, Html(page(&heading, &main, "", ""))).into_response()
+}
+
+/// `text` with its first letter capitalised and the rest lowered when it is a status
+/// reason ("Not Found" → "Not found"); a message keeps its own case after the first letter.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => {
+            let rest: String = chars.collect();
+            let rest = if text.split(' ').all(|w| w.starts_with(char::is_uppercase)) {
+                rest.to_lowercase()
+            } else {
+                rest
+            };
+            first.to_uppercase().chain(rest.chars()).collect()
+        }
+        None => String::new(),
+    }
 }

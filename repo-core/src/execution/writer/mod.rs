@@ -65,7 +65,7 @@ pub struct WriterConfig {
     limits: SqliteLimits,
     /// Asked at every commit whether this node may commit.
     guard: Option<CommitGuard>,
-    /// The most single statements one group commit holds.
+    /// The most writes one group commit holds.
     max_group: usize,
 }
 
@@ -117,9 +117,9 @@ impl WriterConfig {
         self
     }
 
-    /// The most single statements that share one commit when they arrive together
-    /// (default 64; at least 1, which turns group commit off). A group in which anything
-    /// fails runs again one statement at a time, so a larger group risks more repeated work
+    /// The most writes that share one commit when they arrive together (default 64; at
+    /// least 1, which turns group commit off). A group in which anything fails runs again
+    /// one write at a time, so a larger group risks more repeated work
     /// for a rare failure; each member still has its own time budget.
     pub fn max_group(mut self, statements: usize) -> Self {
         self.max_group = statements.max(1);
