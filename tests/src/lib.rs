@@ -7,7 +7,6 @@ pub mod emulated_cluster;
 pub mod every_type;
 pub mod history;
 pub mod history_row;
-pub mod hold_proxy;
 pub mod interactive;
 pub mod layers;
 pub mod proxy;
