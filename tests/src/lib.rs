@@ -12,5 +12,6 @@ pub mod layers;
 pub mod proxy;
 pub mod real_litefs;
 pub mod requests;
+pub mod rss;
 pub mod strategies;
 pub mod write_script;

@@ -57,6 +57,7 @@ impl Controls {
 
 /// Forwards every connection to a target, with the delay, holds and cuts a test asks for;
 /// dropping it cuts every connection.
+#[derive(Debug)]
 pub struct Proxy {
     /// Where clients connect.
     pub addr: SocketAddr,
