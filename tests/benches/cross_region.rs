@@ -88,7 +88,11 @@ fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
-    if v.is_empty() { f64::NAN } else { v[v.len() / 2] }
+    if v.is_empty() {
+        f64::NAN
+    } else {
+        v[v.len() / 2]
+    }
 }
 
 fn range(v: &[f64]) -> (f64, f64) {
@@ -169,7 +173,8 @@ async fn main() {
         let locks: Vec<_> = variants.iter().map(Variant::lock).collect();
         for (i, v) in variants.iter().enumerate() {
             for n in 0..3 {
-                v.write(format!("warm-{rtt}-{i}-{n}"), locks[i].as_ref()).await;
+                v.write(format!("warm-{rtt}-{i}-{n}"), locks[i].as_ref())
+                    .await;
             }
         }
         // Per repetition: sequential p50 per variant; writes/s per (writers, variant).
@@ -177,7 +182,11 @@ async fn main() {
         let counts = [1_usize, 8, 32];
         let mut rates: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); 2]; counts.len()];
         for rep in 0..reps {
-            let order: Vec<usize> = if rep % 2 == 0 { vec![0, 1, 2] } else { vec![2, 1, 0] };
+            let order: Vec<usize> = if rep % 2 == 0 {
+                vec![0, 1, 2]
+            } else {
+                vec![2, 1, 0]
+            };
             for &i in &order {
                 let mut took = Vec::new();
                 for n in 0..seq {
@@ -195,9 +204,16 @@ async fn main() {
                     rates[c][i].push(block(&variants[i], writers, secs, &tag).await);
                 }
             }
-            eprintln!("rtt {rtt} ms: repetition {} done, load {}", rep + 1, loadavg());
+            eprintln!(
+                "rtt {rtt} ms: repetition {} done, load {}",
+                rep + 1,
+                loadavg()
+            );
         }
-        println!("\n## RTT {rtt} ms ({reps} repetitions, ABBA; load average {})", loadavg());
+        println!(
+            "\n## RTT {rtt} ms ({reps} repetitions, ABBA; load average {})",
+            loadavg()
+        );
         println!("\nsequential, {seq} writes per variant per repetition: p50 per repetition");
         println!("| variant | median of p50s | min–max |\n| --- | --- | --- |");
         for (i, v) in variants.iter().enumerate() {
@@ -208,7 +224,11 @@ async fn main() {
                 median(seq_p50[i].clone())
             );
         }
-        let ratio: Vec<f64> = seq_p50[1].iter().zip(&seq_p50[0]).map(|(h, o)| h / o).collect();
+        let ratio: Vec<f64> = seq_p50[1]
+            .iter()
+            .zip(&seq_p50[0])
+            .map(|(h, o)| h / o)
+            .collect();
         let (lo, hi) = range(&ratio);
         println!(
             "HALT / ours latency: {:.2}x ({lo:.2}–{hi:.2}); ours − RTT − primary local = {:.1} ms",
@@ -216,9 +236,7 @@ async fn main() {
             median(seq_p50[0].clone()) - rtt as f64 - median(seq_p50[2].clone())
         );
         println!("\nwrites/s ({:.0} s blocks)", secs.as_secs_f64());
-        println!(
-            "| writers | ours | HALT | ours / HALT |\n| --- | --- | --- | --- |"
-        );
+        println!("| writers | ours | HALT | ours / HALT |\n| --- | --- | --- | --- |");
         for (c, &writers) in counts.iter().enumerate() {
             let (o, h) = (&rates[c][0], &rates[c][1]);
             let ratio: Vec<f64> = o.iter().zip(h).map(|(o, h)| o / h.max(0.01)).collect();

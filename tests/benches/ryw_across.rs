@@ -124,7 +124,10 @@ fn main() {
                             Consistency::ReadYourWrites => {
                                 ryw.push(took);
                                 let visible = changes.lock().ok().and_then(|c| {
-                                    c.iter().rev().find(|&&t| t <= returned && t >= started).copied()
+                                    c.iter()
+                                        .rev()
+                                        .find(|&&t| t <= returned && t >= started)
+                                        .copied()
                                 });
                                 match visible {
                                     Some(v) => beyond.push((returned - v).as_secs_f64() * 1e3),

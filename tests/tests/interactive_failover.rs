@@ -9,8 +9,8 @@ use std::time::Duration;
 use blog_example::entities::tag;
 use repo_core::RepoTransaction;
 use repo_tests::cluster::{Cluster, blog_builder};
-use repo_tests::proxy::Proxy;
 use repo_tests::interactive::{long, new_tag, open_with_tag, replica_through, tag_exists};
+use repo_tests::proxy::Proxy;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
     TransactionSession, TransactionTrait,

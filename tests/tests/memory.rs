@@ -5,9 +5,10 @@
 //!
 //! The check: RSS at the end is at most the highest RSS of the middle third plus
 //! max(16 MiB, 25 %). It is meant not to flake (allocator noise and a growing page cache
-//! stay well inside the margin) and therefore only catches leaks of about 2 KiB per write or
-//! more in the default 75 s run; smaller ones show in the long run's curve, which also prints
-//! the growth per write. `MEMORY_SECS` sets the duration (600 for the 10-minute curve in
+//! stay well inside the margin) and therefore only catches leaks of about 4 KiB per write or
+//! more in the default 75 s run (at the ~160 writes/s of a debug build on a busy 2-core
+//! machine); smaller ones show in the long run's curve, which also prints the growth per
+//! write. `MEMORY_SECS` sets the duration (600 for the 10-minute curve in
 //! docs/BENCHMARKS.md), `MEMORY_SAMPLE_SECS` the sampling period (default 3).
 //!
 //! Run: `MEMORY_SECS=600 cargo test -p repo-tests --test memory -- --nocapture`.

@@ -6,8 +6,8 @@ use std::time::Duration;
 use repo_core::{Outcome, RejectReason, RepoError, RequestId};
 use repo_litefs::ledger::WriteOutcome;
 use repo_tests::cluster::Cluster;
-use repo_tests::proxy::Proxy;
 use repo_tests::interactive::replica_through;
+use repo_tests::proxy::Proxy;
 use repo_tests::requests::insert_tag;
 use sea_orm::{EntityTrait, PaginatorTrait};
 

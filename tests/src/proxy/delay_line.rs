@@ -143,7 +143,11 @@ mod tests {
         assert!(about(at - start, DELAY), "{:?}", at - start);
         let (second, at) = read_n(&mut server, 6).await;
         assert_eq!(second, b"second");
-        assert!(about(at - start, DELAY + Duration::from_millis(10)), "{:?}", at - start);
+        assert!(
+            about(at - start, DELAY + Duration::from_millis(10)),
+            "{:?}",
+            at - start
+        );
     }
 
     /// A delay line, not a sleep per chunk: 100 chunks sent a millisecond apart all arrive

@@ -15,8 +15,8 @@ use repo_litefs::tracker::{PrimaryTracker, TrackerConfig};
 use tempfile::TempDir;
 
 use super::install;
-use crate::proxy::Proxy;
 use super::process::{LiteFsProcess, StaticLease};
+use crate::proxy::Proxy;
 
 /// How long a node gets to mount and connect.
 const READY_WAIT: Duration = Duration::from_secs(30);
