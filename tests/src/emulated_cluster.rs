@@ -1,6 +1,10 @@
 //! A cluster of library nodes ([`repo_litefs::Node`]) on the LiteFS emulator: each node
 //! follows its emulated LiteFS API, its writer is fenced by the emulator's commit guard,
 //! its position comes from the emulator, and every node is a lease candidate.
+//!
+//! Across regions ([`EmulatedCluster::start_across`]): each node's forwarding server is
+//! reached through a [`Proxy`] with a one-way delay; give the emulator the same delay as
+//! its replication lag ([`ClusterSpec::lag`]) and both ways between nodes take it.
 
 use std::time::Duration;
 
@@ -13,6 +17,7 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbErr};
 use tempfile::TempDir;
 
 use crate::history_row;
+use crate::proxy::Proxy;
 
 /// The schema the writes go to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +85,8 @@ pub struct EmulatedCluster {
     pub nodes: Vec<EmulatedNode>,
     /// The emulator.
     pub emulator: LiteFsEmulator,
+    /// Across regions: one delayed proxy per node, in front of its forwarding server.
+    pub links: Vec<Proxy>,
     _dir: TempDir,
 }
 
@@ -100,6 +107,16 @@ impl EmulatedCluster {
     /// Starts the cluster: the emulator, then node-1 (which creates the schema), then the
     /// others once it replicated.
     pub async fn start(spec: ClusterSpec) -> Self {
+        Self::start_linked(spec, None).await
+    }
+
+    /// Like [`EmulatedCluster::start`], the nodes' forwarding a region apart: `one_way` is
+    /// added to every byte to and from each forwarding server.
+    pub async fn start_across(spec: ClusterSpec, one_way: Duration) -> Self {
+        Self::start_linked(spec, Some(one_way)).await
+    }
+
+    async fn start_linked(spec: ClusterSpec, one_way: Option<Duration>) -> Self {
         let dir = tempfile::tempdir().expect("dir");
         let names: Vec<String> = (1..=spec.nodes).map(|i| format!("node-{i}")).collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -114,12 +131,25 @@ impl EmulatedCluster {
                     .expect("bind"),
             );
         }
-        let endpoints = Endpoints::map(names.iter().zip(&listeners).map(|(n, l)| {
-            (
-                n.clone(),
-                format!("http://{}", l.local_addr().expect("addr")),
-            )
-        }));
+        let mut links = Vec::new();
+        let mut addrs = Vec::new();
+        for listener in &listeners {
+            let addr = listener.local_addr().expect("addr");
+            match one_way {
+                Some(one_way) => {
+                    let link = Proxy::with_delay(addr, one_way).await;
+                    addrs.push(link.addr);
+                    links.push(link);
+                }
+                None => addrs.push(addr),
+            }
+        }
+        let endpoints = Endpoints::map(
+            names
+                .iter()
+                .zip(&addrs)
+                .map(|(n, a)| (n.clone(), format!("http://{a}"))),
+        );
         let secret = ClusterSecret::new(crate::cluster::SECRET).expect("secret");
         let mut nodes = Vec::new();
         for (name, listener) in names.iter().zip(listeners) {
@@ -157,6 +187,7 @@ impl EmulatedCluster {
         Self {
             nodes,
             emulator,
+            links,
             _dir: dir,
         }
     }

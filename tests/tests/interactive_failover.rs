@@ -9,8 +9,8 @@ use std::time::Duration;
 use blog_example::entities::tag;
 use repo_core::RepoTransaction;
 use repo_tests::cluster::{Cluster, blog_builder};
-use repo_tests::hold_proxy::HoldProxy;
 use repo_tests::interactive::{long, new_tag, open_with_tag, replica_through, tag_exists};
+use repo_tests::proxy::Proxy;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
     TransactionSession, TransactionTrait,
@@ -76,12 +76,12 @@ async fn a_primary_fenced_mid_transaction_aborts_it_typed() {
 #[tokio::test]
 async fn a_commit_whose_answer_is_lost_is_resolved_by_asking_the_primary() {
     let cluster = Cluster::start(1).await;
-    let proxy = HoldProxy::start(cluster.primary().addr).await;
+    let proxy = Proxy::start(cluster.primary().addr).await;
     let replica = replica_through(&cluster, proxy.addr);
     let txn = open_with_tag(&replica, long(), "once").await;
     // The commit reaches the primary and commits; its answer is held, then the
     // connection is cut.
-    proxy.flags.replies.store(true, Ordering::SeqCst);
+    proxy.hold_replies(true);
     let commit = tokio::spawn(async move { txn.commit().await });
     let primary = cluster.primary().db.clone();
     let mut committed = false;
@@ -93,7 +93,7 @@ async fn a_commit_whose_answer_is_lost_is_resolved_by_asking_the_primary() {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert!(committed, "the commit ran on the primary");
-    proxy.cut();
+    proxy.reset();
     commit
         .await
         .expect("joined")
@@ -109,14 +109,14 @@ async fn a_commit_whose_answer_is_lost_is_resolved_by_asking_the_primary() {
 #[tokio::test]
 async fn a_commit_that_never_arrived_is_resolved_as_not_committed() {
     let cluster = Cluster::start(1).await;
-    let proxy = HoldProxy::start(cluster.primary().addr).await;
+    let proxy = Proxy::start(cluster.primary().addr).await;
     let replica = replica_through(&cluster, proxy.addr);
     let txn = open_with_tag(&replica, long(), "never").await;
     // The commit never leaves the proxy; the connection is then cut.
-    proxy.flags.requests.store(true, Ordering::SeqCst);
+    proxy.hold_requests(true);
     let commit = tokio::spawn(async move { txn.commit().await });
     tokio::time::sleep(Duration::from_millis(200)).await;
-    proxy.cut();
+    proxy.reset();
     let error = commit.await.expect("joined").expect_err("not committed");
     assert!(RepoTransaction::is_expired_error(&error), "typed: {error}");
     assert!(!tag_exists(&cluster.primary().db, "never").await);

@@ -1,14 +1,13 @@
 //! Outcome lookups (`Node::outcome`): what became of a write, by its request id, asked from
 //! any node: committed with its answer, unknown, or — settled — not committed, for good.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use repo_core::{Outcome, RejectReason, RepoError, RequestId};
 use repo_litefs::ledger::WriteOutcome;
 use repo_tests::cluster::Cluster;
-use repo_tests::hold_proxy::HoldProxy;
 use repo_tests::interactive::replica_through;
+use repo_tests::proxy::Proxy;
 use repo_tests::requests::insert_tag;
 use sea_orm::{EntityTrait, PaginatorTrait};
 
@@ -126,9 +125,9 @@ async fn a_write_that_rolled_back_is_unknown_then_settles_as_not_committed() {
 #[tokio::test]
 async fn a_lost_answer_is_recovered_from_the_ledger_not_sent_again() {
     let cluster = Cluster::start(1).await;
-    let proxy = HoldProxy::start(cluster.primary().addr).await;
+    let proxy = Proxy::start(cluster.primary().addr).await;
     let replica = replica_through(&cluster, proxy.addr);
-    proxy.flags.replies.store(true, Ordering::SeqCst);
+    proxy.hold_replies(true);
     let call = tokio::spawn(async move {
         replica
             .call(insert_tag("recovered"), &Default::default())
@@ -145,7 +144,7 @@ async fn a_lost_answer_is_recovered_from_the_ledger_not_sent_again() {
         1,
         "the write committed on the primary"
     );
-    proxy.cut();
+    proxy.reset();
     let answer = call
         .await
         .expect("joined")

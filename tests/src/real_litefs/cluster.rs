@@ -1,6 +1,12 @@
 //! Three (or more) LiteFS processes on one machine with a static lease: separate mounts and
 //! data directories, distinct HTTP ports on 127.0.0.1. `start` returns once every node is
 //! mounted, the primary holds the lease and each replica is connected to it.
+//!
+//! Across regions ([`LiteFsCluster::start_or_skip_across`]): each node's HTTP API gets a
+//! [`Proxy`] with a one-way delay, and the lease's advertise-url names the primary's proxy,
+//! so every byte of LiteFS's replication (the replicas' streams, HALT lock requests, the
+//! LTX files a HALT writer ships back) crosses the delay both ways. [`super::Stacks`]
+//! started on such a cluster route their gRPC forwarding through delayed proxies too.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -10,6 +16,7 @@ use tempfile::TempDir;
 
 use super::install;
 use super::process::{LiteFsProcess, StaticLease};
+use crate::proxy::Proxy;
 
 /// How long a node gets to mount and connect.
 const READY_WAIT: Duration = Duration::from_secs(30);
@@ -42,6 +49,8 @@ pub struct LiteFsCluster {
     primary: usize,
     bin: PathBuf,
     http: reqwest::Client,
+    /// Across regions: one delayed proxy per node, in front of its HTTP API.
+    links: Vec<Proxy>,
     _dir: TempDir,
 }
 
@@ -49,9 +58,19 @@ impl LiteFsCluster {
     /// Starts `names.len()` nodes with `names[0]` as the static primary, or `None` (after
     /// printing why) when LiteFS cannot run here; see [`install::require`].
     pub async fn start_or_skip(names: &[&str]) -> Option<Self> {
+        Self::start_or_skip_linked(names, None).await
+    }
+
+    /// Like [`LiteFsCluster::start_or_skip`], the nodes a region apart: `one_way` is added
+    /// to every byte between any two of them, each way (the round trip is twice that).
+    pub async fn start_or_skip_across(names: &[&str], one_way: Duration) -> Option<Self> {
+        Self::start_or_skip_linked(names, Some(one_way)).await
+    }
+
+    async fn start_or_skip_linked(names: &[&str], one_way: Option<Duration>) -> Option<Self> {
         let bin = install::require()?;
         Some(
-            Self::start(&bin, names)
+            Self::start_linked(&bin, names, one_way)
                 .await
                 .unwrap_or_else(|e| panic!("{e}")),
         )
@@ -60,10 +79,19 @@ impl LiteFsCluster {
     /// Starts `names.len()` nodes of `bin` with `names[0]` as the static primary. Ports are
     /// chosen again (up to three times) when one was taken before LiteFS could bind it.
     pub async fn start(bin: &Path, names: &[&str]) -> Result<Self, LiteFsError> {
+        Self::start_linked(bin, names, None).await
+    }
+
+    /// Like [`LiteFsCluster::start`], with `one_way` between nodes when given.
+    pub async fn start_linked(
+        bin: &Path,
+        names: &[&str],
+        one_way: Option<Duration>,
+    ) -> Result<Self, LiteFsError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match Self::start_once(bin, names).await {
+            match Self::start_once(bin, names, one_way).await {
                 Err(LiteFsError::NotReady { ref log, .. })
                     if attempt < 3 && log.contains("address already in use") => {}
                 other => return other,
@@ -71,20 +99,29 @@ impl LiteFsCluster {
         }
     }
 
-    async fn start_once(bin: &Path, names: &[&str]) -> Result<Self, LiteFsError> {
+    async fn start_once(
+        bin: &Path,
+        names: &[&str],
+        one_way: Option<Duration>,
+    ) -> Result<Self, LiteFsError> {
         let dir = tempfile::Builder::new().prefix("litefs-").tempdir()?;
         // The mount as /proc/self/mountinfo shows it: no symlinks on the way.
         let root = dir.path().canonicalize()?;
         let ports = free_ports(names.len())?;
         let mut nodes = Vec::new();
+        let mut links = Vec::new();
         for (name, port) in names.iter().zip(ports) {
             nodes.push(LiteFsProcess::new(&root, name, port)?);
+            if let Some(one_way) = one_way {
+                links.push(Proxy::with_delay(([127, 0, 0, 1], port).into(), one_way).await);
+            }
         }
         let mut cluster = Self {
             nodes,
             primary: 0,
             bin: bin.to_owned(),
             http: reqwest::Client::new(),
+            links,
             _dir: dir,
         };
         cluster.launch().await?;
@@ -100,6 +137,24 @@ impl LiteFsCluster {
             }
         })
         .await;
+    }
+
+    /// The one-way delay between nodes, if they are a region apart.
+    pub fn link_delay(&self) -> Option<Duration> {
+        self.links.first().map(Proxy::delay)
+    }
+
+    /// Changes the one-way delay between nodes (a cluster started without one keeps none).
+    pub fn set_link_delay(&self, one_way: Duration) {
+        for link in &self.links {
+            link.set_delay(one_way);
+        }
+    }
+
+    /// The proxies in front of each node's HTTP API (empty unless a region apart), to see
+    /// that traffic went through them or to cut them.
+    pub fn links(&self) -> &[Proxy] {
+        &self.links
     }
 
     /// The node holding the lease.
@@ -137,7 +192,10 @@ impl LiteFsCluster {
     async fn launch(&mut self) -> Result<(), LiteFsError> {
         let lease = StaticLease {
             hostname: self.primary().name.clone(),
-            advertise_url: self.primary().api_url(),
+            advertise_url: match self.links.get(self.primary) {
+                Some(link) => format!("http://{}", link.addr),
+                None => self.primary().api_url(),
+            },
         };
         // The primary first, so that replicas find it at their first attempt.
         let order: Vec<usize> = std::iter::once(self.primary)

@@ -3,6 +3,9 @@
 //! with read-your-writes by LiteFS TXID (`<db>-pos` on both sides), a counter in front of
 //! the node's own executor, and the node's forwarding server. The harness opens the files
 //! itself (replicas read-only, so a stray local write fails as on LiteFS).
+//!
+//! On a cluster a region apart ([`LiteFsCluster::link_delay`]), each node's forwarding
+//! server is reached through a [`Proxy`] with the same one-way delay.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -15,6 +18,8 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statemen
 use super::cluster::LiteFsCluster;
 use crate::cluster::{SECRET, blog_builder_from, migrate};
 use crate::layers::CountingLayer;
+use crate::proxy::Proxy;
+use repo_litefs::ledger::PruneConfig;
 
 /// The database every stack opens in its node's mount.
 pub const DB: &str = "blog.db";
@@ -55,8 +60,28 @@ pub enum WaitFor {
 pub struct Stacks {
     /// One per LiteFS node, in the cluster's order.
     pub nodes: Vec<NodeStack>,
+    /// Across regions: one delayed proxy per node, in front of its forwarding server.
+    pub links: Vec<Proxy>,
     /// Keeps the decoy ledgers of [`WaitFor::TxidOnly`] until the stacks are gone.
     _decoys: Option<tempfile::TempDir>,
+}
+
+/// How [`Stacks::start_with`] sets the nodes up.
+#[derive(Debug, Clone, Copy)]
+pub struct StackOptions {
+    /// What ends a replica's read-your-writes wait.
+    pub wait_for: WaitFor,
+    /// How the primary prunes its ledger (the library's default when `None`).
+    pub prune: Option<PruneConfig>,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            wait_for: WaitFor::TxidOrLedger,
+            prune: None,
+        }
+    }
 }
 
 impl Stacks {
@@ -68,6 +93,19 @@ impl Stacks {
 
     /// Like [`Stacks::start`], with the replicas' waits ended by `wait_for`.
     pub async fn start_waiting_for(cluster: &LiteFsCluster, wait_for: WaitFor) -> Self {
+        Self::start_with(
+            cluster,
+            StackOptions {
+                wait_for,
+                ..StackOptions::default()
+            },
+        )
+        .await
+    }
+
+    /// Like [`Stacks::start`], set up as `options` say.
+    pub async fn start_with(cluster: &LiteFsCluster, options: StackOptions) -> Self {
+        let StackOptions { wait_for, prune } = options;
         let decoys = match wait_for {
             WaitFor::TxidOrLedger => None,
             WaitFor::TxidOnly => Some(tempfile::tempdir().expect("decoy dir")),
@@ -81,12 +119,26 @@ impl Stacks {
                     .expect("bind"),
             );
         }
-        let endpoints = Endpoints::map(cluster.nodes.iter().zip(&listeners).map(|(n, l)| {
-            (
-                n.name.clone(),
-                format!("http://{}", l.local_addr().expect("addr")),
-            )
-        }));
+        let mut links = Vec::new();
+        let mut addrs = Vec::new();
+        for listener in &listeners {
+            let addr = listener.local_addr().expect("addr");
+            match cluster.link_delay() {
+                Some(one_way) => {
+                    let link = Proxy::with_delay(addr, one_way).await;
+                    addrs.push(link.addr);
+                    links.push(link);
+                }
+                None => addrs.push(addr),
+            }
+        }
+        let endpoints = Endpoints::map(
+            cluster
+                .nodes
+                .iter()
+                .zip(&addrs)
+                .map(|(n, a)| (n.name.clone(), format!("http://{a}"))),
+        );
 
         let primary = cluster.primary();
         let db = open(&primary.db_path(DB), "rwc").await;
@@ -114,6 +166,9 @@ impl Stacks {
                     .executor_layer(BoxedLayer::new(executed.clone()))
                     .read_your_writes(Duration::from_secs(5), OnLag::Fail)
                     .startup_wait(Duration::from_secs(10));
+            if let Some(prune) = prune {
+                config = config.prune(prune);
+            }
             if let Some(dir) = &decoys {
                 config = config.read_your_writes_ledger(
                     decoy_ledger(&dir.path().join(format!("{}.db", node.name))).await,
@@ -134,6 +189,7 @@ impl Stacks {
         }
         Self {
             nodes,
+            links,
             _decoys: decoys,
         }
     }
@@ -144,6 +200,14 @@ impl Stacks {
             .iter()
             .find(|n| n.name == name)
             .unwrap_or_else(|| panic!("no node {name}"))
+    }
+
+    /// Changes the one-way delay to every forwarding server (stacks started without one
+    /// keep none).
+    pub fn set_link_delay(&self, one_way: std::time::Duration) {
+        for link in &self.links {
+            link.set_delay(one_way);
+        }
     }
 
     /// Stops every server and closes every connection, so that LiteFS can unmount.
