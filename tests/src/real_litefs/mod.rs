@@ -14,4 +14,4 @@ pub mod stack;
 
 pub use cluster::{LiteFsCluster, LiteFsError};
 pub use halt::{HaltError, HaltLock};
-pub use stack::{DB, NodeStack, Stacks, WaitFor};
+pub use stack::{DB, NodeStack, StackOptions, Stacks, WaitFor};

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use repo_core::{BoxedLayer, Repo};
+use repo_litefs::durability::DurabilityConfig;
 use repo_litefs::tracker::PrimaryTracker;
 use repo_litefs::{ClusterSecret, Endpoints, Node, NodeConfig, OnLag};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
@@ -51,6 +52,27 @@ pub enum WaitFor {
     TxidOnly,
 }
 
+/// How [`Stacks::start_with`] sets the stacks up.
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// What ends a replica's read-your-writes wait.
+    pub wait_for: WaitFor,
+    /// Every node's durability settings (`None`: `Durability::Primary` only).
+    pub durability: Option<DurabilityConfig>,
+    /// Nodes that get no stack (no repository, no server, no position reports).
+    pub without: Vec<String>,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            wait_for: WaitFor::TxidOrLedger,
+            durability: None,
+            without: Vec::new(),
+        }
+    }
+}
+
 /// Every node's stack.
 pub struct Stacks {
     /// One per LiteFS node, in the cluster's order.
@@ -68,6 +90,19 @@ impl Stacks {
 
     /// Like [`Stacks::start`], with the replicas' waits ended by `wait_for`.
     pub async fn start_waiting_for(cluster: &LiteFsCluster, wait_for: WaitFor) -> Self {
+        Self::start_with(
+            cluster,
+            StackOptions {
+                wait_for,
+                ..StackOptions::default()
+            },
+        )
+        .await
+    }
+
+    /// Like [`Stacks::start`], as `options` say (the primary always gets a stack).
+    pub async fn start_with(cluster: &LiteFsCluster, options: StackOptions) -> Self {
+        let wait_for = options.wait_for;
         let decoys = match wait_for {
             WaitFor::TxidOrLedger => None,
             WaitFor::TxidOnly => Some(tempfile::tempdir().expect("decoy dir")),
@@ -97,6 +132,9 @@ impl Stacks {
 
         let mut nodes = Vec::new();
         for (node, listener) in cluster.nodes.iter().zip(listeners) {
+            if options.without.contains(&node.name) && node.name != primary.name {
+                continue;
+            }
             let path = node.db_path(DB);
             let db = if node.name == primary.name {
                 db.clone()
@@ -114,6 +152,9 @@ impl Stacks {
                     .executor_layer(BoxedLayer::new(executed.clone()))
                     .read_your_writes(Duration::from_secs(5), OnLag::Fail)
                     .startup_wait(Duration::from_secs(10));
+            if let Some(durability) = &options.durability {
+                config = config.durability(durability.clone());
+            }
             if let Some(dir) = &decoys {
                 config = config.read_your_writes_ledger(
                     decoy_ledger(&dir.path().join(format!("{}.db", node.name))).await,
