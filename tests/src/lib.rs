@@ -14,4 +14,5 @@ pub mod real_litefs;
 pub mod requests;
 pub mod rss;
 pub mod strategies;
+pub mod transaction_script;
 pub mod write_script;

@@ -6,10 +6,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use blog_example::entities::tag;
+use blog_example::entities::{post, tag};
 use repo_litefs::position::read_txid;
 use repo_litefs::tracker::{PrimaryState, PrimaryTracker, Role};
 use repo_tests::real_litefs::{DB, HaltLock, LiteFsCluster, Stacks, WaitFor};
+use repo_tests::transaction_script::{assert_script_ran, script, tables};
 use repo_tests::write_script::{dump, every_write_action, new_tag, twin};
 use sea_orm::{ConnectionTrait, Database, DbBackend, EntityTrait, PaginatorTrait, Statement};
 
@@ -115,6 +116,50 @@ async fn a_thousand_forwarded_writes_are_each_read_back_by_txid() {
     );
     assert_eq!(misses, 0, "read-your-writes misses");
     assert_eq!(tags_on(&stacks.node("node-1").db).await, 1000);
+    stacks.close().await;
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sea_orm_transactions_from_each_replica_match_a_twin_primary() {
+    let Some(cluster) = LiteFsCluster::start_or_skip(&NAMES).await else {
+        return;
+    };
+    let stacks = Stacks::start(&cluster).await;
+    let (_dir, twin) = twin().await;
+    for name in ["node-2", "node-3"] {
+        let replica = stacks.node(name);
+        // Each run starts from empty tables, on both sides alike.
+        for repo in [&replica.repo, &twin] {
+            post::Entity::delete_many()
+                .exec(repo)
+                .await
+                .expect("clear posts");
+            tag::Entity::delete_many()
+                .exec(repo)
+                .await
+                .expect("clear tags");
+        }
+        let local = script(&twin).await;
+        let remote = script(&replica.repo).await;
+        assert_eq!(remote, local, "{name}: same results and errors");
+        let primary = tables(&stacks.node("node-1").db).await;
+        assert_eq!(
+            primary,
+            tables(twin.connection()).await,
+            "{name}: same tables"
+        );
+        assert_script_ran(&primary);
+        assert_eq!(replica.executed.count(), 0, "{name}'s executor never ran");
+        let until = Instant::now() + Duration::from_secs(10);
+        while tables(&replica.db).await != primary {
+            assert!(
+                Instant::now() < until,
+                "{name} did not catch up through LiteFS"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
     stacks.close().await;
     cluster.shutdown().await;
 }

@@ -22,11 +22,15 @@ pub(crate) struct CandidateBoard {
 }
 
 impl CandidateBoard {
-    /// Records that `node` is at `position`. At most [`MAX_NODES`] nodes are kept: reports
-    /// come from authenticated nodes only, but a misbehaving one must not grow the map
-    /// without bound.
-    pub(crate) fn record(&self, node: &str, position: Position) {
+    /// Records that `node` is at `position` (`None`: at a position that counts for
+    /// nothing). At most [`MAX_NODES`] nodes are kept: reports come from authenticated nodes
+    /// only, but a misbehaving one must not grow the map without bound.
+    pub(crate) fn record(&self, node: &str, position: Option<Position>) {
         if let Ok(mut reports) = self.reports.lock() {
+            let Some(position) = position else {
+                reports.remove(node);
+                return;
+            };
             if reports.len() >= MAX_NODES && !reports.contains_key(node) {
                 tracing::warn!(node, "position report ignored: too many reporting nodes");
                 return;
@@ -77,20 +81,24 @@ mod tests {
     use super::*;
 
     fn at(txid: u64) -> Position {
-        Position { lineage: 1, txid }
+        Position {
+            lineage: 1,
+            txid,
+            checksum: 0,
+        }
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_wait_ends_when_the_last_candidate_reports_or_at_its_bound() {
         let board = CandidateBoard::default();
         let rule = Candidates::named(["p", "a", "b"]);
-        board.record("a", at(5));
+        board.record("a", Some(at(5)));
         let later = board.clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(10)).await;
-            later.record("b", at(4));
+            later.record("b", Some(at(4)));
             tokio::time::sleep(Duration::from_millis(10)).await;
-            later.record("b", at(5));
+            later.record("b", Some(at(5)));
         });
         let until = Instant::now() + Duration::from_secs(1);
         assert_eq!(board.wait("p", &rule, at(5), until).await, Ok(()));
@@ -105,7 +113,7 @@ mod tests {
     fn the_board_keeps_a_bounded_number_of_nodes() {
         let board = CandidateBoard::default();
         for i in 0..=MAX_NODES {
-            board.record(&format!("n{i}"), at(1));
+            board.record(&format!("n{i}"), Some(at(1)));
         }
         let reports = board.reports.lock().expect("lock");
         assert_eq!(reports.len(), MAX_NODES);

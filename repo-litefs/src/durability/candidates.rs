@@ -67,7 +67,11 @@ mod tests {
     use super::*;
 
     fn at(lineage: u64, txid: u64) -> Position {
-        Position { lineage, txid }
+        Position {
+            lineage,
+            txid,
+            checksum: 0,
+        }
     }
 
     #[test]

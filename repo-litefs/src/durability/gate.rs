@@ -132,10 +132,24 @@ impl DurabilityGate {
         }
     }
 
-    /// Records a replica's report; `target` positions are compared against these.
-    pub(crate) fn record(&self, node: &str, position: Position) {
-        if node != self.node {
-            self.board.record(node, position);
+    /// Records a replica's report, as the position source counts it (a report it cannot
+    /// vouch for replaces the node's earlier one and counts for nothing); `target`
+    /// positions are compared against these.
+    pub(crate) async fn record(&self, node: &str, report: Position) {
+        if node == self.node {
+            return;
         }
+        let counted = match &self.source {
+            Some(source) => source.counted(report).await,
+            None => Some(report),
+        };
+        if counted.is_none() {
+            tracing::debug!(
+                node,
+                ?report,
+                "position report not counted: not this primary's history"
+            );
+        }
+        self.board.record(node, counted);
     }
 }

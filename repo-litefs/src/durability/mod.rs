@@ -24,24 +24,31 @@
 //! # Lineage
 //!
 //! TXIDs compare only within one primary's tenure; after a failover they start over. A
-//! report carries a lineage, and a write's position is held only by a report of the same
-//! lineage. The emulator knows which primary's data each node holds and gives exact
-//! lineages. LiteFS's `<db>-pos` has none (lineage 0): a replica that still holds the old
-//! primary's history, at a TXID at least the new primary's, could be counted for a write
-//! it does not hold during the first moments after a failover; the reporter sends only to
-//! the primary it follows, which narrows but does not close that window on real LiteFS.
+//! write's position is held only by a report of the same lineage. The emulator knows which
+//! primary's data each node holds and gives exact lineages. LiteFS's `<db>-pos` has none,
+//! only the TXID and the checksum of the whole database after it: the primary's
+//! [`LiteFsPosition`] keeps a [`TenureHistory`] of its own (TXID, checksum) pairs in its
+//! current tenure and counts a replica's report only when it names one of them exactly
+//! (same TXID, same database), under that tenure as lineage. A replica on another history,
+//! ahead of the primary, or at a TXID the primary never read is not counted until it
+//! reports a matching one; a role change starts a new tenure, in which nothing reported
+//! before counts.
 
 mod board;
 mod candidates;
 mod config;
 mod gate;
 mod layer;
+mod litefs_position;
 mod position;
 mod reporter;
+mod tenure;
 
 pub use candidates::Candidates;
 pub use config::DurabilityConfig;
 pub use gate::DurabilityGate;
 pub use layer::{DurabilityLayer, DurabilityService};
-pub use position::{LiteFsPosition, Position, PositionSource};
+pub use litefs_position::LiteFsPosition;
+pub use position::{Position, PositionSource};
 pub(crate) use reporter::PositionReporter;
+pub use tenure::{MAX_COMMITS, TenureHistory};

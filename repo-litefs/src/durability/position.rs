@@ -1,12 +1,9 @@
 //! `Position`: how far a node's copy of the database goes, and where it comes from
 //! ([`PositionSource`]: LiteFS's `<db>-pos`, or the emulator's own).
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-
-use crate::position::read_txid;
 
 /// A position of the replicated database: a TXID within a lineage.
 ///
@@ -17,10 +14,11 @@ use crate::position::read_txid;
 /// ```
 /// use repo_litefs::durability::Position;
 ///
-/// let write = Position { lineage: 3, txid: 10 };
-/// assert!(Position { lineage: 3, txid: 12 }.holds(write));
-/// assert!(!Position { lineage: 3, txid: 9 }.holds(write));
-/// assert!(!Position { lineage: 2, txid: 99 }.holds(write), "another primary's numbers");
+/// let at = |lineage, txid| Position { lineage, txid, checksum: 0 };
+/// let write = at(3, 10);
+/// assert!(at(3, 12).holds(write));
+/// assert!(!at(3, 9).holds(write));
+/// assert!(!at(2, 99).holds(write), "another primary's numbers");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Position {
@@ -29,6 +27,11 @@ pub struct Position {
     pub lineage: u64,
     /// The TXID within that lineage.
     pub txid: u64,
+    /// LiteFS's post-apply checksum of the whole database at that TXID (from `<db>-pos`);
+    /// 0 where the backend gives exact lineages (the emulator). The primary counts a LiteFS
+    /// replica's report only when this matches its own at that TXID
+    /// ([`PositionSource::counted`]).
+    pub checksum: u64,
 }
 
 impl Position {
@@ -50,52 +53,12 @@ pub trait PositionSource: Send + Sync + std::fmt::Debug + 'static {
 
     /// Resolves when the position may have changed, at the latest after `within`.
     fn changed(&self, within: Duration) -> BoxFuture<'_, ()>;
-}
 
-/// LiteFS's position file, `<db>-pos` in the mount directory: LiteFS updates it at each
-/// commit (on the primary) and each applied transaction (on a replica). The lineage is
-/// always 0: LiteFS's TXID does not say which primary's history it counts in, so right
-/// after a failover a replica's TXID from the old primary can be taken for the new one's
-/// (see the module docs).
-#[derive(Debug, Clone)]
-pub struct LiteFsPosition {
-    /// The `<db>-pos` file.
-    path: PathBuf,
-    /// How often a replica looks at the file for a change.
-    poll: Duration,
-}
-
-impl LiteFsPosition {
-    /// Reads the position from LiteFS's `<db>-pos` at `path`, looking for changes every 5 ms.
-    pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self {
-            path: path.into(),
-            poll: Duration::from_millis(5),
-        }
-    }
-
-    /// How often to look at the file for a change.
-    pub fn poll(mut self, every: Duration) -> Self {
-        self.poll = every.max(Duration::from_micros(100));
-        self
-    }
-}
-
-impl PositionSource for LiteFsPosition {
-    fn current(&self) -> BoxFuture<'_, Option<Position>> {
-        Box::pin(async move {
-            read_txid(&self.path)
-                .await
-                .map(|txid| Position { lineage: 0, txid })
-        })
-    }
-
-    fn after_commit(&self) -> BoxFuture<'_, Option<Position>> {
-        // LiteFS writes the TXID at the commit itself.
-        self.current()
-    }
-
-    fn changed(&self, within: Duration) -> BoxFuture<'_, ()> {
-        Box::pin(tokio::time::sleep(self.poll.min(within)))
+    /// On the primary: the position under which a replica's `report` counts, comparable
+    /// with [`PositionSource::after_commit`]'s, or `None` when the report cannot be shown
+    /// to be a state of this primary's history (it is then not counted). By default the
+    /// report as it is: a backend whose lineages are exact (the emulator).
+    fn counted(&self, report: Position) -> BoxFuture<'_, Option<Position>> {
+        Box::pin(async move { Some(report) })
     }
 }

@@ -85,6 +85,7 @@ impl PositionReporter {
             node: self.node.clone(),
             lineage: position.lineage,
             txid: position.txid,
+            checksum: position.checksum,
             primary: primary.to_owned(),
         });
         request.set_timeout(REPORT_TIMEOUT);

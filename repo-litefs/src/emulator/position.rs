@@ -39,6 +39,7 @@ impl Shared {
         Some(Position {
             lineage: *s.lineage.get(node)?,
             txid: s.txid.get(node).copied().unwrap_or(0),
+            checksum: 0,
         })
     }
 }
@@ -69,6 +70,7 @@ impl PositionSource for EmulatedPosition {
             Some(Position {
                 lineage: generation,
                 txid: s.txid.get(&self.node).copied().unwrap_or(0),
+                checksum: 0,
             })
         })
     }

@@ -135,7 +135,7 @@ impl Node {
             database::open_as_replica(&config, config.startup_wait).await?
         };
         let position = config.position_file();
-        let durability = durability_of(&config, position.as_deref());
+        let durability = durability_of(&config, position.as_deref(), &tracker);
         let gate = durability
             .clone()
             .map(|d| std::sync::Arc::new(DurabilityGate::new(config.name.clone(), d)));
@@ -293,16 +293,20 @@ impl Drop for Node {
     }
 }
 
-/// The node's durability settings, its position source defaulting to LiteFS's `<db>-pos`.
+/// The node's durability settings, its position source defaulting to LiteFS's `<db>-pos`
+/// (following the node's role, so that a new tenure starts at each change).
 fn durability_of(
     config: &NodeConfig,
     position: Option<&std::path::Path>,
+    tracker: &PrimaryTracker,
 ) -> Option<DurabilityConfig> {
     let mut durability = config.durability.clone()?;
     if durability.source.is_none()
         && let Some(pos) = position
     {
-        durability.source = Some(std::sync::Arc::new(LiteFsPosition::new(pos)));
+        durability.source = Some(std::sync::Arc::new(
+            LiteFsPosition::new(pos).following(tracker),
+        ));
     }
     Some(durability)
 }

@@ -248,8 +248,10 @@ impl pb::forwarder_server::Forwarder for ForwardServer {
                 crate::durability::Position {
                     lineage: report.lineage,
                     txid: report.txid,
+                    checksum: report.checksum,
                 },
-            );
+            )
+            .await;
         }
         Ok(GrpcResponse::new(pb::PositionAck { accepted }))
     }

@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use repo_core::{BoxedLayer, Repo};
+use repo_litefs::durability::DurabilityConfig;
 use repo_litefs::tracker::PrimaryTracker;
 use repo_litefs::{ClusterSecret, Endpoints, Node, NodeConfig, OnLag};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
@@ -56,21 +57,15 @@ pub enum WaitFor {
     TxidOnly,
 }
 
-/// Every node's stack.
-pub struct Stacks {
-    /// One per LiteFS node, in the cluster's order.
-    pub nodes: Vec<NodeStack>,
-    /// Across regions: one delayed proxy per node, in front of its forwarding server.
-    pub links: Vec<Proxy>,
-    /// Keeps the decoy ledgers of [`WaitFor::TxidOnly`] until the stacks are gone.
-    _decoys: Option<tempfile::TempDir>,
-}
-
-/// How [`Stacks::start_with`] sets the nodes up.
-#[derive(Debug, Clone, Copy)]
+/// How [`Stacks::start_with`] sets the stacks up.
+#[derive(Debug, Clone)]
 pub struct StackOptions {
     /// What ends a replica's read-your-writes wait.
     pub wait_for: WaitFor,
+    /// Every node's durability settings (`None`: `Durability::Primary` only).
+    pub durability: Option<DurabilityConfig>,
+    /// Nodes that get no stack (no repository, no server, no position reports).
+    pub without: Vec<String>,
     /// How the primary prunes its ledger (the library's default when `None`).
     pub prune: Option<PruneConfig>,
 }
@@ -79,9 +74,21 @@ impl Default for StackOptions {
     fn default() -> Self {
         Self {
             wait_for: WaitFor::TxidOrLedger,
+            durability: None,
+            without: Vec::new(),
             prune: None,
         }
     }
+}
+
+/// Every node's stack.
+pub struct Stacks {
+    /// One per LiteFS node, in the cluster's order.
+    pub nodes: Vec<NodeStack>,
+    /// Across regions: one delayed proxy per node, in front of its forwarding server.
+    pub links: Vec<Proxy>,
+    /// Keeps the decoy ledgers of [`WaitFor::TxidOnly`] until the stacks are gone.
+    _decoys: Option<tempfile::TempDir>,
 }
 
 impl Stacks {
@@ -103,9 +110,9 @@ impl Stacks {
         .await
     }
 
-    /// Like [`Stacks::start`], set up as `options` say.
+    /// Like [`Stacks::start`], as `options` say (the primary always gets a stack).
     pub async fn start_with(cluster: &LiteFsCluster, options: StackOptions) -> Self {
-        let StackOptions { wait_for, prune } = options;
+        let wait_for = options.wait_for;
         let decoys = match wait_for {
             WaitFor::TxidOrLedger => None,
             WaitFor::TxidOnly => Some(tempfile::tempdir().expect("decoy dir")),
@@ -149,6 +156,9 @@ impl Stacks {
 
         let mut nodes = Vec::new();
         for (node, listener) in cluster.nodes.iter().zip(listeners) {
+            if options.without.contains(&node.name) && node.name != primary.name {
+                continue;
+            }
             let path = node.db_path(DB);
             let db = if node.name == primary.name {
                 db.clone()
@@ -166,8 +176,11 @@ impl Stacks {
                     .executor_layer(BoxedLayer::new(executed.clone()))
                     .read_your_writes(Duration::from_secs(5), OnLag::Fail)
                     .startup_wait(Duration::from_secs(10));
-            if let Some(prune) = prune {
+            if let Some(prune) = options.prune {
                 config = config.prune(prune);
+            }
+            if let Some(durability) = &options.durability {
+                config = config.durability(durability.clone());
             }
             if let Some(dir) = &decoys {
                 config = config.read_your_writes_ledger(
