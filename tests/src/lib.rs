@@ -10,6 +10,7 @@ pub mod history_row;
 pub mod hold_proxy;
 pub mod interactive;
 pub mod layers;
+pub mod postgres;
 pub mod proxy;
 pub mod real_litefs;
 pub mod requests;
