@@ -41,6 +41,7 @@
 //! a panic. Rows are pruned after 24 hours by default, so unreadable rows only meet retries
 //! that span an upgrade.
 
+mod dialect;
 mod fingerprint;
 mod migration;
 mod outcome;
@@ -54,8 +55,9 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use repo_core::spi::{Ledger, LedgerTicket, TransactionHook};
 use repo_core::{RejectReason, RepoError, Request, Response};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction};
 
+pub(crate) use dialect::statement as ledger_statement;
 pub use migration::{AddLedgerFingerprint, CreateLedgerTable, create_table};
 pub use outcome::WriteOutcome;
 pub(crate) use outcome::resolve;
@@ -108,9 +110,9 @@ async fn lookup_row(
     conn: &impl ConnectionTrait,
     request_id: uuid::Uuid,
 ) -> Result<(Recorded, Option<Vec<u8>>), RepoError> {
-    let stmt = Statement::from_sql_and_values(
-        DbBackend::Sqlite,
-        format!("SELECT response, fingerprint FROM {TABLE} WHERE request_id = ?"),
+    let stmt = dialect::statement(
+        conn.get_database_backend(),
+        &format!("SELECT response, fingerprint FROM {TABLE} WHERE request_id = ?"),
         [request_id.as_bytes().to_vec().into()],
     );
     let Some(row) = conn.query_one_raw(stmt).await? else {
@@ -234,9 +236,9 @@ impl TransactionHook for LedgerHook {
             if !self.record {
                 return Ok(());
             }
-            let stmt = Statement::from_sql_and_values(
-                DbBackend::Sqlite,
-                format!(
+            let stmt = dialect::statement(
+                txn.get_database_backend(),
+                &format!(
                     "INSERT INTO {TABLE} (request_id, response, created_at, fingerprint) \
                      VALUES (?, ?, ?, ?)"
                 ),
