@@ -112,6 +112,25 @@ impl PgCluster {
         Ok(cluster)
     }
 
+    /// Waits until the standby has replayed everything the primary had written when this
+    /// was called.
+    pub fn wait_replayed(&self, within: Duration) -> Result<(), PgError> {
+        let target = self.primary.psql("SELECT pg_current_wal_lsn()")?;
+        let start = Instant::now();
+        loop {
+            let done = self.standby.psql(&format!(
+                "SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn"
+            ))?;
+            if done == "t" {
+                return Ok(());
+            }
+            if start.elapsed() > within {
+                return Err(PgError::NotStreaming(within));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Waits until the primary reports the standby as streaming.
     pub fn wait_streaming(&self, within: Duration) -> Result<(), PgError> {
         let start = Instant::now();

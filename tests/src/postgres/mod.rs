@@ -7,6 +7,7 @@
 
 pub mod cluster;
 pub mod install;
+pub mod nodes;
 pub mod server;
 
 pub use cluster::{PgCluster, PgError};

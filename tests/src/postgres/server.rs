@@ -102,6 +102,27 @@ impl PgServer {
         self.check("pg_ctl stop", output)
     }
 
+    /// Appends `settings` to the server's `postgresql.conf` and reloads it (`pg_ctl reload`;
+    /// for settings that take effect on reload, such as a standby's
+    /// `recovery_min_apply_delay`).
+    pub fn configure(&self, settings: &str) -> Result<(), PgError> {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.data.join("postgresql.conf"))
+            .and_then(|mut f| {
+                std::io::Write::write_all(&mut f, format!("\n{settings}\n").as_bytes())
+            })
+            .map_err(|e| PgError::Setup(format!("postgresql.conf: {e}")))?;
+        let output = self
+            .install
+            .command("pg_ctl")
+            .args(["reload", "-D"])
+            .arg(&self.data)
+            .output()
+            .map_err(|e| PgError::Spawn("pg_ctl reload", e))?;
+        self.check("pg_ctl reload", output)
+    }
+
     /// Runs one SQL command with `psql` and returns its unaligned output, trimmed.
     pub fn psql(&self, sql: &str) -> Result<String, PgError> {
         let output = self
