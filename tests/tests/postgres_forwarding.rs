@@ -12,7 +12,7 @@ use repo_core::{
 };
 use repo_tests::postgres::PgCluster;
 use repo_tests::postgres::nodes::{PgNodes, scalar};
-use sea_orm::{DbBackend, Set, SqlErr, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, Set, SqlErr, Statement};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -77,13 +77,25 @@ fn a_write_through_the_standby_runs_once_on_the_primary_and_is_read_back_there()
             Some(written.clone()),
             "read your writes on the standby"
         );
+        // sea-orm's own API on the repository: a raw statement takes the same path.
+        let raw = nodes
+            .standby
+            .repo()
+            .execute_unprepared("INSERT INTO tags (name) VALUES ('raw')")
+            .await
+            .expect("a raw forwarded insert");
+        assert_eq!(raw.rows_affected(), 1);
+        assert_eq!(
+            scalar(&nodes.standby_db, "SELECT count(*) FROM tags").await,
+            2
+        );
         assert_eq!(
             scalar(&nodes.primary_db, "SELECT count(*) FROM tags").await,
-            1
+            2
         );
         assert_eq!(
             scalar(&nodes.primary_db, "SELECT count(*) FROM litefs_ledger").await,
-            1,
+            2,
             "the forwarded write was recorded in the primary's ledger"
         );
         nodes.shutdown().await;
