@@ -20,6 +20,11 @@
 //!    classifies only codes 1555, 2067 and 787, all of which are re-raised, so it returns
 //!    `None` for a carried error exactly as it does for the primary's. The one observable
 //!    difference is `try_downcast_ref::<SqliteError>()`, which fails for a carried error.
+//! 3. **SQLSTATE** (`sqlstate_error.rs`): an error another database raised (PostgreSQL)
+//!    travels with its SQLSTATE instead of a SQLite code and arrives as a
+//!    [`SqlStateError`] (same code, message and `kind()`); the node's backend then raises
+//!    it again on its own connection so that it is the driver's genuine error
+//!    (`repo_litefs::backend::Backend::restore_error`).
 
 mod primary_error;
 mod reraise;
