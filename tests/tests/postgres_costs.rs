@@ -90,7 +90,9 @@ fn forwarded_insert_costs_on_postgres() {
         for (variant, times) in &per_op {
             let min = times.iter().min().copied().unwrap_or_default();
             let max = times.iter().max().copied().unwrap_or_default();
-            println!("{variant:?}: per insert {min:?} – {max:?} over {ROUNDS} rounds of {PER_ROUND}");
+            println!(
+                "{variant:?}: per insert {min:?} – {max:?} over {ROUNDS} rounds of {PER_ROUND}"
+            );
         }
         nodes.shutdown().await;
     });

@@ -31,15 +31,12 @@ pub async fn create_table<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
 /// Adds the `fingerprint` column unless the table has it (PostgreSQL says so itself with
 /// `IF NOT EXISTS`; SQLite's table is inspected first).
 async fn add_fingerprint<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
-    match db.get_database_backend() {
-        sea_orm::DbBackend::Postgres => {
-            db.execute_unprepared(
-                "ALTER TABLE litefs_ledger ADD COLUMN IF NOT EXISTS fingerprint BYTEA",
-            )
-            .await?;
-            return Ok(());
-        }
-        _ => {}
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        db.execute_unprepared(
+            "ALTER TABLE litefs_ledger ADD COLUMN IF NOT EXISTS fingerprint BYTEA",
+        )
+        .await?;
+        return Ok(());
     }
     let columns = db
         .query_all_raw(sea_orm::Statement::from_string(
