@@ -10,6 +10,7 @@ use blog_example::entities::tag;
 use repo_core::{
     Action, IdempotencyKey, Operation, RejectReason, RepoError, Request, StatementRule,
 };
+use repo_litefs::ledger::{PruneConfig, Pruner, WriteOutcome};
 use repo_tests::postgres::PgCluster;
 use repo_tests::postgres::nodes::{PgNodes, scalar};
 use sea_orm::{ConnectionTrait, DbBackend, Set, SqlErr, Statement};
@@ -188,6 +189,49 @@ fn a_retried_request_id_writes_once_and_another_payload_is_refused() {
             scalar(&nodes.primary_db, "SELECT count(*) FROM tags").await,
             1
         );
+        // The outcome of the id, asked from the standby: the primary's ledger answers.
+        match nodes
+            .standby
+            .outcome(key().request_id(0), false)
+            .await
+            .expect("lookup")
+        {
+            WriteOutcome::Committed(_) => {}
+            other => panic!("{other:?}"),
+        }
+        // An unknown id settled as not committed; a later attempt of it is refused.
+        let never = IdempotencyKey::new("never").expect("key");
+        assert!(matches!(
+            nodes
+                .standby
+                .outcome(never.request_id(0), true)
+                .await
+                .expect("settle"),
+            WriteOutcome::NotCommitted
+        ));
+        let late = repo
+            .insert(new_tag("late"))
+            .idempotency_key(never)
+            .await
+            .expect_err("a settled id never runs");
+        assert!(
+            matches!(
+                late,
+                RepoError::Rejected {
+                    reason: RejectReason::Abandoned
+                }
+            ),
+            "{late:?}"
+        );
+        // Pruning on PostgreSQL: every row older than nothing goes.
+        let pruned = Pruner::new(
+            nodes.primary_db.clone(),
+            PruneConfig::default().max_age(Duration::ZERO),
+        )
+        .prune()
+        .await
+        .expect("prune");
+        assert_eq!(pruned, 2, "the write's row and the settled one");
         nodes.shutdown().await;
     });
 }
