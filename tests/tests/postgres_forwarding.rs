@@ -13,7 +13,10 @@ use repo_core::{
 use repo_litefs::ledger::{PruneConfig, Pruner, WriteOutcome};
 use repo_tests::postgres::PgCluster;
 use repo_tests::postgres::nodes::{PgNodes, scalar};
-use sea_orm::{ConnectionTrait, DbBackend, Set, SqlErr, Statement};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DbBackend, Set, SqlErr, Statement, TransactionSession,
+    TransactionTrait,
+};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -294,6 +297,42 @@ fn a_refused_statement_writes_nothing_and_errors_keep_their_sqlstate() {
         // The same SQLSTATE and message (only PostgreSQL's source location, which its
         // `Display` shows, tells the re-raised error from the original).
         assert_eq!(database_error(&forwarded), database_error(&local));
+        nodes.shutdown().await;
+    });
+}
+
+#[test]
+fn an_interactive_transaction_from_the_standby_commits_on_the_primary() {
+    let Some(cluster) = PgCluster::start_or_skip() else {
+        return;
+    };
+    runtime().block_on(async {
+        let nodes = PgNodes::start(&cluster, |c| c).await;
+        let repo = nodes.standby.repo();
+        let txn = repo
+            .begin()
+            .await
+            .expect("begin on the primary, from the standby");
+        let first = new_tag("in-txn-1").insert(&txn).await.expect("insert");
+        let second = new_tag("in-txn-2").insert(&txn).await.expect("insert");
+        assert_ne!(first.id, second.id);
+        assert_eq!(
+            scalar(&nodes.primary_db, "SELECT count(*) FROM tags").await,
+            0,
+            "nothing visible before the commit"
+        );
+        txn.commit().await.expect("commit");
+        assert_eq!(
+            scalar(&nodes.primary_db, "SELECT count(*) FROM tags").await,
+            2
+        );
+        let rolled_back = repo.begin().await.expect("begin");
+        new_tag("never").insert(&rolled_back).await.expect("insert");
+        rolled_back.rollback().await.expect("rollback");
+        assert_eq!(
+            scalar(&nodes.primary_db, "SELECT count(*) FROM tags").await,
+            2
+        );
         nodes.shutdown().await;
     });
 }

@@ -75,6 +75,7 @@ impl PgNodes {
                 sea_orm::ConnectionTrait::execute_unprepared(&db, SCHEMA).await?;
                 Ok(())
             })
+            .repo(|builder| builder.entity::<blog_example::entities::tag::Entity>())
             .read_your_writes(Duration::from_secs(5), OnLag::Fail)
             .startup_wait(Duration::from_secs(30))
         };
