@@ -1,6 +1,8 @@
 //! LiteFS support for `repo-core`'s repository: knowing the primary, and forwarding a
 //! replica's writes to it over gRPC.
 //!
+//! - [`backend`]: the seam between the shared machinery and a replication backend
+//!   (LiteFS here; PostgreSQL in `repo-postgres`).
 //! - [`node`]: **start here** — one node assembled from its settings: tracker, repository
 //!   with the standard stack, forwarding and read-your-writes, server, ledger pruner.
 //! - [`tracker`]: the node's role and the primary's hostname, held in memory and updated in
@@ -20,6 +22,7 @@
 //! Production runs real LiteFS; nothing here replaces it.
 
 pub mod allowlist;
+pub mod backend;
 pub mod convert;
 mod correlation;
 pub mod decode_budget;

@@ -9,6 +9,7 @@ pub mod history;
 pub mod history_row;
 pub mod interactive;
 pub mod layers;
+pub mod postgres;
 pub mod proxy;
 pub mod real_litefs;
 pub mod requests;

@@ -131,7 +131,9 @@ impl RepoBuilder {
     /// statement per `insert`/`update` instead of a write and a local read). Off by
     /// default, because a row returned by a write can only be decoded into a model whose
     /// entity is registered with [`RepoBuilder::entity`]: turn it on when every entity
-    /// written through `&repo` is. The typed API always uses `RETURNING`.
+    /// written through `&repo` is. The typed API always uses `RETURNING`. On PostgreSQL it
+    /// is always on (there is no last insert id to read the row by), so register the
+    /// entities written through `&repo` there.
     pub fn sea_orm_returning(mut self, enabled: bool) -> Self {
         self.sea_orm_returning = enabled;
         self
@@ -234,7 +236,9 @@ impl Repo {
 
     /// Whether sea-orm code through `&repo` writes with `RETURNING`.
     pub(crate) fn sea_orm_returning(&self) -> bool {
-        self.inner.sea_orm_returning && self.inner.db.support_returning()
+        // PostgreSQL has no last insert id: `RETURNING` is sea-orm's only way to the row.
+        let required = self.inner.db.get_database_backend() == sea_orm::DbBackend::Postgres;
+        (self.inner.sea_orm_returning || required) && self.inner.db.support_returning()
     }
 
     pub(crate) fn shape_for_table(&self, table: &str) -> Option<Arc<RowShape>> {

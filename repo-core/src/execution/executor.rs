@@ -217,7 +217,10 @@ where
     C: ConnectionTrait + TransactionTrait<Transaction = sea_orm::DatabaseTransaction>,
 {
     match operation {
-        Operation::Execute(stmt) => Ok(Outcome::Executed(summary(&conn.execute_raw(stmt).await?))),
+        Operation::Execute(stmt) => Ok(Outcome::Executed(summary(
+            conn.get_database_backend(),
+            &conn.execute_raw(stmt).await?,
+        ))),
         Operation::Query {
             statement,
             shape,
@@ -313,7 +316,7 @@ pub(crate) async fn run_step<C: ConnectionTrait>(
 ) -> Result<Outcome, RepoError> {
     let (outcome, touched) = match operation {
         StepOperation::Execute(stmt) => {
-            let s = summary(&conn.execute_raw(stmt).await?);
+            let s = summary(conn.get_database_backend(), &conn.execute_raw(stmt).await?);
             (Outcome::Executed(s), s.rows_affected > 0)
         }
         StepOperation::Query { statement, shape } => {
@@ -346,10 +349,15 @@ pub(crate) async fn query<C: ConnectionTrait>(
         .collect()
 }
 
-pub(crate) fn summary(result: &sea_orm::ExecResult) -> ExecSummary {
+/// What a statement did, as the database on `backend` reports it. PostgreSQL has no last
+/// insert id (sea-orm panics when asked for one: it wants `RETURNING`), so it is 0 there.
+pub(crate) fn summary(backend: sea_orm::DbBackend, result: &sea_orm::ExecResult) -> ExecSummary {
     ExecSummary {
         rows_affected: result.rows_affected(),
-        last_insert_id: result.last_insert_id(),
+        last_insert_id: match backend {
+            sea_orm::DbBackend::Postgres => 0,
+            _ => result.last_insert_id(),
+        },
     }
 }
 

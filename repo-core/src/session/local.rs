@@ -288,9 +288,10 @@ async fn hold(
 /// Runs one step inside `txn`.
 async fn run_step(txn: &DatabaseTransaction, step: SessionStep) -> Result<Outcome, RepoError> {
     match step {
-        SessionStep::Statement(Operation::Execute(stmt)) => {
-            Ok(Outcome::Executed(summary(&txn.execute_raw(stmt).await?)))
-        }
+        SessionStep::Statement(Operation::Execute(stmt)) => Ok(Outcome::Executed(summary(
+            txn.get_database_backend(),
+            &txn.execute_raw(stmt).await?,
+        ))),
         SessionStep::Statement(Operation::Query {
             statement,
             shape,
@@ -311,7 +312,10 @@ async fn savepoint(txn: &DatabaseTransaction, verb: &str, n: u32) -> Result<Outc
     let result = txn
         .execute_unprepared(&format!("{verb} repo_savepoint_{n}"))
         .await?;
-    Ok(Outcome::Executed(summary(&result)))
+    Ok(Outcome::Executed(summary(
+        txn.get_database_backend(),
+        &result,
+    )))
 }
 
 async fn rollback_to(txn: &DatabaseTransaction, n: u32) -> Result<Outcome, RepoError> {

@@ -3,8 +3,45 @@
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Token, TokenWithSpan};
 
-use super::Rejection;
 use super::tokens::significant;
+use super::{Rejection, SqlDialect};
+
+/// PostgreSQL functions a forwarded statement may not call, in lower case (beyond every
+/// name starting with one of [`POSTGRES_FORBIDDEN_PREFIXES`]).
+const POSTGRES_FORBIDDEN_FUNCTIONS: &[&str] = &["set_config", "setval", "dblink"];
+
+/// Prefixes of PostgreSQL function names a forwarded statement may not call: the server's
+/// own administrative functions (`pg_terminate_backend`, `pg_advisory_lock`, `pg_sleep`,
+/// `pg_read_file`, ...), large objects, `dblink_*`, and the functions that run SQL given
+/// as a string (which would carry any call past this check).
+const POSTGRES_FORBIDDEN_PREFIXES: &[&str] = &[
+    "pg_",
+    "lo_",
+    "dblink_",
+    "query_to_xml",
+    "cursor_to_xml",
+    "table_to_xml",
+    "schema_to_xml",
+    "database_to_xml",
+];
+
+/// Whether `name` is a function `dialect` refuses.
+fn forbidden(name: &str, dialect: SqlDialect) -> bool {
+    match dialect {
+        SqlDialect::Sqlite => FORBIDDEN_FUNCTIONS
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case(name)),
+        SqlDialect::Postgres => {
+            POSTGRES_FORBIDDEN_FUNCTIONS
+                .iter()
+                .any(|f| f.eq_ignore_ascii_case(name))
+                || POSTGRES_FORBIDDEN_PREFIXES.iter().any(|prefix| {
+                    name.get(..prefix.len())
+                        .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+                })
+        }
+    }
+}
 
 /// Functions a forwarded statement may not call, in lower case.
 const FORBIDDEN_FUNCTIONS: &[&str] = &[
@@ -34,7 +71,10 @@ const FORBIDDEN_FUNCTIONS: &[&str] = &[
 /// A call is a name followed by `(`. The name is not a call when it follows `.` (SQLite
 /// has no qualified function names, so that is `schema.table (columns)`), `INTO` (the
 /// insert target and its column list) or `AS` (an alias or a type name).
-pub(super) fn check_function_calls(tokens: &[TokenWithSpan]) -> Result<(), Rejection> {
+pub(super) fn check_function_calls(
+    tokens: &[TokenWithSpan],
+    dialect: SqlDialect,
+) -> Result<(), Rejection> {
     let mut tokens = significant(tokens).map(|(_, token)| token);
     let mut previous: Option<&Token> = None;
     let mut current = tokens.next();
@@ -42,10 +82,8 @@ pub(super) fn check_function_calls(tokens: &[TokenWithSpan]) -> Result<(), Rejec
         let next = tokens.next();
         if let Token::Word(word) = token
             && next == Some(&Token::LParen)
-            && FORBIDDEN_FUNCTIONS
-                .iter()
-                .any(|f| f.eq_ignore_ascii_case(&word.value))
-            && !previous.is_some_and(names_a_table_or_type)
+            && forbidden(&word.value, dialect)
+            && !previous.is_some_and(|p| names_a_table_or_type(p, dialect))
         {
             return Err(Rejection::forbidden_function(&word.value));
         }
@@ -56,7 +94,9 @@ pub(super) fn check_function_calls(tokens: &[TokenWithSpan]) -> Result<(), Rejec
 }
 
 /// Whether a name after this token is a table, an alias or a type rather than a function.
-fn names_a_table_or_type(previous: &Token) -> bool {
-    matches!(previous, Token::Period)
+/// PostgreSQL qualifies function names (`pg_catalog.pg_sleep(1)`), so there a name after
+/// `.` is taken as a call (a `schema.pg_…` table is refused as a target anyway).
+fn names_a_table_or_type(previous: &Token, dialect: SqlDialect) -> bool {
+    (matches!(previous, Token::Period) && dialect == SqlDialect::Sqlite)
         || matches!(previous, Token::Word(w) if matches!(w.keyword, Keyword::INTO | Keyword::AS))
 }

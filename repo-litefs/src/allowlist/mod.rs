@@ -66,6 +66,21 @@
 //!   write lock ([`Rejection::RecursiveCte`]). [`AllowlistPolicy::allow_recursive_cte`]
 //!   lifts this for deployments that bound statement time.
 //!
+//! # PostgreSQL
+//!
+//! With [`SqlDialect::Postgres`] (a PostgreSQL backend) the text is parsed with
+//! `sqlparser`'s `PostgreSqlDialect` and the same rules hold: one `INSERT`, `UPDATE` or
+//! `DELETE` (`ON CONFLICT`, `RETURNING`); `COPY`, `DO`, `CALL`, `SET`, `LISTEN`/`NOTIFY`,
+//! DDL, transaction control and queries are refused as not data-changing. The reserved
+//! tables are those of the `pg_catalog`, `pg_toast` and `information_schema` schemas and
+//! any table named `pg_…`. The refused functions are every `pg_…` function (advisory
+//! locks, `pg_terminate_backend`, `pg_cancel_backend`, `pg_reload_conf`, `pg_read_file`,
+//! `pg_sleep`, `pg_notify`, …), `set_config`, `setval`, the large-object functions
+//! (`lo_…`), `dblink…`, and the functions that run SQL given as a string
+//! (`query_to_xml…`, `cursor_to_xml…`, `table_to_xml…`, `schema_to_xml…`,
+//! `database_to_xml…`), which would carry any call past this check. Statements run under
+//! PostgreSQL's `statement_timeout`, which interrupts any of them.
+//!
 //! Statements `sqlparser` cannot parse (for example `PRAGMA journal_mode = wal`, `DETACH`,
 //! `REINDEX`, `VACUUM INTO`) are refused as [`Rejection::Unparsable`].
 //!
@@ -91,7 +106,7 @@ mod target;
 mod tokens;
 
 use sqlparser::ast::{Query, SetExpr, Statement};
-use sqlparser::dialect::SQLiteDialect;
+use sqlparser::dialect::{Dialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
@@ -99,7 +114,7 @@ use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 pub use cache::VerdictCache;
 pub use excerpt::{EXCERPT_LEN, sanitize};
 pub use kind::StatementKind;
-pub use policy::{AllowlistPolicy, NESTING_CEILING};
+pub use policy::{AllowlistPolicy, NESTING_CEILING, SqlDialect};
 pub use read::check_read_with;
 pub use rejection::Rejection;
 
@@ -159,7 +174,7 @@ pub fn check_statement_with(
 ) -> Result<StatementKind, Rejection> {
     let (statement, tokens) = parse_one(sql, policy)?;
     let kind = data_changing_kind(&statement, &tokens)?;
-    target::check_targets(&statement)?;
+    target::check_targets(&statement, policy.sql_dialect())?;
     check_calls(&tokens, policy)?;
     Ok(kind)
 }
@@ -172,12 +187,15 @@ fn parse_one(
     policy: &AllowlistPolicy,
 ) -> Result<(Statement, Vec<TokenWithSpan>), Rejection> {
     check_bounds(sql, policy)?;
-    let dialect = SQLiteDialect {};
-    let tokens = Tokenizer::new(&dialect, sql)
+    let dialect: &dyn Dialect = match policy.sql_dialect() {
+        SqlDialect::Sqlite => &SQLiteDialect {},
+        SqlDialect::Postgres => &PostgreSqlDialect {},
+    };
+    let tokens = Tokenizer::new(dialect, sql)
         .tokenize_with_location()
         .map_err(|e| Rejection::unparsable(&e.to_string()))?;
     tokens::check_tokens(&tokens, policy)?;
-    let mut parser = Parser::new(&dialect)
+    let mut parser = Parser::new(dialect)
         .with_recursion_limit(RECURSION_LIMIT)
         .with_tokens_with_locations(tokens);
     let parsed = parser.parse_statements();
@@ -200,7 +218,7 @@ fn parse_one(
 /// The rules on what a statement calls, for writes and reads alike: no refused function,
 /// no recursive CTE unless the policy allows it.
 fn check_calls(tokens: &[TokenWithSpan], policy: &AllowlistPolicy) -> Result<(), Rejection> {
-    functions::check_function_calls(tokens)?;
+    functions::check_function_calls(tokens, policy.sql_dialect())?;
     if !policy.recursive_cte_allowed() && cte::has_recursive_cte(tokens) {
         return Err(Rejection::RecursiveCte);
     }

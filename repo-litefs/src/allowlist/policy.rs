@@ -36,6 +36,23 @@ pub struct AllowlistPolicy {
     max_expr_depth: usize,
     /// Whether a recursive common table expression may run on the primary.
     allow_recursive_cte: bool,
+    /// The SQL dialect statements are parsed in, and whose reserved names and dangerous
+    /// functions are refused.
+    dialect: SqlDialect,
+}
+
+/// The SQL dialect of forwarded statements: which parser reads them, and which reserved
+/// tables and functions with side effects the allowlist refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SqlDialect {
+    /// SQLite (LiteFS): the `sqlite_` namespace and SQLite's file and extension functions
+    /// are refused.
+    #[default]
+    Sqlite,
+    /// PostgreSQL: the `pg_catalog`, `information_schema` and `pg_` names, and the
+    /// server's administrative functions (`pg_*`, advisory locks, `set_config`, large
+    /// objects, `dblink`, SQL run from strings) are refused.
+    Postgres,
 }
 
 impl AllowlistPolicy {
@@ -90,6 +107,18 @@ impl AllowlistPolicy {
         self
     }
 
+    /// The SQL dialect statements are parsed and checked in (default
+    /// [`SqlDialect::Sqlite`]).
+    pub fn dialect(mut self, dialect: SqlDialect) -> Self {
+        self.dialect = dialect;
+        self
+    }
+
+    /// The dialect statements are parsed in.
+    pub fn sql_dialect(&self) -> SqlDialect {
+        self.dialect
+    }
+
     /// The statement length limit in bytes.
     pub fn sql_len_limit(&self) -> usize {
         self.max_sql_len
@@ -124,6 +153,7 @@ impl Default for AllowlistPolicy {
             max_nesting: Self::DEFAULT_MAX_NESTING,
             max_expr_depth: Self::DEFAULT_MAX_EXPR_DEPTH,
             allow_recursive_cte: false,
+            dialect: SqlDialect::Sqlite,
         }
     }
 }

@@ -5,12 +5,42 @@ use sqlparser::ast::{
     FromTable, ObjectName, ObjectNamePart, Statement, TableFactor, TableObject, TableWithJoins,
 };
 
-use super::Rejection;
+use super::{Rejection, SqlDialect};
 
-/// Refuses a statement whose target is not one plain table outside the `sqlite_` namespace.
-pub(super) fn check_targets(statement: &Statement) -> Result<(), Rejection> {
+/// Refuses a statement whose target is not one plain table outside the dialect's reserved
+/// names (`sqlite_…`; `pg_catalog`, `information_schema`, `pg_…`).
+pub(super) fn check_targets(statement: &Statement, dialect: SqlDialect) -> Result<(), Rejection> {
     for table in target_tables(statement)? {
-        check_target(table)?;
+        match dialect {
+            SqlDialect::Sqlite => check_target(table)?,
+            SqlDialect::Postgres => check_postgres_target(table)?,
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a target in PostgreSQL's system schemas or named like a system table.
+fn check_postgres_target(name: &ObjectName) -> Result<(), Rejection> {
+    let mut parts = Vec::with_capacity(name.0.len());
+    for part in &name.0 {
+        let ObjectNamePart::Identifier(ident) = part else {
+            return Err(Rejection::UnsupportedTarget);
+        };
+        parts.push(ident.value.as_str());
+    }
+    let Some(table) = parts.last() else {
+        return Err(Rejection::UnsupportedTarget);
+    };
+    let system_schema = parts[..parts.len() - 1].iter().any(|schema| {
+        ["pg_catalog", "pg_toast", "information_schema"]
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(schema))
+    });
+    let system_name = table
+        .get(..3)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("pg_"));
+    if system_schema || system_name {
+        return Err(Rejection::system_table(table));
     }
     Ok(())
 }

@@ -3,19 +3,21 @@
 //!
 //! The primary records each forwarded request id in the ledger in the write's transaction,
 //! and LiteFS replicates that row with the data, atomically. So once the row is visible
-//! locally, so is the write. With LiteFS's position files configured on both sides, the
-//! wait also ends as soon as this node's TXID reaches the primary's TXID after the commit. The wait polls the local database every millisecond (an indexed
+//! locally, so is the write (PostgreSQL's streaming replication replays the row with the
+//! data too). With a [`ReplicationPosition`] on both sides (LiteFS's TXID, PostgreSQL's
+//! LSN), the wait also ends as soon as this node's position reaches the primary's after the
+//! commit. The wait polls the local database every millisecond (an indexed
 //! primary-key lookup; never a busy spin) until the row appears or the wait ends, which it
 //! always does: a LiteFS TXID can go backwards after a failover, a row cannot appear early.
 
 use std::time::Duration;
 
 use repo_core::RepoError;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tokio::time::Instant;
 
-use crate::ledger::TABLE;
-use crate::position::read_txid;
+use crate::backend::{LiteFsTxid, ReplicationPosition};
+use crate::ledger::{TABLE, ledger_statement};
 
 /// What a call does when its write has not reached this node within the wait.
 ///
@@ -47,8 +49,8 @@ pub struct ReadYourWrites {
     pub(crate) wait: Duration,
     /// What to do when the wait ends first.
     pub(crate) on_lag: OnLag,
-    /// This node's LiteFS `<db>-pos` file, to compare TXIDs with the primary's.
-    pub(crate) position: Option<std::path::PathBuf>,
+    /// This node's replication position, to compare with the primary's.
+    pub(crate) position: Option<std::sync::Arc<dyn ReplicationPosition>>,
 }
 
 impl ReadYourWrites {
@@ -73,8 +75,15 @@ impl ReadYourWrites {
     /// `pos_file`, reaches the one the primary reported after the commit (needs
     /// `ServerConfig::litefs_position` on the primary). Only real LiteFS updates the file
     /// at commit; the ledger row remains the check when either side has no TXID.
-    pub fn litefs_position(mut self, pos_file: impl Into<std::path::PathBuf>) -> Self {
-        self.position = Some(pos_file.into());
+    pub fn litefs_position(self, pos_file: impl Into<std::path::PathBuf>) -> Self {
+        self.position(std::sync::Arc::new(LiteFsTxid::new(pos_file)))
+    }
+
+    /// Also stops waiting once this node's `position` reaches the one the primary reported
+    /// after the commit (LiteFS's TXID, PostgreSQL's LSN: see
+    /// [`Backend::position`](crate::backend::Backend::position)).
+    pub fn position(mut self, position: std::sync::Arc<dyn ReplicationPosition>) -> Self {
+        self.position = Some(position);
         self
     }
 
@@ -96,18 +105,16 @@ impl ReadYourWrites {
         if let Some(deadline) = deadline {
             until = until.min(deadline);
         }
-        let probe = Statement::from_sql_and_values(
-            DbBackend::Sqlite,
-            format!("SELECT 1 FROM {TABLE} WHERE request_id = ?"),
+        let probe = ledger_statement(
+            self.local.get_database_backend(),
+            &format!("SELECT 1 FROM {TABLE} WHERE request_id = ?"),
             [request_id.as_bytes().to_vec().into()],
         );
         let mut tick = tokio::time::interval(Duration::from_millis(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let caught_up = match (&self.position, txid) {
-                (Some(path), Some(target)) => {
-                    read_txid(path).await.is_some_and(|local| local >= target)
-                }
+                (Some(position), Some(target)) => position.reached(target).await,
                 _ => false,
             };
             // A read error (the file being replaced, say) counts as "not yet".

@@ -47,6 +47,8 @@ pub struct ForwardConfig {
     read_your_writes: Option<ReadYourWrites>,
     /// Whether plaintext to a host beyond loopback is deliberate (no warning then).
     plaintext: bool,
+    /// The backend, which turns the primary's database errors into local ones.
+    backend: Option<Arc<dyn crate::backend::Backend>>,
 }
 
 impl ForwardConfig {
@@ -67,7 +69,16 @@ impl ForwardConfig {
             tls: None,
             read_your_writes: None,
             plaintext: false,
+            backend: None,
         }
+    }
+
+    /// The replication backend: a database error from the primary is turned into the
+    /// error the same failure would be here ([`Backend::restore_error`](
+    /// crate::backend::Backend::restore_error)) before the caller sees it.
+    pub fn backend(mut self, backend: Arc<dyn crate::backend::Backend>) -> Self {
+        self.backend = Some(backend);
+        self
     }
 
     /// Forwards over plaintext HTTP/2 on purpose: the cluster secret and every write's SQL
@@ -353,7 +364,15 @@ async fn send(shared: &Shared, primary: &str, request: Request) -> Result<Respon
         }
         Err(status) => {
             let error = error_from_status(&status, primary).await;
-            resolve_lost_answer(shared, primary, &request, error).await?
+            match resolve_lost_answer(shared, primary, &request, error).await {
+                Ok(response) => response,
+                Err(error) => {
+                    return Err(match &config.backend {
+                        Some(backend) => backend.restore_error(error).await,
+                        None => error,
+                    });
+                }
+            }
         }
     };
     if let Some(wait) = &config.read_your_writes

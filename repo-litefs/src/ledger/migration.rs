@@ -9,7 +9,8 @@
 use sea_orm::ConnectionTrait;
 use sea_orm_migration::prelude::*;
 
-/// Creates `litefs_ledger` and its index on `db` unless they exist, and adds the columns of
+/// Creates `litefs_ledger` and its index on `db` unless they exist (in the connection's
+/// dialect: SQLite's `BLOB`/`INTEGER`, PostgreSQL's `bytea`/`bigint`), and adds the columns of
 /// newer versions to a table created by an older one: for applications that do not use
 /// sea-orm-migration (`repo_litefs::Node` calls it at start). Run it on the primary, after
 /// the application's own schema.
@@ -27,8 +28,16 @@ pub async fn create_table<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
     add_fingerprint(db).await
 }
 
-/// Adds the `fingerprint` column unless the table has it.
+/// Adds the `fingerprint` column unless the table has it (PostgreSQL says so itself with
+/// `IF NOT EXISTS`; SQLite's table is inspected first).
 async fn add_fingerprint<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        db.execute_unprepared(
+            "ALTER TABLE litefs_ledger ADD COLUMN IF NOT EXISTS fingerprint BYTEA",
+        )
+        .await?;
+        return Ok(());
+    }
     let columns = db
         .query_all_raw(sea_orm::Statement::from_string(
             db.get_database_backend(),

@@ -41,6 +41,7 @@
 //! a panic. Rows are pruned after 24 hours by default, so unreadable rows only meet retries
 //! that span an upgrade.
 
+mod dialect;
 mod fingerprint;
 mod migration;
 mod outcome;
@@ -56,6 +57,7 @@ use repo_core::spi::{Ledger, LedgerTicket, TransactionHook};
 use repo_core::{RejectReason, RepoError, Request, Response};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement};
 
+pub(crate) use dialect::statement as ledger_statement;
 pub use migration::{AddLedgerFingerprint, CreateLedgerTable, create_table};
 pub use outcome::WriteOutcome;
 pub(crate) use outcome::resolve;
@@ -108,9 +110,9 @@ async fn lookup_row(
     conn: &impl ConnectionTrait,
     request_id: uuid::Uuid,
 ) -> Result<(Recorded, Option<Vec<u8>>), RepoError> {
-    let stmt = Statement::from_sql_and_values(
-        DbBackend::Sqlite,
-        format!("SELECT response, fingerprint FROM {TABLE} WHERE request_id = ?"),
+    let stmt = dialect::statement(
+        conn.get_database_backend(),
+        &format!("SELECT response, fingerprint FROM {TABLE} WHERE request_id = ?"),
         [request_id.as_bytes().to_vec().into()],
     );
     let Some(row) = conn.query_one_raw(stmt).await? else {
@@ -234,8 +236,11 @@ impl TransactionHook for LedgerHook {
             if !self.record {
                 return Ok(());
             }
-            txn.execute_raw(insert_rows(&[(request, response)])?)
-                .await?;
+            txn.execute_raw(insert_rows(
+                txn.get_database_backend(),
+                &[(request, response)],
+            )?)
+            .await?;
             Ok(())
         })
     }
@@ -257,7 +262,8 @@ impl TransactionHook for LedgerHook {
                 .map(|(request, response)| (*request, response))
                 .collect();
             for chunk in rows.chunks(ROWS_PER_INSERT) {
-                txn.execute_raw(insert_rows(chunk)?).await?;
+                txn.execute_raw(insert_rows(txn.get_database_backend(), chunk)?)
+                    .await?;
             }
             Ok(())
         })
@@ -268,7 +274,7 @@ impl TransactionHook for LedgerHook {
 const ROWS_PER_INSERT: usize = 128;
 
 /// The insert of one ledger row per `(request, response)`.
-fn insert_rows(rows: &[(&Request, &Response)]) -> Result<Statement, RepoError> {
+fn insert_rows(backend: DbBackend, rows: &[(&Request, &Response)]) -> Result<Statement, RepoError> {
     let placeholders = vec!["(?, ?, ?, ?)"; rows.len()].join(", ");
     let created_at = now_ms();
     let mut values = Vec::with_capacity(rows.len() * 4);
@@ -278,9 +284,9 @@ fn insert_rows(rows: &[(&Request, &Response)]) -> Result<Statement, RepoError> {
         values.push(created_at.into());
         values.push(fingerprint(request).into());
     }
-    Ok(Statement::from_sql_and_values(
-        DbBackend::Sqlite,
-        format!(
+    Ok(dialect::statement(
+        backend,
+        &format!(
             "INSERT INTO {TABLE} (request_id, response, created_at, fingerprint) \
              VALUES {placeholders}"
         ),

@@ -10,7 +10,7 @@
 //! primary from any node.
 
 use repo_core::{Action, Executor, Operation, RepoError, Request, RequestId, Response};
-use sea_orm::{DbBackend, SqlErr, Statement};
+use sea_orm::SqlErr;
 
 use super::{ABANDONED, Recorded, TABLE, lookup, now_ms};
 use crate::tracker::PrimaryTracker;
@@ -61,9 +61,9 @@ pub(crate) async fn resolve(
     let tombstone = Request::new(
         Action::Execute,
         TABLE,
-        Operation::Execute(Statement::from_sql_and_values(
-            DbBackend::Sqlite,
-            format!(
+        Operation::Execute(super::dialect::statement(
+            executor.connection().get_database_backend(),
+            &format!(
                 "INSERT INTO {TABLE} (request_id, response, created_at, fingerprint) \
                  VALUES (?, ?, ?, ?)"
             ),

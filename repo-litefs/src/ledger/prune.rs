@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use repo_core::RepoError;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use super::{TABLE, now_ms};
 use crate::tracker::PrimaryTracker;
@@ -70,14 +70,15 @@ impl Pruner {
     pub async fn prune(&self) -> Result<u64, RepoError> {
         let cutoff = now_ms()
             .saturating_sub(i64::try_from(self.config.max_age.as_millis()).unwrap_or(i64::MAX));
-        let by_age = Statement::from_sql_and_values(
-            DbBackend::Sqlite,
-            format!("DELETE FROM {TABLE} WHERE created_at < ?"),
+        let backend = self.db.get_database_backend();
+        let by_age = super::dialect::statement(
+            backend,
+            &format!("DELETE FROM {TABLE} WHERE created_at < ?"),
             [cutoff.into()],
         );
-        let by_count = Statement::from_sql_and_values(
-            DbBackend::Sqlite,
-            format!(
+        let by_count = super::dialect::statement(
+            backend,
+            &format!(
                 "DELETE FROM {TABLE} WHERE request_id NOT IN \
                  (SELECT request_id FROM {TABLE} ORDER BY created_at DESC LIMIT ?)"
             ),

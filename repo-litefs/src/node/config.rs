@@ -84,6 +84,8 @@ pub struct NodeConfig {
     pub(crate) startup_wait: Duration,
     /// How long a write waits for a primary to be known.
     pub(crate) primary_wait: Duration,
+    /// The replication backend (`None`: LiteFS, as the settings above say).
+    pub(crate) backend: Option<Arc<dyn crate::backend::Backend>>,
     /// The durability settings (`None`: every write is answered once committed on the
     /// primary, and `Durability::Candidates` is refused).
     pub(crate) durability: Option<crate::durability::DurabilityConfig>,
@@ -139,7 +141,18 @@ impl NodeConfig {
             startup_wait: Duration::from_secs(30),
             primary_wait: Duration::from_secs(5),
             durability: None,
+            backend: None,
         }
+    }
+
+    /// Runs on another replication backend than LiteFS (PostgreSQL streaming replicas:
+    /// crate `repo-postgres`): the node's role, read-your-writes positions, the allowlist's
+    /// dialect and the restoring of the primary's errors come from `backend` (see
+    /// [`crate::backend`]). Give the node its connection with [`NodeConfig::connection`];
+    /// a tracker given with [`NodeConfig::tracker`] still takes precedence.
+    pub fn backend(mut self, backend: Arc<dyn crate::backend::Backend>) -> Self {
+        self.backend = Some(backend);
+        self
     }
 
     /// The node's durability settings: its default `Durability`, the lease candidates a

@@ -34,10 +34,16 @@ pub(super) async fn open_as_replica(
     wait: Duration,
 ) -> Result<DatabaseConnection, NodeError> {
     let until = Instant::now() + wait;
-    let probe = format!(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '{}'",
-        ledger::TABLE
-    );
+    let probe = |backend: DbBackend| match backend {
+        DbBackend::Postgres => format!(
+            "SELECT 1 FROM pg_catalog.pg_tables WHERE tablename = '{}'",
+            ledger::TABLE
+        ),
+        _ => format!(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '{}'",
+            ledger::TABLE
+        ),
+    };
     loop {
         let opened = match &config.connection {
             Some(db) => Some(db.clone()),
@@ -46,7 +52,10 @@ pub(super) async fn open_as_replica(
         };
         if let Some(db) = opened {
             let found = db
-                .query_one_raw(Statement::from_string(DbBackend::Sqlite, probe.clone()))
+                .query_one_raw(Statement::from_string(
+                    db.get_database_backend(),
+                    probe(db.get_database_backend()),
+                ))
                 .await;
             if let Ok(Some(_)) = found {
                 return Ok(db);

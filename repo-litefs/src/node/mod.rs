@@ -32,6 +32,7 @@ mod health;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use repo_core::Repo;
@@ -42,6 +43,7 @@ use tokio::sync::oneshot;
 pub use config::NodeConfig;
 pub use health::{LastError, NodeHealth};
 
+use crate::backend::{Backend, LiteFs};
 use crate::durability::{
     DurabilityConfig, DurabilityGate, DurabilityLayer, LiteFsPosition, PositionReporter,
 };
@@ -118,9 +120,10 @@ impl Node {
     /// known, opens the database (the primary migrates, a replica waits for the schema),
     /// builds the repository and serves.
     pub async fn start(config: NodeConfig, grpc: TcpListener) -> Result<Self, NodeError> {
+        let backend = backend_of(&config);
         let tracker = match &config.tracker {
             Some(tracker) => tracker.clone(),
-            None => PrimaryTracker::spawn(tracker_config(&config)),
+            None => backend.follow(),
         };
         let state = tracker
             .wait_for_primary(config.startup_wait)
@@ -139,13 +142,13 @@ impl Node {
         let gate = durability
             .clone()
             .map(|d| std::sync::Arc::new(DurabilityGate::new(config.name.clone(), d)));
-        let (repo, health, forward) =
-            build_repo(&config, &db, &tracker, position.clone(), gate.clone());
+        let (repo, health, forward) = build_repo(&config, &db, &tracker, &backend, gate.clone());
         let grpc_addr = grpc.local_addr()?;
         let mut server_config = ServerConfig::new(config.secret.clone(), config.name.clone())
-            .ledger_retention(Some(config.prune.retention()));
-        if let Some(pos) = &position {
-            server_config = server_config.litefs_position(pos);
+            .ledger_retention(Some(config.prune.retention()))
+            .dialect(backend.dialect());
+        if let Some(pos) = backend.position() {
+            server_config = server_config.position(pos);
         }
         if let Some(gate) = &gate {
             server_config = server_config.durability(gate.clone());
@@ -170,7 +173,13 @@ impl Node {
             }
             .spawn()
         });
-        tracing::info!(node = %config.name, %grpc_addr, role = ?state.role, "node started");
+        tracing::info!(
+            node = %config.name,
+            backend = backend.name(),
+            %grpc_addr,
+            role = ?state.role,
+            "node started"
+        );
         Ok(Self {
             repo,
             db,
@@ -311,6 +320,18 @@ fn durability_of(
     Some(durability)
 }
 
+/// The node's backend: the one configured, or LiteFS as the node's settings say.
+fn backend_of(config: &NodeConfig) -> Arc<dyn Backend> {
+    if let Some(backend) = &config.backend {
+        return backend.clone();
+    }
+    let position = config.position_file();
+    match &config.tracker {
+        Some(tracker) => Arc::new(LiteFs::with_tracker(tracker.clone(), position)),
+        None => Arc::new(LiteFs::new(tracker_config(config), position)),
+    }
+}
+
 /// The tracker's settings from the node's LiteFS settings.
 fn tracker_config(config: &NodeConfig) -> TrackerConfig {
     let mut tracker = TrackerConfig::new().self_hostname(config.name.clone());
@@ -329,7 +350,7 @@ fn build_repo(
     config: &NodeConfig,
     db: &DatabaseConnection,
     tracker: &PrimaryTracker,
-    position: Option<PathBuf>,
+    backend: &Arc<dyn Backend>,
     gate: Option<std::sync::Arc<DurabilityGate>>,
 ) -> (Repo, HealthSource, ForwardLayer) {
     let last_error = LastErrorLayer::default();
@@ -356,12 +377,13 @@ fn build_repo(
         config.secret.clone(),
         config.name.clone(),
     )
-    .primary_wait(config.primary_wait);
+    .primary_wait(config.primary_wait)
+    .backend(backend.clone());
     if let Some((wait, on_lag)) = config.consistency {
         let probe = config.ledger_probe.clone().unwrap_or_else(|| db.clone());
         let mut consistency = ReadYourWrites::new(probe).wait(wait).on_lag(on_lag);
-        if let Some(pos) = &position {
-            consistency = consistency.litefs_position(pos);
+        if let Some(pos) = backend.position() {
+            consistency = consistency.position(pos);
         }
         forward = forward.read_your_writes(consistency);
     }

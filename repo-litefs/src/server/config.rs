@@ -23,8 +23,11 @@ pub struct ServerConfig {
     pub(crate) ledger: bool,
     /// How long the ledger keeps a row (the pruner's `max_age`).
     pub(crate) ledger_retention: Option<Duration>,
-    /// LiteFS's `<db>-pos` file, read after each commit to report the TXID.
-    pub(crate) position: Option<std::path::PathBuf>,
+    /// The replication position, read after each commit and reported with the answer
+    /// (LiteFS's TXID, PostgreSQL's LSN).
+    pub(crate) position: Option<std::sync::Arc<dyn crate::backend::ReplicationPosition>>,
+    /// The dialect forwarded statements are checked in (default SQLite's).
+    pub(crate) dialect: crate::allowlist::SqlDialect,
     /// Most steps in one forwarded batch (`Multi`).
     pub(crate) max_batch_steps: usize,
     /// Whether serving without TLS on a non-loopback address is a deliberate choice.
@@ -49,6 +52,7 @@ impl ServerConfig {
             ledger: true,
             ledger_retention: Some(Duration::from_secs(24 * 3600)),
             position: None,
+            dialect: crate::allowlist::SqlDialect::Sqlite,
             max_batch_steps: 1_000,
             plaintext_chosen: false,
             allowlist: AllowlistPolicy::default(),
@@ -141,8 +145,27 @@ impl ServerConfig {
     /// Reports the TXID from LiteFS's `<db>-pos` file (in the FUSE mount) with each answer,
     /// read right after the commit. Replicas that know their own `<db>-pos` then stop
     /// waiting as soon as their TXID reaches it.
-    pub fn litefs_position(mut self, pos_file: impl Into<std::path::PathBuf>) -> Self {
-        self.position = Some(pos_file.into());
+    pub fn litefs_position(self, pos_file: impl Into<std::path::PathBuf>) -> Self {
+        self.position(std::sync::Arc::new(crate::backend::LiteFsTxid::new(
+            pos_file,
+        )))
+    }
+
+    /// Reports `position` after each commit (see
+    /// [`Backend::position`](crate::backend::Backend::position)); replicas with the same
+    /// kind of position stop waiting as soon as theirs reaches it.
+    pub fn position(
+        mut self,
+        position: std::sync::Arc<dyn crate::backend::ReplicationPosition>,
+    ) -> Self {
+        self.position = Some(position);
+        self
+    }
+
+    /// The SQL dialect forwarded statements are parsed and checked in (default
+    /// [`SqlDialect::Sqlite`](crate::allowlist::SqlDialect::Sqlite)).
+    pub fn dialect(mut self, dialect: crate::allowlist::SqlDialect) -> Self {
+        self.dialect = dialect;
         self
     }
 

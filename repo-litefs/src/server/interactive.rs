@@ -138,7 +138,7 @@ impl ForwardServer {
             M::Commit(id) => {
                 let result = self.commit(session, id).await;
                 let txid = match (&result, &self.inner.config.position) {
-                    (Ok(()), Some(path)) => crate::position::read_txid(path).await,
+                    (Ok(()), Some(position)) => position.committed().await,
                     _ => None,
                 };
                 let outcome = result.map(|()| {
@@ -201,10 +201,16 @@ impl ForwardServer {
                         ));
                     }
                 };
-                check_in_transaction(sql, &self.inner.config.allowlist).map_err(|statement| {
-                    RepoError::Rejected {
-                        reason: repo_core::RejectReason::Statement(statement),
-                    }
+                check_in_transaction(
+                    sql,
+                    &self
+                        .inner
+                        .config
+                        .allowlist
+                        .dialect(self.inner.config.dialect),
+                )
+                .map_err(|statement| RepoError::Rejected {
+                    reason: repo_core::RejectReason::Statement(statement),
                 })?;
                 SessionStep::Statement(request.operation)
             }

@@ -133,7 +133,11 @@ impl ForwardServer {
         validate::validate(
             &request,
             self.inner.executor.transactions(),
-            &self.inner.config.allowlist,
+            &self
+                .inner
+                .config
+                .allowlist
+                .dialect(self.inner.config.dialect),
         )?;
         // A write joins the executor's group commit when other writes are in
         // flight; alone, a write runs at once, in this task, on the executor's writer. If
@@ -188,7 +192,7 @@ impl pb::forwarder_server::Forwarder for ForwardServer {
                 let outcome = encode_outcome(&response.outcome)
                     .map_err(|e| Status::internal(e.to_string()))?;
                 let txid = match &self.inner.config.position {
-                    Some(path) => crate::position::read_txid(path).await,
+                    Some(position) => position.committed().await,
                     None => None,
                 };
                 Ok(GrpcResponse::new(pb::ForwardResponse {

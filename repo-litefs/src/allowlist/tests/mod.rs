@@ -3,6 +3,7 @@
 mod bounds;
 mod cte;
 mod messages;
+mod postgres;
 mod statements;
 
 use std::thread;

@@ -20,9 +20,17 @@
 //!    classifies only codes 1555, 2067 and 787, all of which are re-raised, so it returns
 //!    `None` for a carried error exactly as it does for the primary's. The one observable
 //!    difference is `try_downcast_ref::<SqliteError>()`, which fails for a carried error.
+//! 3. **SQLSTATE** (`sqlstate_error.rs`): an error another database raised (PostgreSQL)
+//!    travels with its SQLSTATE instead of a SQLite code and arrives as a
+//!    [`SqlStateError`] (same code, message and `kind()`); the node's backend then raises
+//!    it again on its own connection so that it is the driver's genuine error
+//!    (`repo_litefs::backend::Backend::restore_error`).
 
 mod primary_error;
 mod reraise;
+mod sqlstate_error;
+
+pub use sqlstate_error::SqlStateError;
 
 use std::sync::Arc;
 
@@ -48,15 +56,23 @@ pub fn encode_db_err(err: &DbErr) -> pb::DatabaseError {
         DbErr::Json(_) => (K::Json, None),
         _ => (K::Other, None),
     };
-    let (message, sqlite_code) = match runtime {
+    let (message, sqlite_code, sqlstate) = match runtime {
         Some(RuntimeErr::SqlxError(e)) => match e.as_database_error() {
-            Some(db) => (
-                db.message().to_owned(),
-                db.code().and_then(|c| c.parse().ok()),
-            ),
-            None => (e.to_string(), None),
+            // A SQLSTATE is five characters; SQLite's codes are numbers of at most four
+            // digits, so the two never meet.
+            Some(db) => match db.code() {
+                Some(code) if sqlstate_error::is_sqlstate(&code) => {
+                    (db.message().to_owned(), None, Some(code.into_owned()))
+                }
+                code => (
+                    db.message().to_owned(),
+                    code.and_then(|c| c.parse().ok()),
+                    None,
+                ),
+            },
+            None => (e.to_string(), None, None),
         },
-        Some(RuntimeErr::Internal(m)) => (m.clone(), None),
+        Some(RuntimeErr::Internal(m)) => (m.clone(), None, None),
         None => (
             match err {
                 DbErr::RecordNotFound(m) | DbErr::Custom(m) | DbErr::Type(m) | DbErr::Json(m) => {
@@ -65,12 +81,14 @@ pub fn encode_db_err(err: &DbErr) -> pb::DatabaseError {
                 other => other.to_string(),
             },
             None,
+            None,
         ),
     };
     pb::DatabaseError {
         kind: kind as i32,
         message: bounded(message),
         sqlite_code,
+        sqlstate,
     }
 }
 
@@ -101,9 +119,14 @@ pub async fn decode_db_err(err: pb::DatabaseError) -> DbErr {
     let kind = K::try_from(err.kind).unwrap_or(K::Other);
     let message = err.message;
     let runtime = |message: String| async move {
-        match err.sqlite_code {
-            Some(code) => RuntimeErr::SqlxError(sqlite_error(code, message).await),
-            None => RuntimeErr::Internal(message),
+        match (err.sqlite_code, err.sqlstate) {
+            (Some(code), _) => RuntimeErr::SqlxError(sqlite_error(code, message).await),
+            (None, Some(sqlstate)) if sqlstate_error::is_sqlstate(&sqlstate) => {
+                RuntimeErr::SqlxError(Arc::new(sqlx::Error::Database(Box::new(
+                    SqlStateError::new(sqlstate, message),
+                ))))
+            }
+            (None, _) => RuntimeErr::Internal(message),
         }
     };
     match kind {

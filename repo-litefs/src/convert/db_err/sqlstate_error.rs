@@ -1,0 +1,101 @@
+//! `SqlStateError`: an error a SQL server (PostgreSQL) raised on the primary, carried to
+//! the replica with its SQLSTATE and message.
+
+use std::borrow::Cow;
+use std::error::Error as StdError;
+use std::fmt;
+
+use sea_orm::sqlx::error::{DatabaseError, ErrorKind};
+
+/// An error PostgreSQL raised on the primary, as it arrives on a replica: its SQLSTATE
+/// ([`DatabaseError::code`]) and message, classified by [`DatabaseError::kind`] as sqlx
+/// classifies PostgreSQL's own errors (23505 unique, 23503 foreign key, 23502 not null,
+/// 23514 check).
+///
+/// sea-orm's `sql_err()` only classifies a genuine `PgDatabaseError`, which has no public
+/// constructor: a backend that can raise one on its own connection turns this into it
+/// (`repo_litefs::backend::Backend::restore_error`; the PostgreSQL backend re-raises it with
+/// `RAISE ... USING ERRCODE`). Without that step the code, message and kind are the
+/// primary's, and only `sql_err()` differs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlStateError {
+    /// The five-character SQLSTATE on the primary.
+    sqlstate: String,
+    /// The primary's message.
+    message: String,
+}
+
+impl SqlStateError {
+    /// The error with `sqlstate` and `message`.
+    pub fn new(sqlstate: String, message: String) -> Self {
+        Self { sqlstate, message }
+    }
+
+    /// The SQLSTATE (`23505`, ...).
+    pub fn sqlstate(&self) -> &str {
+        &self.sqlstate
+    }
+}
+
+impl fmt::Display for SqlStateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // sqlx's `PgDatabaseError` displays its message alone.
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for SqlStateError {}
+
+/// Whether `code` has the shape of a SQLSTATE: five digits or upper-case letters.
+pub(crate) fn is_sqlstate(code: &str) -> bool {
+    code.len() == 5
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+}
+
+impl DatabaseError for SqlStateError {
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn code(&self) -> Option<Cow<'_, str>> {
+        Some(Cow::Borrowed(&self.sqlstate))
+    }
+
+    fn as_error(&self) -> &(dyn StdError + Send + Sync + 'static) {
+        self
+    }
+
+    fn as_error_mut(&mut self) -> &mut (dyn StdError + Send + Sync + 'static) {
+        self
+    }
+
+    fn into_error(self: Box<Self>) -> Box<dyn StdError + Send + Sync + 'static> {
+        self
+    }
+
+    fn kind(&self) -> ErrorKind {
+        match self.sqlstate.as_str() {
+            "23505" => ErrorKind::UniqueViolation,
+            "23503" => ErrorKind::ForeignKeyViolation,
+            "23502" => ErrorKind::NotNullViolation,
+            "23514" => ErrorKind::CheckViolation,
+            _ => ErrorKind::Other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlstates_are_told_from_sqlite_codes() {
+        assert!(is_sqlstate("23505"));
+        assert!(is_sqlstate("42P01"));
+        assert!(!is_sqlstate("2067"));
+        assert!(!is_sqlstate("787"));
+        assert!(!is_sqlstate("42p01"));
+    }
+}

@@ -1,0 +1,102 @@
+//! A database error from the primary, raised again on this node's PostgreSQL so that it is
+//! a genuine `PgDatabaseError` (sea-orm's `sql_err()` classifies only those).
+//!
+//! The error arrives carried ([`SqlStateError`]: its SQLSTATE and message). This node runs
+//! `DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = '<sqlstate>', MESSAGE = '<message>'; END
+//! $$`, which PostgreSQL allows on a hot standby (it writes nothing), and keeps the error
+//! it gets when its code and message are the primary's. Otherwise (a message the block
+//! cannot carry, the database unreachable) the carried error stands: same code, message
+//! and kind, only `sql_err()` differs. Only the error path pays this round trip.
+
+use std::sync::Arc;
+
+use repo_core::RepoError;
+use repo_litefs::convert::SqlStateError;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, RuntimeErr, sqlx};
+
+/// The dollar-quote tag of the block (a message containing it is not re-raised).
+const TAG: &str = "$repo_reraise$";
+
+/// `error` with a carried PostgreSQL error replaced by the same error raised on `db`.
+pub async fn restore(db: &DatabaseConnection, error: RepoError) -> RepoError {
+    match error {
+        RepoError::Database(err) => RepoError::Database(restore_db_err(db, err).await),
+        other => other,
+    }
+}
+
+/// `err` with a carried error replaced by a genuine one, when it can be raised here.
+pub async fn restore_db_err(db: &DatabaseConnection, err: DbErr) -> DbErr {
+    let (wrap, carried): (fn(RuntimeErr) -> DbErr, _) = match &err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) => (DbErr::Exec, carried(e)),
+        DbErr::Query(RuntimeErr::SqlxError(e)) => (DbErr::Query, carried(e)),
+        _ => return err,
+    };
+    let Some(carried) = carried else {
+        return err;
+    };
+    match raise(db, &carried).await {
+        Some(genuine) => wrap(RuntimeErr::SqlxError(genuine)),
+        None => err,
+    }
+}
+
+/// The carried error inside `e`, if it is one.
+fn carried(e: &Arc<sqlx::Error>) -> Option<SqlStateError> {
+    e.as_database_error()?
+        .try_downcast_ref::<SqlStateError>()
+        .cloned()
+}
+
+/// The block that raises `carried`, or `None` when its text cannot be carried by it.
+pub fn raise_block(carried: &SqlStateError) -> Option<String> {
+    let code = carried.sqlstate();
+    let message = sqlx::error::DatabaseError::message(carried);
+    // Class 00 is success, not an error; RAISE refuses it.
+    if code.starts_with("00") || message.contains(TAG) || message.contains('\0') {
+        return None;
+    }
+    let literal = message.replace('\'', "''");
+    Some(format!(
+        "DO {TAG} BEGIN RAISE EXCEPTION USING ERRCODE = '{code}', MESSAGE = '{literal}'; END {TAG}"
+    ))
+}
+
+/// Raises `carried` on `db` and returns the error PostgreSQL raised, if it is the same.
+async fn raise(db: &DatabaseConnection, carried: &SqlStateError) -> Option<Arc<sqlx::Error>> {
+    let block = raise_block(carried)?;
+    let Err(DbErr::Exec(RuntimeErr::SqlxError(raised))) = db.execute_unprepared(&block).await
+    else {
+        return None;
+    };
+    let same = raised.as_database_error().is_some_and(|d| {
+        d.code().as_deref() == Some(carried.sqlstate())
+            && d.message() == sqlx::error::DatabaseError::message(carried)
+    });
+    if !same {
+        tracing::debug!("a re-raised PostgreSQL error differed from the primary's; carried as is");
+        return None;
+    }
+    Some(raised)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_quoted_and_unsafe_ones_kept_carried() {
+        let e = SqlStateError::new("23505".into(), "it's a duplicate".into());
+        assert_eq!(
+            raise_block(&e).as_deref(),
+            Some(
+                "DO $repo_reraise$ BEGIN RAISE EXCEPTION USING ERRCODE = '23505', \
+                 MESSAGE = 'it''s a duplicate'; END $repo_reraise$"
+            )
+        );
+        let tagged = SqlStateError::new("23505".into(), "x $repo_reraise$ y".into());
+        assert_eq!(raise_block(&tagged), None);
+        let success = SqlStateError::new("00000".into(), "ok".into());
+        assert_eq!(raise_block(&success), None);
+    }
+}

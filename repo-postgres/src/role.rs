@@ -1,0 +1,143 @@
+//! `RoleFollower`: this node's role from `pg_is_in_recovery()`, in memory, refreshed in the
+//! background and on demand.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use repo_litefs::tracker::{PrimaryHandle, PrimaryState, PrimaryTracker};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use tokio::sync::Notify;
+
+/// Where a node's role comes from on PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct RoleConfig {
+    /// This node's name (its forwarding endpoint, through the node's `Endpoints`).
+    pub(crate) node: String,
+    /// The primary's name, from configuration: where a replica forwards its writes.
+    pub(crate) primary: String,
+    /// How often the role is read again (default 500 ms).
+    pub(crate) interval: Duration,
+    /// Failed reads in a row after which the role is unknown (default 3).
+    pub(crate) failures: u32,
+}
+
+impl RoleConfig {
+    /// Node `node`, whose replicas forward to the node named `primary` (a name the node's
+    /// `Endpoints` maps to an address, as with LiteFS: a template fed by a configured
+    /// primary name or region).
+    pub fn new(node: impl Into<String>, primary: impl Into<String>) -> Self {
+        Self {
+            node: node.into(),
+            primary: primary.into(),
+            interval: Duration::from_millis(500),
+            failures: 3,
+        }
+    }
+
+    /// How often the role is read in the background (default 500 ms): the longest a
+    /// promotion goes unnoticed when no write meets SQLSTATE 25006 first.
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.interval = interval.max(Duration::from_millis(10));
+        self
+    }
+}
+
+/// Follows `pg_is_in_recovery()` on this node's connection: not in recovery, this node is
+/// the primary; in recovery, a replica of the configured primary. The state lives in a
+/// [`PrimaryTracker`] (no I/O to read it); a background task reads the role every
+/// [`RoleConfig::interval`] and at once when [`RoleFollower::refresh`] is called (after a
+/// write failed with SQLSTATE 25006). The task stops when the follower is dropped.
+#[derive(Debug, Clone)]
+pub struct RoleFollower {
+    /// The role, as last read.
+    tracker: PrimaryTracker,
+    /// Wakes the task for an immediate read.
+    wake: Arc<Notify>,
+    /// Aborts the task when the last clone goes.
+    _task: Arc<AbortOnDrop>,
+}
+
+/// Aborts a task when dropped.
+#[derive(Debug)]
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl RoleFollower {
+    /// Starts following the role of the database behind `db`.
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime.
+    pub fn spawn(db: DatabaseConnection, config: RoleConfig) -> Self {
+        let (tracker, handle) = PrimaryTracker::manual(PrimaryState::unknown());
+        let wake = Arc::new(Notify::new());
+        let task = tokio::spawn(follow(db, config, handle, wake.clone()));
+        Self {
+            tracker,
+            wake,
+            _task: Arc::new(AbortOnDrop(task)),
+        }
+    }
+
+    /// The role and the primary, in memory.
+    pub fn tracker(&self) -> PrimaryTracker {
+        self.tracker.clone()
+    }
+
+    /// Reads the role again now (in the background; returns at once).
+    pub fn refresh(&self) {
+        metrics::counter!("postgres_role_refreshes_total").increment(1);
+        self.wake.notify_one();
+    }
+}
+
+/// Reads the role every interval or when woken, and publishes it.
+async fn follow(
+    db: DatabaseConnection,
+    config: RoleConfig,
+    handle: PrimaryHandle,
+    wake: Arc<Notify>,
+) {
+    let mut failed = 0u32;
+    loop {
+        match in_recovery(&db).await {
+            Ok(recovering) => {
+                failed = 0;
+                handle.set(if recovering {
+                    PrimaryState::replica(Some(config.primary.clone()))
+                } else {
+                    PrimaryState::primary(Some(config.node.clone()))
+                });
+            }
+            Err(e) => {
+                failed += 1;
+                tracing::warn!(error = %e, failed, "pg_is_in_recovery() failed");
+                if failed >= config.failures {
+                    handle.set(PrimaryState::unknown());
+                }
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(config.interval) => {}
+            () = wake.notified() => {}
+        }
+    }
+}
+
+/// Whether the database is a standby (in recovery).
+async fn in_recovery(db: &DatabaseConnection) -> Result<bool, sea_orm::DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT pg_is_in_recovery()",
+        ))
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::Custom("pg_is_in_recovery() returned no row".into()))?;
+    row.try_get_by_index(0)
+        .map_err(|e| sea_orm::DbErr::Type(e.to_string()))
+}
