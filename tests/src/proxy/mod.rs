@@ -2,7 +2,7 @@
 //! one-way delay in both directions (a region away), a direction held (bytes stop
 //! flowing, nothing is lost), connections cut (a partition).
 //!
-//! Each direction of each connection is a [delay line](delay_line): a chunk read at `t` is
+//! Each direction of each connection is a delay line (`delay_line.rs`): a chunk read at `t` is
 //! written at `t + delay`, in order, while later chunks keep being read, so the delay adds
 //! latency without limiting throughput (as a long link does, unlike a sleep per chunk).
 //! A half-close (EOF) travels the line like data and arrives `delay` later; a reset or a
