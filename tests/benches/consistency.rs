@@ -24,28 +24,10 @@ use repo_litefs::OnLag;
 use repo_tests::cluster::{Cluster, Replication};
 use sea_orm::Set;
 
-fn env_count(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(default)
-}
+#[path = "../../repo-core/benches/support/mod.rs"]
+mod support;
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx.min(sorted.len().saturating_sub(1))]
-}
-
-/// `median (min–max)` of one figure over the repetitions.
-fn spread(mut values: Vec<f64>) -> String {
-    values.sort_by(f64::total_cmp);
-    format!(
-        "{:.2} ({:.2}–{:.2})",
-        values[values.len() / 2],
-        values[0],
-        values[values.len() - 1]
-    )
-}
+use support::measure::{Spread, env_count, load_average, percentile_of};
 
 /// The read-your-writes waits recorded since the last call, in ms.
 fn waits(snapshotter: &Snapshotter) -> Vec<f64> {
@@ -59,17 +41,6 @@ fn waits(snapshotter: &Snapshotter) -> Vec<f64> {
             _ => Vec::new(),
         })
         .collect()
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_else(|_| "unknown".into())
 }
 
 #[tokio::main]
@@ -121,23 +92,20 @@ async fn main() {
                 }
             }
         }
-        let mut beyond: Vec<f64> = waits(&snapshotter)
+        let beyond: Vec<f64> = waits(&snapshotter)
             .into_iter()
             .map(|wait| wait - lag_ms as f64)
             .collect();
         assert_eq!(beyond.len() as u64, rounds, "one recorded wait per call");
-        for s in [&mut ryw, &mut eventual, &mut beyond] {
-            s.sort_by(f64::total_cmp);
-        }
         figures.push([
-            percentile(&ryw, 0.5),
-            percentile(&eventual, 0.5),
-            percentile(&beyond, 0.5),
-            percentile(&beyond, 0.99),
+            percentile_of(ryw.clone(), 0.5),
+            percentile_of(eventual.clone(), 0.5),
+            percentile_of(beyond.clone(), 0.5),
+            percentile_of(beyond.clone(), 0.99),
         ]);
     }
     println!("load average after:  {}", load_average());
-    let column = |i: usize| spread(figures.iter().map(|f| f[i]).collect());
+    let column = |i: usize| Spread::of(figures.iter().map(|f| f[i]).collect()).show(2);
     println!(
         "forwarded insert, replication lag {lag_ms} ms, {rounds} calls per variant and \
          repetition, ABBA; median over {reps} repetitions (min–max), ms"

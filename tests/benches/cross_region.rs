@@ -24,96 +24,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use blog_example::entities::tag;
-use repo_core::Repo;
-use repo_tests::real_litefs::{DB, HaltLock, LiteFsCluster, Stacks};
-use sea_orm::{ActiveModelTrait, Database, DatabaseConnection, Set};
+use repo_tests::real_litefs::{LiteFsCluster, Stacks, TagWriter};
 
-#[derive(Clone)]
-enum Variant {
-    Ours(Repo),
-    Halt(DatabaseConnection, Arc<std::path::PathBuf>),
-    PrimaryLocal(DatabaseConnection),
-}
+#[path = "../../repo-core/benches/support/mod.rs"]
+mod support;
 
-impl Variant {
-    fn label(&self) -> &'static str {
-        match self {
-            Variant::Ours(_) => "ours (forwarded + RYW)",
-            Variant::Halt(..) => "HALT lock (LiteFS)",
-            Variant::PrimaryLocal(_) => "primary local",
-        }
-    }
-
-    fn lock(&self) -> Option<Arc<HaltLock>> {
-        match self {
-            Variant::Halt(_, mount) => Some(Arc::new(HaltLock::open(mount, DB).expect("lock"))),
-            _ => None,
-        }
-    }
-
-    async fn write(&self, name: String, lock: Option<&Arc<HaltLock>>) -> Duration {
-        let am = tag::ActiveModel {
-            name: Set(name),
-            ..Default::default()
-        };
-        let started = Instant::now();
-        match self {
-            Variant::Ours(repo) => {
-                repo.insert(am).await.expect("forwarded");
-            }
-            Variant::Halt(db, _) => {
-                let lock = lock.expect("a HALT writer has its lock");
-                lock.acquire_within(Duration::from_secs(120))
-                    .await
-                    .expect("halt lock");
-                let written = am.insert(db).await;
-                lock.release().expect("release");
-                written.expect("write under the HALT lock");
-            }
-            Variant::PrimaryLocal(db) => {
-                am.insert(db).await.expect("local");
-            }
-        }
-        started.elapsed()
-    }
-}
-
-fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() {
-        f64::NAN
-    } else {
-        v[v.len() / 2]
-    }
-}
-
-fn range(v: &[f64]) -> (f64, f64) {
-    let min = v.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    (min, max)
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .trim()
-        .to_owned()
-}
+use support::measure::{env_count, load_average, median, min_max, ms};
 
 /// Writes/s of `writers` writers for `secs`: the writes completed within the block.
-async fn block(variant: &Variant, writers: usize, secs: Duration, tag: &str) -> f64 {
+async fn block(variant: &TagWriter, writers: usize, secs: Duration, tag: &str) -> f64 {
     let done = Arc::new(AtomicUsize::new(0));
     let until = Instant::now() + secs;
     let mut tasks = Vec::new();
@@ -144,9 +63,9 @@ async fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    let reps: usize = env("REPS", 5);
-    let seq: usize = env("SEQ", 10);
-    let secs = Duration::from_secs_f64(env("SECS", 3.0));
+    let reps: usize = env_count("REPS", 5);
+    let seq: usize = env_count("SEQ", 10);
+    let secs = Duration::from_secs_f64(env_count("SECS", 3.0));
     let first = Duration::from_millis(rtts.first().copied().unwrap_or(10)) / 2;
     let Some(cluster) =
         LiteFsCluster::start_or_skip_across(&["node-1", "node-2", "node-3"], first).await
@@ -155,22 +74,16 @@ async fn main() {
     };
     let stacks = Stacks::start(&cluster).await;
     let replica = &cluster.nodes[1];
-    let halt_db = Database::connect(format!(
-        "sqlite://{}?mode=rw",
-        replica.db_path(DB).display()
-    ))
-    .await
-    .expect("open the replica's file for HALT writes");
-    let ours = Variant::Ours(stacks.node("node-2").repo.clone());
-    let halt = Variant::Halt(halt_db.clone(), Arc::new(replica.mount.clone()));
-    let local = Variant::PrimaryLocal(stacks.node("node-1").db.clone());
-    println!("load average at start: {}", loadavg());
+    let ours = TagWriter::Forwarded(stacks.node("node-2").repo.clone());
+    let halt = TagWriter::halt_on(replica).await;
+    let local = TagWriter::PrimaryLocal(stacks.node("node-1").db.clone());
+    println!("load average at start: {}", load_average());
     for rtt in rtts {
         let one_way = Duration::from_millis(rtt) / 2;
         cluster.set_link_delay(one_way);
         stacks.set_link_delay(one_way);
         let variants = [ours.clone(), halt.clone(), local.clone()];
-        let locks: Vec<_> = variants.iter().map(Variant::lock).collect();
+        let locks: Vec<_> = variants.iter().map(TagWriter::lock).collect();
         for (i, v) in variants.iter().enumerate() {
             for n in 0..3 {
                 v.write(format!("warm-{rtt}-{i}-{n}"), locks[i].as_ref())
@@ -207,17 +120,17 @@ async fn main() {
             eprintln!(
                 "rtt {rtt} ms: repetition {} done, load {}",
                 rep + 1,
-                loadavg()
+                load_average()
             );
         }
         println!(
             "\n## RTT {rtt} ms ({reps} repetitions, ABBA; load average {})",
-            loadavg()
+            load_average()
         );
         println!("\nsequential, {seq} writes per variant per repetition: p50 per repetition");
         println!("| variant | median of p50s | min–max |\n| --- | --- | --- |");
         for (i, v) in variants.iter().enumerate() {
-            let (lo, hi) = range(&seq_p50[i]);
+            let (lo, hi) = min_max(&seq_p50[i]);
             println!(
                 "| {} | {:.1} ms | {lo:.1}–{hi:.1} ms |",
                 v.label(),
@@ -229,7 +142,7 @@ async fn main() {
             .zip(&seq_p50[0])
             .map(|(h, o)| h / o)
             .collect();
-        let (lo, hi) = range(&ratio);
+        let (lo, hi) = min_max(&ratio);
         println!(
             "HALT / ours latency: {:.2}x ({lo:.2}–{hi:.2}); ours − RTT − primary local = {:.1} ms",
             median(ratio.clone()),
@@ -240,7 +153,7 @@ async fn main() {
         for (c, &writers) in counts.iter().enumerate() {
             let (o, h) = (&rates[c][0], &rates[c][1]);
             let ratio: Vec<f64> = o.iter().zip(h).map(|(o, h)| o / h.max(0.01)).collect();
-            let ((olo, ohi), (hlo, hhi), (rlo, rhi)) = (range(o), range(h), range(&ratio));
+            let ((olo, ohi), (hlo, hhi), (rlo, rhi)) = (min_max(o), min_max(h), min_max(&ratio));
             println!(
                 "| {writers} | {:.1} ({olo:.1}–{ohi:.1}) | {:.1} ({hlo:.1}–{hhi:.1}) | {:.1}x ({rlo:.1}–{rhi:.1}) |",
                 median(o.clone()),
@@ -249,9 +162,10 @@ async fn main() {
             );
         }
     }
-    println!("\nload average at end: {}", loadavg());
-    drop((ours, halt, local));
-    let _ = halt_db.close().await;
+    println!("\nload average at end: {}", load_average());
+    for writer in [ours, halt, local] {
+        writer.close().await;
+    }
     stacks.close().await;
     cluster.shutdown().await;
 }

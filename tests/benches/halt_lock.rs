@@ -19,85 +19,16 @@
 //! Run: `cargo bench -p repo-tests --bench halt_lock` (`ROUNDS=…`, `BLOCK=…`). Needs LiteFS
 //! and FUSE as the tests do; without them it says so and exits.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use blog_example::entities::tag;
-use repo_core::Repo;
-use repo_tests::real_litefs::{DB, HaltLock, LiteFsCluster, Stacks};
-use sea_orm::{ActiveModelTrait, Database, DatabaseConnection, Set};
+use repo_tests::real_litefs::{LiteFsCluster, Stacks, TagWriter};
+
+#[path = "../../repo-core/benches/support/mod.rs"]
+mod support;
+
+use support::measure::{env_count, ms, percentile};
 
 const WRITERS: usize = 8;
-
-#[derive(Clone)]
-enum Variant {
-    Forwarded(Repo),
-    Halt(DatabaseConnection, Arc<std::path::PathBuf>),
-    PrimaryLocal(DatabaseConnection),
-}
-
-impl Variant {
-    fn label(&self) -> &'static str {
-        match self {
-            Variant::Forwarded(_) => "forwarded (ours)",
-            Variant::Halt(..) => "HALT lock (LiteFS)",
-            Variant::PrimaryLocal(_) => "primary local",
-        }
-    }
-
-    /// One write; `lock` is this writer's own open `<db>-lock` (HALT variant only).
-    async fn write(&self, name: String, lock: Option<&Arc<HaltLock>>) -> Duration {
-        let am = tag::ActiveModel {
-            name: Set(name),
-            ..Default::default()
-        };
-        let started = Instant::now();
-        match self {
-            Variant::Forwarded(repo) => {
-                repo.insert(am).await.expect("forwarded");
-            }
-            Variant::Halt(db, _) => {
-                let lock = lock.expect("a HALT writer has its lock");
-                lock.acquire_within(Duration::from_secs(60))
-                    .await
-                    .expect("halt lock");
-                let written = am.insert(db).await;
-                lock.release().expect("release");
-                written.expect("write under the HALT lock");
-            }
-            Variant::PrimaryLocal(db) => {
-                am.insert(db).await.expect("local");
-            }
-        }
-        started.elapsed()
-    }
-
-    /// This writer's own open `<db>-lock`, for the HALT variant.
-    fn lock(&self) -> Option<Arc<HaltLock>> {
-        match self {
-            Variant::Halt(_, mount) => {
-                Some(Arc::new(HaltLock::open(mount, DB).expect("lock file")))
-            }
-            _ => None,
-        }
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx.min(sorted.len().saturating_sub(1))]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-fn env_count(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 struct Tally {
     latencies: Vec<Duration>,
@@ -127,7 +58,7 @@ impl Tally {
     }
 }
 
-fn report(title: &str, variants: &[Variant], tallies: &mut [Tally]) {
+fn report(title: &str, variants: &[TagWriter], tallies: &mut [Tally]) {
     println!("\n{title}");
     println!("| variant | p50 | p99 | mean | writes/s |\n| --- | --- | --- | --- | --- |");
     let mut rows = Vec::new();
@@ -151,8 +82,8 @@ fn report(title: &str, variants: &[Variant], tallies: &mut [Tally]) {
     );
 }
 
-async fn sequential(variants: &[Variant], rounds: usize, phase: &str) {
-    let locks: Vec<_> = variants.iter().map(Variant::lock).collect();
+async fn sequential(variants: &[TagWriter], rounds: usize, phase: &str) {
+    let locks: Vec<_> = variants.iter().map(TagWriter::lock).collect();
     let mut tallies: Vec<Tally> = variants.iter().map(|_| Tally::new()).collect();
     for round in 0..rounds {
         for k in 0..variants.len() {
@@ -172,7 +103,7 @@ async fn sequential(variants: &[Variant], rounds: usize, phase: &str) {
     );
 }
 
-async fn concurrent(variants: &[Variant], blocks: usize, per_writer: usize) {
+async fn concurrent(variants: &[TagWriter], blocks: usize, per_writer: usize) {
     let mut tallies: Vec<Tally> = variants.iter().map(|_| Tally::new()).collect();
     for block in 0..blocks {
         // ABBA…: forwards, backwards, forwards, …
@@ -222,24 +153,19 @@ async fn main() {
     };
     let stacks = Stacks::start(&cluster).await;
     let replica = &cluster.nodes[1];
-    let halt_db = Database::connect(format!(
-        "sqlite://{}?mode=rw",
-        replica.db_path(DB).display()
-    ))
-    .await
-    .expect("open the replica's file for HALT writes");
     let variants = [
-        Variant::Forwarded(stacks.node("node-2").repo.clone()),
-        Variant::Halt(halt_db.clone(), Arc::new(replica.mount.clone())),
-        Variant::PrimaryLocal(stacks.node("node-1").db.clone()),
+        TagWriter::Forwarded(stacks.node("node-2").repo.clone()),
+        TagWriter::halt_on(replica).await,
+        TagWriter::PrimaryLocal(stacks.node("node-1").db.clone()),
     ];
     // Warm-up: connections, channels, caches.
     sequential(&variants, 20, "warm-up").await;
     println!("\n(the warm-up above is not counted)");
     sequential(&variants, rounds, "sequential").await;
     concurrent(&variants, 4, block).await;
-    drop(variants);
-    let _ = halt_db.close().await;
+    for variant in variants {
+        variant.close().await;
+    }
     stacks.close().await;
     cluster.shutdown().await;
 }

@@ -23,18 +23,16 @@ use repo_core::{Multi, Repo};
 use repo_tests::cluster::Cluster;
 use sea_orm::{ActiveModelTrait, Set, TransactionSession, TransactionTrait as _};
 
+#[path = "../../repo-core/benches/support/mod.rs"]
+mod support;
+
+use support::measure::{env_count, percentile};
+
 fn am(name: String) -> tag::ActiveModel {
     tag::ActiveModel {
         name: Set(name),
         ..Default::default()
     }
-}
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 async fn interactive(repo: &Repo, prefix: &str, n: u64) -> Duration {
@@ -58,11 +56,6 @@ async fn multi(repo: &Repo, prefix: &str, n: u64) -> Duration {
     }
     repo.multi(batch).await.expect("multi");
     started.elapsed()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)]
 }
 
 fn report(label: &str, mut samples: Vec<Duration>) -> Duration {
@@ -118,8 +111,8 @@ async fn throughput(replica: &Repo, open: usize, seconds: u64, run: u64) -> (f64
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let rounds = env("ROUNDS", 2_000);
-    let seconds = env("SECONDS", 3);
+    let rounds = env_count("ROUNDS", 2_000);
+    let seconds = env_count("SECONDS", 3);
     let cluster = Cluster::start(1).await;
     let replica = cluster.replica(1).repo.clone();
     // Warm the channel and the caches.

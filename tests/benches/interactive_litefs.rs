@@ -31,18 +31,16 @@ use std::time::{Duration, Instant};
 use blog_example::entities::{post, post_tag, tag};
 use blog_example::transactions::{CreatePostWithTags, NewPost};
 use repo_core::Repo;
-use repo_tests::real_litefs::{DB, HaltLock, LiteFsCluster, Stacks};
+use repo_tests::real_litefs::{DB, HaltLock, LiteFsCluster, Stacks, open_for_halt};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, Database, DatabaseConnection, DbErr,
-    EntityTrait, NotSet, QueryFilter, Set, TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, NotSet,
+    QueryFilter, Set, TransactionSession, TransactionTrait,
 };
 
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+#[path = "../../repo-core/benches/support/mod.rs"]
+mod support;
+
+use support::measure::{Spread, env_count, load_average};
 
 /// `create_post_with_tags.v1`'s statements, on any connection.
 async fn statements<C: ConnectionTrait>(c: &C, slug: &str) -> Result<(), DbErr> {
@@ -140,12 +138,6 @@ fn p50(mut samples: Vec<Duration>) -> f64 {
         .map_or(f64::NAN, |d| d.as_secs_f64() * 1e3)
 }
 
-fn range(values: &[f64]) -> String {
-    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    format!("{min:.2}–{max:.2}")
-}
-
 /// Single forwarded writes per second from 8 writers while `open` tasks run interactive
 /// transactions back to back; with the transactions committed and failed.
 async fn throughput(replicas: &[Repo; 2], open: usize, seconds: u64, run: u64) -> (f64, u64, u64) {
@@ -207,25 +199,20 @@ async fn throughput(replicas: &[Repo; 2], open: usize, seconds: u64, run: u64) -
     )
 }
 
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg").unwrap_or_default()
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let (reps, rounds, seconds) = (env("REPS", 5), env("ROUNDS", 60), env("SECONDS", 3));
+    let (reps, rounds, seconds) = (
+        env_count("REPS", 5),
+        env_count("ROUNDS", 60),
+        env_count("SECONDS", 3),
+    );
     let Some(cluster) = LiteFsCluster::start_or_skip(&["node-1", "node-2", "node-3"]).await else {
         return;
     };
     let stacks = Stacks::start(&cluster).await;
-    println!("load average before: {}", loadavg().trim());
+    println!("load average before: {}", load_average().trim());
     let replica = &cluster.nodes[1];
-    let halt_db = Database::connect(format!(
-        "sqlite://{}?mode=rw",
-        replica.db_path(DB).display()
-    ))
-    .await
-    .expect("open the replica's file for HALT writes");
+    let halt_db = open_for_halt(replica).await;
     let lock = Arc::new(HaltLock::open(&replica.mount, DB).expect("lock file"));
     let repo = stacks.node("node-2").repo.clone();
     let variants = [
@@ -270,19 +257,19 @@ async fn main() {
     println!("\n{rounds} transactions per variant per repetition, {reps} repetitions:");
     println!("| variant (from node-2) | p50 per repetition, min–max |\n| --- | --- |");
     for (v, p) in variants.iter().zip(&p50s) {
-        println!("| {} | {} ms |", v.label(), range(p));
+        println!("| {} | {} ms |", v.label(), Spread::of(p.to_vec()).show(2));
     }
     let ratio = |a: usize, b: usize| -> Vec<f64> {
         p50s[a].iter().zip(&p50s[b]).map(|(x, y)| x / y).collect()
     };
     println!(
         "interactive/named p50: {}; interactive/HALT p50: {}",
-        range(&ratio(0, 1)),
-        range(&ratio(0, 2))
+        Spread::of(ratio(0, 1)).show(2),
+        Spread::of(ratio(0, 2)).show(2)
     );
     println!(
         "node-1's write lock held by an interactive transaction (begin's answer to the commit's sending), p50: {} ms",
-        range(&held)
+        Spread::of(held.clone()).show(2)
     );
 
     let replicas = [
@@ -312,12 +299,12 @@ async fn main() {
     for (i, open) in levels.iter().enumerate() {
         println!(
             "| {open} | {} | {} |",
-            range(&rates[i]),
-            range(&committed[i])
+            Spread::of(rates[i].clone()).show(2),
+            Spread::of(committed[i].clone()).show(2)
         );
     }
     println!("single writes that failed: {failures}");
-    println!("load average after: {}", loadavg().trim());
+    println!("load average after: {}", load_average().trim());
     drop(variants);
     let _ = halt_db.close().await;
     stacks.close().await;

@@ -25,31 +25,10 @@ use repo_tests::emulated_cluster::{ClusterSpec, EmulatedCluster, Schema};
 use repo_tests::history_row;
 use sea_orm::Set;
 
-fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+#[path = "../../repo-core/benches/support/mod.rs"]
+mod support;
 
-fn pct(mut v: Vec<f64>, p: f64) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
-    v.get(i).copied().unwrap_or(f64::NAN)
-}
-
-fn summary(v: &[f64]) -> String {
-    let min = v.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    format!("{:.2} ({min:.2}–{max:.2})", pct(v.to_vec(), 0.5))
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .trim()
-        .to_owned()
-}
+use support::measure::{Spread, env_count, load_average, percentile_of};
 
 /// When node-2's position last changed, as seen by the sampling thread.
 type Changes = Arc<Mutex<Vec<Instant>>>;
@@ -64,9 +43,9 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    let reps: usize = env("REPS", 5);
-    let calls: usize = env("CALLS", 40);
-    println!("load average at start: {}", loadavg());
+    let reps: usize = env_count("REPS", 5);
+    let calls: usize = env_count("CALLS", 40);
+    println!("load average at start: {}", load_average());
     println!(
         "\n| RTT | wait beyond lag p50, ms | p99, ms | RYW call p50, ms | eventual call p50, ms |\n| --- | --- | --- | --- | --- |"
     );
@@ -142,24 +121,24 @@ fn main() {
                 if rep == 0 {
                     continue; // warm-up
                 }
-                p50s.push(pct(beyond.clone(), 0.5));
-                p99s.push(pct(beyond, 0.99));
-                ryw_calls.push(pct(ryw, 0.5));
-                eventual_calls.push(pct(eventual, 0.5));
+                p50s.push(percentile_of(beyond.clone(), 0.5));
+                p99s.push(percentile_of(beyond, 0.99));
+                ryw_calls.push(percentile_of(ryw, 0.5));
+                eventual_calls.push(percentile_of(eventual, 0.5));
             }
         });
         stop.store(true, Ordering::Relaxed);
         let _ = sampler.join();
         println!(
             "| {rtt} ms | {} | {} | {} | {} |",
-            summary(&p50s),
-            summary(&p99s),
-            summary(&ryw_calls),
-            summary(&eventual_calls)
+            Spread::of(p50s.clone()).show(2),
+            Spread::of(p99s.clone()).show(2),
+            Spread::of(ryw_calls.clone()).show(2),
+            Spread::of(eventual_calls.clone()).show(2)
         );
         if let Ok(mut cluster) = Arc::try_unwrap(cluster) {
             rt.block_on(cluster.stop_nodes());
         }
     }
-    println!("\nload average at end: {}", loadavg());
+    println!("\nload average at end: {}", load_average());
 }

@@ -17,7 +17,7 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbErr};
 use tempfile::TempDir;
 
 use crate::history_row;
-use crate::proxy::Proxy;
+use crate::proxy::{Proxy, links_to};
 
 /// The schema the writes go to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,19 +131,7 @@ impl EmulatedCluster {
                     .expect("bind"),
             );
         }
-        let mut links = Vec::new();
-        let mut addrs = Vec::new();
-        for listener in &listeners {
-            let addr = listener.local_addr().expect("addr");
-            match one_way {
-                Some(one_way) => {
-                    let link = Proxy::with_delay(addr, one_way).await;
-                    addrs.push(link.addr);
-                    links.push(link);
-                }
-                None => addrs.push(addr),
-            }
-        }
+        let (addrs, links) = links_to(&listeners, one_way).await;
         let endpoints = Endpoints::map(
             names
                 .iter()

@@ -177,13 +177,24 @@ async fn local_and_forwarded_writes_commit_together_each_exactly_once() {
             } else {
                 replica.clone()
             };
-            tokio::spawn(async move { repo.insert(new_tag(&format!("n{}", i / 2))).await })
+            let forwarded = i % 2 == 1;
+            tokio::spawn(async move {
+                (
+                    forwarded,
+                    repo.insert(new_tag(&format!("n{}", i / 2))).await,
+                )
+            })
         })
         .collect();
     let mut stored = 0;
+    let mut forwarded_stored = 0;
     for write in writes {
-        match write.await.expect("join") {
-            Ok(_) => stored += 1,
+        let (forwarded, result) = write.await.expect("join");
+        match result {
+            Ok(_) => {
+                stored += 1;
+                forwarded_stored += usize::from(forwarded);
+            }
             Err(e) => assert!(
                 matches!(
                     e.sql_err(),
@@ -199,4 +210,45 @@ async fn local_and_forwarded_writes_commit_together_each_exactly_once() {
         .await
         .expect("count");
     assert_eq!(rows, 32);
+    // Each forwarded write that committed has its ledger row (one insert per group holds
+    // them all); the primary's own writes have none.
+    let ledger = ledger_rows(&cluster.primary().db).await;
+    assert_eq!(ledger, forwarded_stored);
+}
+
+/// The rows of the primary's ledger.
+async fn ledger_rows(db: &sea_orm::DatabaseConnection) -> usize {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Sqlite,
+            "SELECT COUNT(*) AS n FROM litefs_ledger",
+        ))
+        .await
+        .expect("count the ledger")
+        .expect("a row");
+    let n: i64 = row.try_get("", "n").expect("n");
+    usize::try_from(n).expect("a count")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_writes_committed_together_each_keep_their_ledger_row() {
+    let _ = group_sizes();
+    let cluster = Cluster::start(1).await;
+    let replica = cluster.replica(1).repo.clone();
+    let writes: Vec<_> = (0..64)
+        .map(|i| {
+            let repo = replica.clone();
+            tokio::spawn(async move { repo.insert(new_tag(&format!("f{i}"))).await })
+        })
+        .collect();
+    for write in writes {
+        write.await.expect("join").expect("forwarded insert");
+    }
+    assert!(
+        group_sizes().iter().any(|&size| size > 1.0),
+        "64 concurrent forwarded inserts never shared a commit"
+    );
+    // One ledger insert per group holds every member's row: a retry of any of them is
+    // answered from the ledger, never run again.
+    assert_eq!(ledger_rows(&cluster.primary().db).await, 64);
 }

@@ -58,6 +58,23 @@ async fn a_write_on_a_replica_without_the_repository_fails_with_litefs_error() {
     cluster.shutdown().await;
 }
 
+/// Waits (10 s at most) until `read` (replica `name`'s contents) equals the primary's.
+async fn catch_up<T, F, Fut>(name: &str, primary: &T, read: F)
+where
+    T: PartialEq,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let until = Instant::now() + Duration::from_secs(10);
+    while read().await != *primary {
+        assert!(
+            Instant::now() < until,
+            "{name} did not catch up through LiteFS"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_write_action_from_each_replica_lands_once_on_the_primary() {
     let Some(cluster) = LiteFsCluster::start_or_skip(&NAMES).await else {
@@ -77,14 +94,7 @@ async fn every_write_action_from_each_replica_lands_once_on_the_primary() {
     for name in ["node-2", "node-3"] {
         let replica = stacks.node(name);
         assert_eq!(replica.executed.count(), 0, "{name}'s executor never ran");
-        let until = Instant::now() + Duration::from_secs(10);
-        while dump(&replica.db).await != primary {
-            assert!(
-                Instant::now() < until,
-                "{name} did not catch up through LiteFS"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        catch_up(name, &primary, || dump(&replica.db)).await;
     }
     stacks.close().await;
     cluster.shutdown().await;
@@ -151,14 +161,7 @@ async fn sea_orm_transactions_from_each_replica_match_a_twin_primary() {
         );
         assert_script_ran(&primary);
         assert_eq!(replica.executed.count(), 0, "{name}'s executor never ran");
-        let until = Instant::now() + Duration::from_secs(10);
-        while tables(&replica.db).await != primary {
-            assert!(
-                Instant::now() < until,
-                "{name} did not catch up through LiteFS"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        catch_up(name, &primary, || tables(&replica.db)).await;
     }
     stacks.close().await;
     cluster.shutdown().await;

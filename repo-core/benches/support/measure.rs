@@ -46,12 +46,24 @@ pub async fn notes_db(dir: &std::path::Path) -> sea_orm::DatabaseConnection {
     db
 }
 
-/// The number in environment variable `name`, or `default`.
-pub fn env_count(name: &str, default: usize) -> usize {
+/// The value of environment variable `name` (a count, a list, …), or `default`.
+pub fn env_count<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(default)
+}
+
+/// Milliseconds, for printing.
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// The `p` percentile (0.0..=1.0) of `values`, in any order (NaN when there are none).
+pub fn percentile_of(mut values: Vec<f64>, p: f64) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let idx = ((values.len() as f64 - 1.0) * p).round() as usize;
+    values.get(idx).copied().unwrap_or(f64::NAN)
 }
 
 /// Median, minimum and maximum of one figure over a benchmark's repetitions.
@@ -66,12 +78,29 @@ impl Spread {
         Self { values }
     }
 
+    /// The median (NaN when there are no values).
+    pub fn median(&self) -> f64 {
+        self.values
+            .get(self.values.len() / 2)
+            .copied()
+            .unwrap_or(f64::NAN)
+    }
+
+    /// The smallest and the largest value (NaN when there are none).
+    pub fn min_max(&self) -> (f64, f64) {
+        match self.values.first().zip(self.values.last()) {
+            Some((min, max)) => (*min, *max),
+            None => (f64::NAN, f64::NAN),
+        }
+    }
+
     /// `median (min–max)` with `decimals` decimals, for printing.
     pub fn show(&self, decimals: usize) -> String {
-        let Some((min, max)) = self.values.first().zip(self.values.last()) else {
+        if self.values.is_empty() {
             return "no samples".into();
-        };
-        let median = self.values[self.values.len() / 2];
+        }
+        let (min, max) = self.min_max();
+        let median = self.median();
         format!("{median:.decimals$} ({min:.decimals$}–{max:.decimals$})")
     }
 }
@@ -86,4 +115,14 @@ pub fn load_average() -> String {
                 .join(" ")
         })
         .unwrap_or_else(|_| "unknown".into())
+}
+
+/// The median of `values`, in any order (NaN when there are none).
+pub fn median(values: Vec<f64>) -> f64 {
+    Spread::of(values).median()
+}
+
+/// The smallest and the largest of `values` (NaN when there are none).
+pub fn min_max(values: &[f64]) -> (f64, f64) {
+    Spread::of(values.to_vec()).min_max()
 }

@@ -72,8 +72,8 @@ impl Committer {
         request: Request,
         hook: Option<Arc<dyn TransactionHook>>,
     ) -> Result<Response, RepoError> {
-        let _in_flight = InFlight::enter(&self.in_flight);
-        if _in_flight.alone {
+        let in_flight = InFlight::enter(&self.in_flight);
+        if in_flight.alone {
             return self.executor.run_alone(request, hook.as_deref()).await;
         }
         let (reply, answer) = oneshot::channel();

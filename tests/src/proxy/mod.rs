@@ -71,6 +71,31 @@ pub struct Proxy {
     accept: AbortHandle,
 }
 
+/// The addresses to reach `listeners` at: themselves, or, `one_way` apart, a delaying
+/// proxy in front of each (returned too: they live as long as the links should).
+///
+/// # Panics
+/// If a listener has no local address (tests only).
+pub async fn links_to(
+    listeners: &[TcpListener],
+    one_way: Option<Duration>,
+) -> (Vec<SocketAddr>, Vec<Proxy>) {
+    let mut addrs = Vec::new();
+    let mut links = Vec::new();
+    for listener in listeners {
+        let addr = listener.local_addr().expect("addr");
+        match one_way {
+            Some(one_way) => {
+                let link = Proxy::with_delay(addr, one_way).await;
+                addrs.push(link.addr);
+                links.push(link);
+            }
+            None => addrs.push(addr),
+        }
+    }
+    (addrs, links)
+}
+
 impl Proxy {
     /// A proxy to `target` on 127.0.0.1 (port 0), without delay.
     ///

@@ -11,7 +11,9 @@ pub mod halt;
 pub mod install;
 pub mod process;
 pub mod stack;
+pub mod tag_writer;
 
 pub use cluster::{LiteFsCluster, LiteFsError};
 pub use halt::{HaltError, HaltLock};
 pub use stack::{DB, NodeStack, StackOptions, Stacks, WaitFor};
+pub use tag_writer::{TagWriter, open_for_halt};

@@ -19,7 +19,7 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statemen
 use super::cluster::LiteFsCluster;
 use crate::cluster::{SECRET, blog_builder_from, migrate};
 use crate::layers::CountingLayer;
-use crate::proxy::Proxy;
+use crate::proxy::{Proxy, links_to};
 use repo_litefs::ledger::PruneConfig;
 
 /// The database every stack opens in its node's mount.
@@ -126,19 +126,7 @@ impl Stacks {
                     .expect("bind"),
             );
         }
-        let mut links = Vec::new();
-        let mut addrs = Vec::new();
-        for listener in &listeners {
-            let addr = listener.local_addr().expect("addr");
-            match cluster.link_delay() {
-                Some(one_way) => {
-                    let link = Proxy::with_delay(addr, one_way).await;
-                    addrs.push(link.addr);
-                    links.push(link);
-                }
-                None => addrs.push(addr),
-            }
-        }
+        let (addrs, links) = links_to(&listeners, cluster.link_delay()).await;
         let endpoints = Endpoints::map(
             cluster
                 .nodes
