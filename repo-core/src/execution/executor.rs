@@ -163,6 +163,19 @@ impl Executor {
                 ),
             });
         };
+        self.execute_once(request, ledger.clone()).await
+    }
+
+    /// Runs `request` exactly once with `ledger`: recorded in the write's own transaction,
+    /// and a failure that came from an earlier attempt of it settled with that attempt's
+    /// answer (or refused, when it asked something else). The forwarding server runs every
+    /// forwarded write this way; [`Executor::execute`] runs a keyed write this way with the
+    /// executor's own ledger.
+    pub async fn execute_once(
+        &self,
+        request: Request,
+        ledger: Arc<dyn Ledger>,
+    ) -> Result<Response, RepoError> {
         let ticket = ledger.ticket(&request);
         let hook: Arc<dyn TransactionHook> = ledger.clone();
         let result = self.dispatch(request, Some(hook)).await;

@@ -37,7 +37,7 @@ pub use interactive::MAX_TRANSACTION;
 pub use shape::MAX_NAME_BYTES;
 
 use crate::ledger::LedgerHook;
-use repo_core::spi::{Ledger, TransactionHook};
+use repo_core::spi::Ledger;
 
 use crate::convert::{decode_request, encode_outcome, status_from_error};
 use crate::proto as pb;
@@ -145,14 +145,12 @@ impl ForwardServer {
         // by its budget, and a transaction or batch rolls back whole: the outcome is
         // atomic, the next write waits for it, and a retry with the same request id is
         // answered by the ledger.
-        let ticket = self.inner.ledger.ticket(&request);
         let result = if self.inner.config.ledger {
-            let hook: Arc<dyn TransactionHook> = self.inner.ledger.clone();
-            self.inner.executor.execute_with(request, hook).await
+            let ledger: Arc<dyn Ledger> = self.inner.ledger.clone();
+            self.inner.executor.execute_once(request, ledger).await
         } else {
             self.inner.executor.execute(request).await
         };
-        let result = self.inner.ledger.settle(ticket, result).await;
         drop(permit);
         let response = result?;
         if let Some(gate) = &self.inner.config.durability {
