@@ -8,14 +8,14 @@ use std::time::Duration;
 
 use blog_example::entities::tag;
 use repo_core::{
-    Action, IdempotencyKey, Operation, RejectReason, RepoError, Request, StatementRule,
+    Action, IdempotencyKey, Multi, Operation, RejectReason, RepoError, Request, StatementRule,
 };
 use repo_litefs::ledger::{PruneConfig, Pruner, WriteOutcome};
 use repo_tests::postgres::PgCluster;
 use repo_tests::postgres::nodes::{PgNodes, scalar};
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DbBackend, Set, SqlErr, Statement, TransactionSession,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Set,
+    SqlErr, Statement, TransactionSession, TransactionTrait,
 };
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -302,7 +302,7 @@ fn a_refused_statement_writes_nothing_and_errors_keep_their_sqlstate() {
 }
 
 #[test]
-fn an_interactive_transaction_from_the_standby_commits_on_the_primary() {
+fn a_transaction_and_a_multi_from_the_standby_commit_on_the_primary() {
     let Some(cluster) = PgCluster::start_or_skip() else {
         return;
     };
@@ -322,16 +322,32 @@ fn an_interactive_transaction_from_the_standby_commits_on_the_primary() {
             "nothing visible before the commit"
         );
         txn.commit().await.expect("commit");
+        // A Multi from the standby, rendered in PostgreSQL's dialect.
+        let done = repo
+            .multi(
+                Multi::new()
+                    .insert("a", new_tag("multi-1"))
+                    .insert("b", new_tag("multi-2"))
+                    .delete_all(
+                        "none",
+                        tag::Entity::delete_many().filter(tag::Column::Name.eq("absent")),
+                    ),
+            )
+            .await
+            .expect("a forwarded Multi");
+        let a: tag::Model = done.model::<tag::Entity>("a").await.expect("step a");
+        assert_eq!(a.name, "multi-1");
+        assert_eq!(done.rows_affected("none").expect("count"), 0);
         assert_eq!(
             scalar(&nodes.primary_db, "SELECT count(*) FROM tags").await,
-            2
+            4
         );
         let rolled_back = repo.begin().await.expect("begin");
         new_tag("never").insert(&rolled_back).await.expect("insert");
         rolled_back.rollback().await.expect("rollback");
         assert_eq!(
             scalar(&nodes.primary_db, "SELECT count(*) FROM tags").await,
-            2
+            4
         );
         nodes.shutdown().await;
     });

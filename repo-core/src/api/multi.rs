@@ -2,7 +2,8 @@
 //!
 //! Like Ecto's `Ecto.Multi`, each step has a name and the result is looked up by it.
 //! Steps are statements built on the calling node (no closures), so a batch can run on
-//! another node. `ActiveModelBehavior` hooks do not run for steps (as for sea-orm's
+//! another node. They are rendered in the dialect of the repository that runs the batch
+//! (SQLite's `?` or PostgreSQL's `$1`), when it runs. `ActiveModelBehavior` hooks do not run for steps (as for sea-orm's
 //! `insert_many`); use a named transaction when a step depends on an earlier one.
 
 use std::collections::HashSet;
@@ -10,7 +11,7 @@ use std::collections::HashSet;
 use futures::future::BoxFuture;
 use sea_orm::{
     ActiveModelTrait, DbBackend, DeleteMany, EntityTrait, FromQueryResult, InsertMany, QueryTrait,
-    UpdateMany,
+    StatementBuilder, UpdateMany,
 };
 
 use crate::call::{CallContext, WriteCall, WriteOp};
@@ -34,10 +35,52 @@ use crate::shape::shape_of;
 #[derive(Debug, Default)]
 #[must_use]
 pub struct Multi {
-    /// The steps, in execution order.
-    steps: Vec<BatchStep>,
+    /// The steps, in execution order, not yet rendered in a dialect.
+    steps: Vec<Step>,
     /// The first step that could not be built; reported when the batch runs.
     invalid: Option<String>,
+}
+
+/// One step before it meets a repository: its statement is rendered in the repository's
+/// dialect when the batch runs.
+struct Step {
+    /// The step's name.
+    name: String,
+    /// The statement, in no dialect yet.
+    statement: Box<dyn StatementBuilder + Send>,
+    /// The shape of the rows a query step returns (`None`: an executed step).
+    shape: Option<std::sync::Arc<crate::row::RowShape>>,
+    /// Whether the batch fails when the step touches no row.
+    require_row: bool,
+}
+
+impl std::fmt::Debug for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Step")
+            .field("name", &self.name)
+            .field("query", &self.shape.is_some())
+            .field("require_row", &self.require_row)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Step {
+    /// The step, its statement rendered for `backend`.
+    fn render(self, backend: DbBackend) -> BatchStep {
+        let statement = self.statement.build(&backend);
+        let operation = match self.shape {
+            Some(shape) => StepOperation::Query {
+                statement,
+                shape: Some(shape),
+            },
+            None => StepOperation::Execute(statement),
+        };
+        BatchStep {
+            name: self.name,
+            operation,
+            require_row: self.require_row,
+        }
+    }
 }
 
 impl Multi {
@@ -50,7 +93,7 @@ impl Multi {
     pub fn insert<A: ActiveModelTrait>(self, name: &str, model: A) -> Self {
         let mut query = A::Entity::insert(model).into_query();
         query.returning_all();
-        self.query_step::<A::Entity>(name, build(&query), true)
+        self.query_step::<A::Entity>(name, Box::new(query), true)
     }
 
     /// Updates `model` by primary key; the step's result is the updated row, and the
@@ -60,7 +103,7 @@ impl Multi {
             Ok(update) => {
                 let mut query = update.into_query();
                 query.returning_all();
-                self.query_step::<A::Entity>(name, build(&query), true)
+                self.query_step::<A::Entity>(name, Box::new(query), true)
             }
             Err(e) => self.invalid(name, e),
         }
@@ -69,24 +112,24 @@ impl Multi {
     /// Deletes `model` by primary key; the batch fails if no row matched.
     pub fn delete<A: ActiveModelTrait>(self, name: &str, model: A) -> Self {
         match A::Entity::delete(model).validate() {
-            Ok(delete) => self.exec_step(name, delete.build(DbBackend::Sqlite), true),
+            Ok(delete) => self.exec_step(name, Box::new(delete.into_query()), true),
             Err(e) => self.invalid(name, e),
         }
     }
 
     /// Inserts many models; the step's result is the number of rows inserted.
     pub fn insert_all<A: ActiveModelTrait>(self, name: &str, query: InsertMany<A>) -> Self {
-        self.exec_step(name, query.build(DbBackend::Sqlite), false)
+        self.exec_step(name, Box::new(query.into_query()), false)
     }
 
     /// Runs an `UpdateMany`; the step's result is the number of rows updated.
     pub fn update_all<E: EntityTrait>(self, name: &str, query: UpdateMany<E>) -> Self {
-        self.exec_step(name, query.build(DbBackend::Sqlite), false)
+        self.exec_step(name, Box::new(query.into_query()), false)
     }
 
     /// Runs a `DeleteMany`; the step's result is the number of rows deleted.
     pub fn delete_all<E: EntityTrait>(self, name: &str, query: DeleteMany<E>) -> Self {
-        self.exec_step(name, query.build(DbBackend::Sqlite), false)
+        self.exec_step(name, Box::new(query.into_query()), false)
     }
 
     /// The number of steps.
@@ -102,26 +145,28 @@ impl Multi {
     fn query_step<E: EntityTrait>(
         mut self,
         name: &str,
-        statement: sea_orm::Statement,
+        statement: Box<dyn StatementBuilder + Send>,
         require_row: bool,
     ) -> Self {
-        let operation = StepOperation::Query {
+        self.steps.push(Step {
+            name: name.to_owned(),
             statement,
             shape: Some(shape_of::<E>()),
-        };
-        self.steps.push(BatchStep {
-            name: name.to_owned(),
-            operation,
             require_row,
         });
         self
     }
 
-    fn exec_step(mut self, name: &str, statement: sea_orm::Statement, require_row: bool) -> Self {
-        let operation = StepOperation::Execute(statement);
-        self.steps.push(BatchStep {
+    fn exec_step(
+        mut self,
+        name: &str,
+        statement: Box<dyn StatementBuilder + Send>,
+        require_row: bool,
+    ) -> Self {
+        self.steps.push(Step {
             name: name.to_owned(),
-            operation,
+            statement,
+            shape: None,
             require_row,
         });
         self
@@ -153,10 +198,6 @@ impl Multi {
         }
         Ok(())
     }
-}
-
-fn build<S: sea_orm::StatementBuilder>(query: &S) -> sea_orm::Statement {
-    DbBackend::Sqlite.build(query)
 }
 
 /// What a committed [`Multi`] produced, by step name.
@@ -224,7 +265,14 @@ impl WriteOp for RunMulti {
         Box::pin(async move {
             self.0.check()?;
             let names: Vec<String> = self.0.steps.iter().map(|s| s.name.clone()).collect();
-            let request = Request::new(Action::Multi, "multi", Operation::Batch(self.0.steps));
+            let backend = call.repo.connection().get_database_backend();
+            let steps = self
+                .0
+                .steps
+                .into_iter()
+                .map(|s| s.render(backend))
+                .collect();
+            let request = Request::new(Action::Multi, "multi", Operation::Batch(steps));
             match call.repo.call(request, &call.options).await?.outcome {
                 Outcome::Batch(outcomes) if outcomes.len() == names.len() => Ok(MultiResult {
                     steps: names.into_iter().zip(outcomes).collect(),

@@ -1,0 +1,97 @@
+//! Values of PostgreSQL's common types cross the wire: a statement forwarded from the
+//! standby binds UUID, JSONB, `timestamptz`, `numeric`, `bytea`, `boolean`, `double
+//! precision` and NULL on the primary exactly as the same statement run there does.
+//! Arrays and PostgreSQL enums are not covered yet (docs/BACKENDS.md).
+
+use std::str::FromStr;
+
+use repo_tests::postgres::PgCluster;
+use repo_tests::postgres::nodes::PgNodes;
+use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+
+const TABLE: &str = "CREATE TABLE typed (label text PRIMARY KEY, u uuid, j jsonb, \
+     ts timestamptz, n numeric, b bytea, f boolean, d double precision, missing text)";
+
+const INSERT: &str = "INSERT INTO typed (label, u, j, ts, n, b, f, d, missing) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+fn values(label: &str) -> Vec<Value> {
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-30T04:05:06.789012+02:00")
+        .expect("timestamp");
+    vec![
+        label.into(),
+        uuid::Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef).into(),
+        serde_json::json!({"a": [1, 2.5, "three", null], "ü": true}).into(),
+        at.into(),
+        rust_decimal::Decimal::from_str("12345678901234.000000000001")
+            .expect("decimal")
+            .into(),
+        vec![0_u8, 1, 255, 0].into(),
+        true.into(),
+        0.1_f64.into(),
+        Value::String(None),
+    ]
+}
+
+/// The row as PostgreSQL prints it (every column as text, so nothing is lost in reading).
+const READ: &str = "SELECT u::text, j::text, ts::text, n::text, encode(b, 'hex'), f::text, \
+     d::text, coalesce(missing, '<null>') FROM typed WHERE label = $1";
+
+async fn read(db: &impl ConnectionTrait, label: &str) -> Vec<String> {
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            READ,
+            [label.into()],
+        ))
+        .await
+        .expect("read")
+        .expect("a row");
+    (0..8)
+        .map(|i| row.try_get_by_index::<String>(i).expect("text"))
+        .collect()
+}
+
+#[test]
+fn values_forwarded_from_the_standby_are_bound_as_on_the_primary() {
+    let Some(cluster) = PgCluster::start_or_skip() else {
+        return;
+    };
+    cluster.primary.psql(TABLE).expect("create the table");
+    cluster
+        .wait_replayed(std::time::Duration::from_secs(30))
+        .expect("replicated");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let nodes = PgNodes::start(&cluster, |c| c).await;
+        let forwarded = nodes
+            .standby
+            .repo()
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                INSERT,
+                values("forwarded"),
+            ))
+            .await
+            .expect("a forwarded insert");
+        assert_eq!(forwarded.rows_affected(), 1);
+        nodes
+            .primary_db
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                INSERT,
+                values("local"),
+            ))
+            .await
+            .expect("the same insert on the primary");
+        let local = read(&nodes.primary_db, "local").await;
+        assert_eq!(read(&nodes.primary_db, "forwarded").await, local);
+        // And read back on the standby (read-your-writes) the same.
+        assert_eq!(read(&nodes.standby_db, "forwarded").await, local);
+        nodes.shutdown().await;
+    });
+}
