@@ -3,16 +3,29 @@
 //! over [`super::BODY_LIMIT`] closes the socket with 1009, as on a post's socket).
 
 use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
+use axum::http::Uri;
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
+use super::error::ApiError;
+use super::not_found::respond;
+use super::ws::NOT_A_HANDSHAKE;
 use super::{AppState, BODY_LIMIT, PostEvent};
 
-/// Upgrades to a socket that receives every post published from now on.
-pub(crate) async fn upgrade(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+/// Upgrades to a socket that receives every post published from now on; a request that
+/// is not a WebSocket handshake gets a `400` page.
+pub(crate) async fn upgrade(
+    State(state): State<AppState>,
+    uri: Uri,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let Ok(upgrade) = upgrade else {
+        return respond(&state, &uri, ApiError::BadRequest(NOT_A_HANDSHAKE)).await;
+    };
     let events = state.feed.subscribe_posts();
     upgrade
         .max_message_size(2 * BODY_LIMIT)
