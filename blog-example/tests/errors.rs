@@ -130,18 +130,50 @@ async fn an_oversized_socket_message_closes_with_1009_and_bad_ones_get_plain_err
         .send(Message::text("x".repeat(BODY_LIMIT + 1)))
         .await
         .expect("send");
+    expect_1009(&mut socket, "just over the limit").await;
+
+    // Far over the limit (refused as its header arrives, before it is read), text or
+    // binary, on both kinds of socket: 1009 too, never a dropped connection.
+    let post_socket = format!("ws://{addr}/posts/{}/ws", post["id"]);
+    for (url, message) in [
+        (&post_socket, Message::text("x".repeat(3 * BODY_LIMIT))),
+        (&post_socket, Message::binary(vec![0u8; BODY_LIMIT + 1])),
+        (
+            &format!("ws://{addr}/ws"),
+            Message::text("x".repeat(3 * BODY_LIMIT)),
+        ),
+        (
+            &format!("ws://{addr}/ws"),
+            Message::binary(vec![0u8; BODY_LIMIT + 1]),
+        ),
+    ] {
+        let what = format!("{} bytes to {url}", message.len());
+        let (mut socket, _) = connect_async(url.as_str()).await.expect("connect");
+        // The server may close before it has read it all: a failed send is expected.
+        let _ = socket.send(message).await;
+        expect_1009(&mut socket, &what).await;
+    }
+}
+
+/// Reads until the server's close frame, which must say 1009 and name the limit.
+async fn expect_1009(
+    socket: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    what: &str,
+) {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await
             .expect("the server answers");
         match message {
             Some(Ok(Message::Close(Some(frame)))) => {
-                assert_eq!(frame.code, CloseCode::Size, "{frame:?}");
-                assert!(frame.reason.contains("KiB"), "{frame:?}");
+                assert_eq!(frame.code, CloseCode::Size, "{what}: {frame:?}");
+                assert!(frame.reason.contains("KiB"), "{what}: {frame:?}");
                 break;
             }
             Some(Ok(_)) => continue,
-            other => panic!("expected a close frame with 1009, got {other:?}"),
+            other => panic!("{what}: expected a close frame with 1009, got {other:?}"),
         }
     }
 }

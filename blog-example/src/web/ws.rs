@@ -11,7 +11,7 @@
 //! a message over [`super::BODY_LIMIT`] closes it with 1009 (message too big).
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
@@ -26,6 +26,7 @@ use super::error::ApiError;
 use super::extract::PostId;
 use super::feed::comments_after;
 use super::not_found::respond;
+use super::socket_close;
 use super::validate::NewCommentRequest;
 use super::{AppState, BODY_LIMIT, CommentEvent};
 use crate::entities::post;
@@ -87,8 +88,8 @@ async fn start(
     let events = state.feed.subscribe();
     let correlation = repo_core::CorrelationId::current();
     let span = tracing::Span::current();
-    // Frames up to twice the limit are read, so that a message over the limit is seen and
-    // answered with 1009 rather than the connection being cut.
+    // Messages up to twice the limit are read whole and answered with 1009 by their size;
+    // a larger one is refused as its header arrives, also with 1009 (`socket_close`).
     Ok(upgrade
         .max_message_size(2 * BODY_LIMIT)
         .max_frame_size(2 * BODY_LIMIT)
@@ -130,10 +131,11 @@ async fn watch(
         let outgoing = tokio::select! {
             incoming = stream.next() => match incoming {
                 Some(Ok(Message::Text(text))) if text.len() > BODY_LIMIT => {
-                    let _ = sink.send(Message::Close(Some(CloseFrame {
-                        code: close_code::SIZE,
-                        reason: format!("message over the {} KiB limit", BODY_LIMIT / 1024).into(),
-                    }))).await;
+                    let _ = sink.send(Message::Close(Some(socket_close::too_big()))).await;
+                    break;
+                }
+                Some(Ok(Message::Binary(data))) if data.len() > BODY_LIMIT => {
+                    let _ = sink.send(Message::Close(Some(socket_close::too_big()))).await;
                     break;
                 }
                 Some(Ok(Message::Text(text))) => comment(&state, post_id, text.as_str()).await,
@@ -141,7 +143,13 @@ async fn watch(
                     "send comments as JSON text messages".to_owned(),
                 ))),
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,
-                Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+                Some(Err(error)) => {
+                    if let Some(frame) = socket_close::after_read_error(error) {
+                        let _ = sink.send(Message::Close(Some(frame))).await;
+                    }
+                    break;
+                }
+                Some(Ok(Message::Close(_))) | None => break,
             },
             event = events.recv() => match event {
                 Ok(event) if event.post_id == post_id && event.id > sent => {
