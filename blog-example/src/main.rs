@@ -118,8 +118,28 @@ async fn run_tour(database_path: Option<std::path::PathBuf>) -> Result<(), Box<d
     tour::run(&path).await
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// How long the runtime waits for its blocking threads once the command is done. One of
+/// them may be blocked reading a terminal (tokio reads standard input on a blocking thread,
+/// which only a line or the input's end frees): Ctrl-C must not wait for Enter.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
+
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(run());
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    code
+}
+
+async fn run() -> ExitCode {
     logging::init(
         std::env::var("RUST_LOG").ok().as_deref(),
         logging::LogFormat::from_variable(std::env::var(logging::FORMAT_VARIABLE).ok().as_deref()),

@@ -31,6 +31,7 @@ mod not_found;
 mod ops;
 mod pages;
 mod request_span;
+mod socket_close;
 mod validate;
 mod ws;
 
