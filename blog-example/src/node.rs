@@ -147,7 +147,10 @@ pub async fn start_on(
             replication_lag: health.replication_lag,
         }
     });
-    let feed = ChangeFeed::spawn(feed_connection(&config.db_path).await?);
+    let feed = ChangeFeed::spawn_watching(
+        feed_connection(&config.db_path).await?,
+        repo_litefs::ChangeSignal::sqlite(&config.db_path),
+    );
     let mut app_state = AppState::new(node.repo().clone(), info).with_feed(feed);
     if let Some(handle) = metrics {
         app_state = app_state.with_metrics(handle);

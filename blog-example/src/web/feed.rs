@@ -4,10 +4,13 @@
 //!
 //! The watcher does not ask the rest of the cluster anything: the database is the source.
 //! It wakes when the node itself wrote ([`ChangeFeed::wake`], called by the handlers after a
-//! write returns) or when SQLite's `PRAGMA data_version` says another connection committed
-//! (LiteFS applying a transaction from the primary, or the primary's writer executing a
-//! write forwarded by another node). That check is one pragma on one connection every
-//! [`CHECK_INTERVAL`], whatever the number of viewers; only a change costs a query, which
+//! write returns) or when another connection committed (LiteFS applying a transaction from
+//! the primary, or the primary's writer executing a write forwarded by another node). That
+//! check runs every [`CHECK_INTERVAL`], whatever the number of viewers: with the database's
+//! files known ([`ChangeFeed::spawn_watching`], what a node uses) it reads a few bytes of the
+//! file and its `-wal` ([`ChangeSignal`]: no SQL, no hand-off to SQLite's worker thread, so
+//! an idle node costs next to nothing); otherwise it asks SQLite's `PRAGMA data_version` on
+//! one connection. Only a change costs a query, which
 //! reads the comments above the last id it announced. Comment ids grow in commit order
 //! (SQLite has one writer), so "above the last id" misses nothing and repeats nothing.
 //! Posts are announced when they are published, in `(published_at, id)` order after the
@@ -16,6 +19,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use repo_litefs::{ChangeSignal, Fingerprint};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Statement,
@@ -63,6 +67,16 @@ impl ChangeFeed {
     /// Starts watching `db`, announcing comments stored from now on. `db` should be a
     /// connection of its own (one pooled connection): `data_version` is per connection.
     pub fn spawn(db: DatabaseConnection) -> Self {
+        Self::start(db, None)
+    }
+
+    /// Starts watching `db`, told of other connections' commits by `files` (see
+    /// [`ChangeSignal::sqlite`]) rather than by `PRAGMA data_version`.
+    pub fn spawn_watching(db: DatabaseConnection, files: ChangeSignal) -> Self {
+        Self::start(db, Some(files))
+    }
+
+    fn start(db: DatabaseConnection, files: Option<ChangeSignal>) -> Self {
         let (events, _) = broadcast::channel(CAPACITY);
         let (posts, _) = broadcast::channel(CAPACITY);
         let wake = Arc::new(Notify::new());
@@ -70,7 +84,7 @@ impl ChangeFeed {
             comments: events.clone(),
             posts: posts.clone(),
         };
-        let task = tokio::spawn(watch(db, channels, wake.clone()));
+        let task = tokio::spawn(watch(db, files, channels, wake.clone()));
         Self {
             events,
             posts,
@@ -111,7 +125,12 @@ struct Seen {
 }
 
 /// The watcher: wait for a change, announce what is new, repeat.
-async fn watch(db: DatabaseConnection, channels: Channels, wake: Arc<Notify>) {
+async fn watch(
+    db: DatabaseConnection,
+    files: Option<ChangeSignal>,
+    channels: Channels,
+    wake: Arc<Notify>,
+) {
     let mut seen = loop {
         match current(&db).await {
             Ok(seen) => break seen,
@@ -121,15 +140,15 @@ async fn watch(db: DatabaseConnection, channels: Channels, wake: Arc<Notify>) {
             }
         }
     };
-    let mut version = data_version(&db).await.ok();
+    let mut version = Version::now(&db, files.as_ref()).await;
     let mut more = false;
     loop {
         if !more {
             tokio::select! {
                 () = wake.notified() => {}
                 () = tokio::time::sleep(CHECK_INTERVAL) => {
-                    let now = data_version(&db).await.ok();
-                    if now == version {
+                    let now = Version::now(&db, files.as_ref()).await;
+                    if !now.differs_from(&version) {
                         continue;
                     }
                     version = now;
@@ -257,6 +276,34 @@ async fn max_comment_id(db: &DatabaseConnection) -> Result<i32, DbErr> {
         .one(db)
         .await?;
     Ok(newest.map_or(0, |c| c.id))
+}
+
+/// What the watcher compares between two checks.
+#[derive(Debug)]
+enum Version {
+    /// The database's files as last looked at.
+    Files(Fingerprint),
+    /// `PRAGMA data_version` (`None`: it could not be read).
+    DataVersion(Option<i64>),
+}
+
+impl Version {
+    /// Looks now: at `files` if given, else asks `db`.
+    async fn now(db: &DatabaseConnection, files: Option<&ChangeSignal>) -> Self {
+        match files {
+            Some(files) => Self::Files(files.look()),
+            None => Self::DataVersion(data_version(db).await.ok()),
+        }
+    }
+
+    /// Whether something may have changed since `before`.
+    fn differs_from(&self, before: &Version) -> bool {
+        match (self, before) {
+            (Self::Files(now), Self::Files(then)) => now.changed_since(then),
+            (Self::DataVersion(now), Self::DataVersion(then)) => now != then,
+            _ => true,
+        }
+    }
 }
 
 /// SQLite's `PRAGMA data_version`: changes when another connection commits.
