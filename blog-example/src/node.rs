@@ -174,8 +174,8 @@ pub async fn start_on(
     })
 }
 
-/// One read-only connection of its own for the [`ChangeFeed`]: SQLite's `data_version`,
-/// which the feed watches, is per connection.
+/// One read-only connection of its own for the [`ChangeFeed`], which reads new comments and
+/// posts on it when the database's files change.
 async fn feed_connection(path: &std::path::Path) -> Result<DatabaseConnection, NodeError> {
     let url = format!("sqlite://{}?mode=ro", path.display());
     let mut options = sea_orm::ConnectOptions::new(url);
