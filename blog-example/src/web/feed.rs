@@ -19,14 +19,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use repo_litefs::{ChangeSignal, Fingerprint};
+use repo_litefs::ChangeSignal;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement,
+    QuerySelect,
 };
 use tokio::sync::{Notify, broadcast};
 use tokio::task::AbortHandle;
 
+use super::feed_version::FeedVersion;
 use super::{CommentEvent, PostEvent};
 use crate::entities::{comment, post};
 
@@ -140,14 +141,14 @@ async fn watch(
             }
         }
     };
-    let mut version = Version::now(&db, files.as_ref()).await;
+    let mut version = FeedVersion::now(&db, files.as_ref()).await;
     let mut more = false;
     loop {
         if !more {
             tokio::select! {
                 () = wake.notified() => {}
                 () = tokio::time::sleep(CHECK_INTERVAL) => {
-                    let now = Version::now(&db, files.as_ref()).await;
+                    let now = FeedVersion::now(&db, files.as_ref()).await;
                     if !now.differs_from(&version) {
                         continue;
                     }
@@ -276,46 +277,4 @@ async fn max_comment_id(db: &DatabaseConnection) -> Result<i32, DbErr> {
         .one(db)
         .await?;
     Ok(newest.map_or(0, |c| c.id))
-}
-
-/// What the watcher compares between two checks.
-#[derive(Debug)]
-enum Version {
-    /// The database's files as last looked at.
-    Files(Fingerprint),
-    /// `PRAGMA data_version` (`None`: it could not be read).
-    DataVersion(Option<i64>),
-}
-
-impl Version {
-    /// Looks now: at `files` if given, else asks `db`.
-    async fn now(db: &DatabaseConnection, files: Option<&ChangeSignal>) -> Self {
-        match files {
-            Some(files) => Self::Files(files.look()),
-            None => Self::DataVersion(data_version(db).await.ok()),
-        }
-    }
-
-    /// Whether something may have changed since `before`.
-    fn differs_from(&self, before: &Version) -> bool {
-        match (self, before) {
-            (Self::Files(now), Self::Files(then)) => now.changed_since(then),
-            (Self::DataVersion(now), Self::DataVersion(then)) => now != then,
-            _ => true,
-        }
-    }
-}
-
-/// SQLite's `PRAGMA data_version`: changes when another connection commits.
-async fn data_version(db: &DatabaseConnection) -> Result<i64, DbErr> {
-    let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "PRAGMA data_version",
-        ))
-        .await?;
-    match row {
-        Some(row) => row.try_get_by_index::<i64>(0),
-        None => Ok(0),
-    }
 }
