@@ -147,7 +147,10 @@ pub async fn start_on(
             replication_lag: health.replication_lag,
         }
     });
-    let feed = ChangeFeed::spawn(feed_connection(&config.db_path).await?);
+    let feed = ChangeFeed::spawn_watching(
+        feed_connection(&config.db_path).await?,
+        repo_litefs::ChangeSignal::sqlite(&config.db_path),
+    );
     let mut app_state = AppState::new(node.repo().clone(), info).with_feed(feed);
     if let Some(handle) = metrics {
         app_state = app_state.with_metrics(handle);
@@ -171,8 +174,8 @@ pub async fn start_on(
     })
 }
 
-/// One read-only connection of its own for the [`ChangeFeed`]: SQLite's `data_version`,
-/// which the feed watches, is per connection.
+/// One read-only connection of its own for the [`ChangeFeed`], which reads new comments and
+/// posts on it when the database's files change.
 async fn feed_connection(path: &std::path::Path) -> Result<DatabaseConnection, NodeError> {
     let url = format!("sqlite://{}?mode=ro", path.display());
     let mut options = sea_orm::ConnectOptions::new(url);

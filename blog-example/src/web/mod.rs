@@ -25,6 +25,7 @@ mod api;
 mod error;
 mod extract;
 mod feed;
+mod feed_version;
 mod html;
 mod live_posts;
 mod not_found;
