@@ -49,7 +49,10 @@ mod session;
 // Each part's modules by their short names, so that `crate::request`, `crate::executor`, …
 // read the same wherever they are used.
 use api::{call, multi, options, repo, route, transaction_call};
-use execution::{committer, executor, hooked, ledger, stack, transaction, writer};
+use execution::{
+    committer, executor, hooked, joined, ledger, round_trip, stack, statement_hook, transaction,
+    writer,
+};
 use model::{
     correlation_id, durability, facts, idempotency_key, request, response, row, shape, value,
 };
@@ -87,6 +90,7 @@ pub use writer::{CommitGuard, SqliteLimits, WriterConfig};
 pub mod spi {
     pub use crate::error::{MAX_REASON_CHARS, StatusClass};
     pub use crate::hooked::TransactionHook;
+    pub use crate::statement_hook::StatementHook;
     pub use crate::ledger::{Ledger, LedgerTicket};
     pub use crate::row::{RowShape, ValueKind};
     pub use crate::session::{LocalSession, Session, SessionOpener, SessionStep};
