@@ -90,10 +90,10 @@ pub use writer::{CommitGuard, SqliteLimits, WriterConfig};
 pub mod spi {
     pub use crate::error::{MAX_REASON_CHARS, StatusClass};
     pub use crate::hooked::TransactionHook;
-    pub use crate::statement_hook::StatementHook;
     pub use crate::ledger::{Ledger, LedgerTicket};
     pub use crate::row::{RowShape, ValueKind};
     pub use crate::session::{LocalSession, Session, SessionOpener, SessionStep};
     pub use crate::shape::shape_of;
+    pub use crate::statement_hook::StatementHook;
     pub use crate::value::{ValueError, ValueReason, WireInstant, WireTime, WireValue};
 }

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use repo_litefs::ledger::CreateLedgerTable;
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePoolOptions};
-use sea_orm::sqlx::{self, AssertSqlSafe, ConnectOptions, Connection};
+use sea_orm::sqlx::{self, AssertSqlSafe, Connection};
 use sea_orm::{ConnectionTrait, Database, DbBackend, Schema, SqlxSqliteConnector, Statement};
 use sea_orm_migration::{MigrationTrait, SchemaManager};
 
@@ -38,10 +38,11 @@ const INSERT: &str = "INSERT INTO notes (title, body, stars) VALUES (?, ?, ?)";
 const LEDGER: &str = "INSERT INTO litefs_ledger (request_id, response, created_at, fingerprint) \
      VALUES (?, ?, ?, ?)";
 
-const NAMES: [&str; 10] = [
+const NAMES: [&str; 11] = [
     "hop (SELECT 1, held connection)",
     "insert, held connection",
     "insert, sea-orm on a 1-connection pool",
+    "insert, sqlx: acquire | insert | release",
     "4 calls: BEGIN | insert | ledger | COMMIT",
     "  of which BEGIN",
     "  of which insert",
@@ -81,17 +82,17 @@ async fn main() {
         .connect_with(options.clone())
         .await
         .expect("pool");
-    let pooled = SqlxSqliteConnector::from_sqlx_sqlite_pool(pool);
+    let pooled = SqlxSqliteConnector::from_sqlx_sqlite_pool(pool.clone());
 
     println!("load average before: {}", load_average());
-    let mut reps_p50: Vec<[Duration; 10]> = Vec::new();
+    let mut reps_p50: Vec<[Duration; 11]> = Vec::new();
     let mut n = 0u64;
     for _ in 0..reps {
-        let mut samples: [Vec<Duration>; 10] = Default::default();
+        let mut samples: [Vec<Duration>; 11] = Default::default();
         for i in 0..rounds + 200 {
-            let mut took = [Duration::ZERO; 10];
-            for k in 0..6 {
-                let variant = (i + k) % 6;
+            let mut took = [Duration::ZERO; 11];
+            for k in 0..7 {
+                let variant = (i + k) % 7;
                 n += 1;
                 let t = Instant::now();
                 match variant {
@@ -113,24 +114,33 @@ async fn main() {
                             .expect("pool insert"),
                     ),
                     3 => {
+                        let mut conn = pool.acquire().await.expect("acquire");
+                        insert(INSERT).execute(&mut *conn).await.expect("insert");
+                        // Release and wait for it (the ping): what the next acquire waits for.
+                        conn.return_to_pool().await;
+                    }
+                    4 => {
                         let mut t = Instant::now();
-                        let mut lap = |slot: usize, took: &mut [Duration; 10]| {
+                        let mut lap = |slot: usize, took: &mut [Duration; 11]| {
                             took[slot] = t.elapsed();
                             t = Instant::now();
                         };
-                        sqlx::query("BEGIN").execute(&mut held).await.expect("begin");
-                        lap(4, &mut took);
-                        insert(INSERT).execute(&mut held).await.expect("insert");
+                        sqlx::query("BEGIN")
+                            .execute(&mut held)
+                            .await
+                            .expect("begin");
                         lap(5, &mut took);
-                        ledger(LEDGER, n).execute(&mut held).await.expect("ledger");
+                        insert(INSERT).execute(&mut held).await.expect("insert");
                         lap(6, &mut took);
+                        ledger(LEDGER, n).execute(&mut held).await.expect("ledger");
+                        lap(7, &mut took);
                         sqlx::query("COMMIT")
                             .execute(&mut held)
                             .await
                             .expect("commit");
-                        lap(7, &mut took);
+                        lap(8, &mut took);
                     }
-                    4 => {
+                    5 => {
                         insert(&format!("BEGIN; {INSERT}"))
                             .execute(&mut held)
                             .await
@@ -141,22 +151,20 @@ async fn main() {
                             .expect("ledger; commit");
                     }
                     _ => drop(
-                        sqlx::query(AssertSqlSafe(format!(
-                            "BEGIN; {INSERT}; {LEDGER}; COMMIT"
-                        )))
-                        .bind("A title")
-                        .bind("Some body")
-                        .bind(5i64)
-                        .bind(n.to_be_bytes().to_vec())
-                        .bind(vec![0u8; 24])
-                        .bind(0i64)
-                        .bind(vec![0u8; 32])
-                        .execute(&mut held)
-                        .await
-                        .expect("one call"),
+                        sqlx::query(AssertSqlSafe(format!("BEGIN; {INSERT}; {LEDGER}; COMMIT")))
+                            .bind("A title")
+                            .bind("Some body")
+                            .bind(5i64)
+                            .bind(n.to_be_bytes().to_vec())
+                            .bind(vec![0u8; 24])
+                            .bind(0i64)
+                            .bind(vec![0u8; 32])
+                            .execute(&mut held)
+                            .await
+                            .expect("one call"),
                     ),
                 }
-                let slot = [0, 1, 2, 3, 8, 9][variant];
+                let slot = [0, 1, 2, 3, 4, 9, 10][variant];
                 took[slot] = t.elapsed();
             }
             if i >= 200 {
@@ -176,8 +184,11 @@ async fn main() {
         let spread = Spread::of(reps_p50.iter().map(|r| us(r[i])).collect());
         println!("{name:<44} {}", spread.show(1));
     }
-    let saved = Spread::of(reps_p50.iter().map(|r| us(r[3]) - us(r[8])).collect());
-    println!("joined saves (4 calls − 2 calls):            {} µs", saved.show(1));
+    let saved = Spread::of(reps_p50.iter().map(|r| us(r[4]) - us(r[9])).collect());
+    println!(
+        "joined saves (4 calls − 2 calls):            {} µs",
+        saved.show(1)
+    );
 }
 
 /// The notes insert with its values.

@@ -165,7 +165,9 @@ impl Executor {
                 RepoError::from(sqlx_error_to_query_err(stopped.error))
             }
         })?;
-        Ok(Some(ran.into_iter().map(|(_, response)| response).collect()))
+        Ok(Some(
+            ran.into_iter().map(|(_, response)| response).collect(),
+        ))
     }
 }
 
@@ -218,3 +220,7 @@ async fn roll_back(conn: &mut PoolConnection<Sqlite>) {
         tracing::debug!(error = %e, "rollback after a joined group commit did not run");
     }
 }
+
+#[cfg(test)]
+#[path = "joined_tests.rs"]
+mod tests;

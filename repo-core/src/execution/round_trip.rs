@@ -177,10 +177,19 @@ mod tests {
             "INSERT INTO \"t\" (\"a\") VALUES (?) RETURNING \"id\"",
             1
         ));
-        assert!(single_positional("UPDATE t SET a = 'x;y?--' WHERE b = ?", 1));
+        assert!(single_positional(
+            "UPDATE t SET a = 'x;y?--' WHERE b = ?",
+            1
+        ));
         assert!(single_positional("UPDATE t SET a = 'it''s' WHERE b = ?", 1));
-        assert!(!single_positional("INSERT INTO t VALUES (?, ?)", 1), "count");
-        assert!(!single_positional("INSERT INTO t VALUES (1); DELETE FROM t", 0));
+        assert!(
+            !single_positional("INSERT INTO t VALUES (?, ?)", 1),
+            "count"
+        );
+        assert!(!single_positional(
+            "INSERT INTO t VALUES (1); DELETE FROM t",
+            0
+        ));
         assert!(!single_positional("INSERT INTO t VALUES (?) -- c", 1));
         assert!(!single_positional("INSERT INTO t VALUES (?) /* c */", 1));
         assert!(!single_positional("INSERT INTO t VALUES (?1, ?1)", 1));
