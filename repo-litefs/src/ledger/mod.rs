@@ -274,7 +274,7 @@ impl StatementHook for LedgerHook {
     }
 
     /// Still the primary (checked again just before the commit); then the rows of the
-    /// group in inserts of [`ROWS_PER_INSERT`].
+    /// group in inserts of at most 128 rows.
     fn statements(&self, ran: &[(&Request, Response)]) -> Result<Vec<Statement>, RepoError> {
         self.check_primary()?;
         if !self.record {
