@@ -49,7 +49,10 @@ mod session;
 // Each part's modules by their short names, so that `crate::request`, `crate::executor`, …
 // read the same wherever they are used.
 use api::{call, multi, options, repo, route, transaction_call};
-use execution::{committer, executor, hooked, ledger, stack, transaction, writer};
+use execution::{
+    committer, executor, hooked, joined, ledger, round_trip, stack, statement_hook, transaction,
+    writer,
+};
 use model::{
     correlation_id, durability, facts, idempotency_key, request, response, row, shape, value,
 };
@@ -91,5 +94,6 @@ pub mod spi {
     pub use crate::row::{RowShape, ValueKind};
     pub use crate::session::{LocalSession, Session, SessionOpener, SessionStep};
     pub use crate::shape::shape_of;
+    pub use crate::statement_hook::StatementHook;
     pub use crate::value::{ValueError, ValueReason, WireInstant, WireTime, WireValue};
 }

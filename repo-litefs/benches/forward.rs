@@ -20,6 +20,8 @@
 //!    Goal: forwarded with the ledger ≥ 2 × local at 64 writers.
 //!
 //! Run: `cargo bench -p repo-litefs --bench forward` (`REPS=…`, `ROUNDS=…`, `WRITES=…`).
+//! `PROFILE=forwarded` (or `local`, `unledgered`) runs only that variant at 64 writers,
+//! `REPS` times, for `perf record`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -145,6 +147,19 @@ async fn main() {
         unledgered,
     };
     println!("load average before: {}", load_average());
+    if let Ok(variant) = std::env::var("PROFILE") {
+        // For `perf record`: one variant at 64 writers, nothing else.
+        let repo = match variant.as_str() {
+            "local" => &nodes.primary,
+            "unledgered" => &nodes.unledgered,
+            _ => &nodes.replica,
+        };
+        for _ in 0..reps {
+            let rate = concurrent(repo.clone(), 64, writes).await;
+            println!("{variant} at 64 writers: {rate:.0} writes/s");
+        }
+        return;
+    }
     let mut sequential = Vec::new();
     let mut throughput = Vec::new();
     for rep in 0..reps {

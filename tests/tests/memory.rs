@@ -3,13 +3,18 @@
 //! to 30 s of rows, while this process's RSS (both nodes' stacks, the writers, the
 //! runtime; LiteFS runs in processes of its own) is sampled every few seconds.
 //!
-//! The check: RSS at the end is at most the highest RSS of the middle third plus
-//! max(16 MiB, 25 %). It is meant not to flake (allocator noise and a growing page cache
-//! stay well inside the margin) and therefore only catches leaks of about 4 KiB per write or
-//! more in the default 75 s run (at the ~160 writes/s of a debug build on a busy 2-core
-//! machine); smaller ones show in the long run's curve, which also prints the growth per
-//! write. `MEMORY_SECS` sets the duration (600 for the 10-minute curve in
-//! docs/BENCHMARKS.md), `MEMORY_SAMPLE_SECS` the sampling period (default 3).
+//! Three checks:
+//! - the ledger is pruned: at the end it holds no more rows than were written in the last
+//!   `LEDGER_WINDOW` (the 30 s kept + the 5 s between prunes + slack). A ledger never
+//!   pruned grows on disk, not in RSS (SQLite's page cache is bounded), so no RSS check can
+//!   see it; this one fails with the pruner off;
+//! - no growth per write: the least-squares slope of RSS against writes done over the last
+//!   half of the run stays under `MAX_BYTES_PER_WRITE`;
+//! - no growth at all: RSS at the end is at most the highest RSS of the middle third plus
+//!   max(16 MiB, 25 %) (a coarse bound: alone it missed a 1 KiB-per-write leak).
+//!
+//! `MEMORY_SECS` sets the duration (600 for the 10-minute curve in docs/BENCHMARKS.md),
+//! `MEMORY_SAMPLE_SECS` the sampling period (default 3).
 //!
 //! Run: `MEMORY_SECS=600 cargo test -p repo-tests --test memory -- --nocapture`.
 
@@ -24,6 +29,10 @@ use repo_tests::write_script::new_tag;
 
 const WRITERS: usize = 32;
 const MIB: u64 = 1024;
+/// Rows older than this must have been pruned (30 s kept, pruned every 5 s, 10 s slack).
+const LEDGER_WINDOW: Duration = Duration::from_secs(45);
+/// The most RSS growth per write tolerated over the last half of the run, in bytes.
+const MAX_BYTES_PER_WRITE: f64 = 512.0;
 
 fn env_secs(name: &str, default: f64) -> Duration {
     Duration::from_secs_f64(
@@ -105,12 +114,74 @@ async fn rss_levels_off_under_sustained_forwarding() {
         end as f64 / 1024.0,
         (middle + margin) as f64 / 1024.0
     );
+    let ledger_rows = ledger_rows(&stacks.node("node-1").db).await;
+    let total = done.load(Ordering::Relaxed);
+    let window_start = run.saturating_sub(LEDGER_WINDOW);
+    let before_window = curve
+        .samples
+        .iter()
+        .rev()
+        .find(|s| s.at <= window_start)
+        .map_or(0, |s| s.done);
+    let recent = total - before_window.min(total);
+    println!(
+        "ledger rows at the end {ledger_rows}; writes in the last {LEDGER_WINDOW:?}: {recent} \
+         (of {total})"
+    );
+    let slope = slope_bytes_per_write(&curve, run / 2);
+    println!("RSS slope over the last half: {slope:.1} bytes per write");
     stacks.close().await;
     cluster.shutdown().await;
+    assert!(
+        ledger_rows <= recent,
+        "the ledger was not pruned: {ledger_rows} rows, {recent} writes in the last {LEDGER_WINDOW:?}"
+    );
+    assert!(
+        slope <= MAX_BYTES_PER_WRITE,
+        "RSS grew by {slope:.0} bytes per write over the last half of the run"
+    );
     assert!(
         end <= middle + margin,
         "RSS kept growing under a steady load: {middle} KiB in the middle third, {end} KiB at the end"
     );
+}
+
+/// Rows in the primary's ledger.
+async fn ledger_rows(db: &sea_orm::DatabaseConnection) -> u64 {
+    use sea_orm::ConnectionTrait;
+    let count = sea_orm::Statement::from_string(
+        db.get_database_backend(),
+        "SELECT COUNT(*) FROM litefs_ledger",
+    );
+    let row = db
+        .query_one_raw(count)
+        .await
+        .expect("count the ledger")
+        .expect("a count");
+    let n: i64 = row.try_get_by_index(0).expect("an integer");
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// The least-squares slope of RSS (bytes) against writes done, over the samples taken at or
+/// after `from`; 0 with fewer than three samples or no writes among them.
+fn slope_bytes_per_write(curve: &RssCurve, from: Duration) -> f64 {
+    let points: Vec<(f64, f64)> = curve
+        .samples
+        .iter()
+        .filter(|s| s.at >= from)
+        .map(|s| (s.done as f64, s.kib as f64 * 1024.0))
+        .collect();
+    let n = points.len() as f64;
+    if points.len() < 3 {
+        return 0.0;
+    }
+    let (mx, my) = (
+        points.iter().map(|p| p.0).sum::<f64>() / n,
+        points.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    if sxx == 0.0 { 0.0 } else { sxy / sxx }
 }
 
 fn loadavg() -> String {

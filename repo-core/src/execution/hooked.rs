@@ -9,8 +9,10 @@ use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 use crate::error::RepoError;
 use crate::executor::{Executor, roll_back, run_operation};
+use crate::joined::Joined;
 use crate::request::Request;
 use crate::response::Response;
+use crate::statement_hook::StatementHook;
 use crate::writer::Turn;
 
 /// Work that runs in the same database transaction as a request.
@@ -48,6 +50,13 @@ pub trait TransactionHook: Send + Sync {
             Ok(())
         })
     }
+
+    /// The hook as in-memory checks and statements, when it can be said so: the group
+    /// commit then sends its statements with the commit, in one call to the database (see
+    /// [`StatementHook`]). `None` by default: the hook runs with the transaction object.
+    fn as_statements(&self) -> Option<&dyn StatementHook> {
+        None
+    }
 }
 
 /// A hook that does nothing.
@@ -81,6 +90,21 @@ impl Executor {
         request: &Request,
         hook: &dyn TransactionHook,
     ) -> Result<Response, RepoError> {
+        match self
+            .run_joined(turn, std::slice::from_ref(request), Some(hook))
+            .await
+        {
+            Joined::Committed(mut results) => {
+                let result = results.pop().unwrap_or_else(|| {
+                    Err(RepoError::Internal {
+                        message: "a joined write lost its response".into(),
+                    })
+                });
+                return turn.classify(result);
+            }
+            Joined::RolledBack(e) => return turn.classify(Err(e)),
+            Joined::Unsuitable => {}
+        }
         request.check_deadline()?;
         turn.budget_for(request.deadline);
         let txn = self.writer().connection().begin().await?;
@@ -184,6 +208,11 @@ impl Executor {
         requests: &[Request],
         hook: Option<&dyn TransactionHook>,
     ) -> Option<Vec<Result<Response, RepoError>>> {
+        match self.run_joined(turn, requests, hook).await {
+            Joined::Committed(results) => return Some(results),
+            Joined::RolledBack(_) => return None,
+            Joined::Unsuitable => {}
+        }
         let hook = hook.unwrap_or(&NoHook);
         let txn = self.writer().connection().begin().await.ok()?;
         // `None`: ran, answered from `ran` after the commit.

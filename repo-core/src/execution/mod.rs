@@ -5,7 +5,10 @@
 pub(crate) mod committer;
 pub(crate) mod executor;
 pub(crate) mod hooked;
+pub(crate) mod joined;
 pub(crate) mod ledger;
+pub(crate) mod round_trip;
 pub(crate) mod stack;
+pub(crate) mod statement_hook;
 pub(crate) mod transaction;
 pub(crate) mod writer;

@@ -53,7 +53,7 @@ use fingerprint::fingerprint;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use repo_core::spi::{Ledger, LedgerTicket, TransactionHook};
+use repo_core::spi::{Ledger, LedgerTicket, StatementHook, TransactionHook};
 use repo_core::{RejectReason, RepoError, Request, Response};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement};
 
@@ -212,14 +212,10 @@ impl TransactionHook for LedgerHook {
         request: &'a Request,
     ) -> BoxFuture<'a, Result<Option<Response>, RepoError>> {
         Box::pin(async move {
-            self.check_primary()?;
-            if self.record {
-                self.check_age(request)?;
-            }
             // Duplicates are found by the ledger's primary key when the answer is recorded
             // (see `after` and `settle`), which saves a lookup on every write.
             let _ = txn;
-            Ok(None)
+            StatementHook::check(self, request).map(|()| None)
         })
     }
 
@@ -253,20 +249,45 @@ impl TransactionHook for LedgerHook {
         ran: &'a [(&'a Request, Response)],
     ) -> BoxFuture<'a, Result<(), RepoError>> {
         Box::pin(async move {
-            self.check_primary()?;
-            if !self.record {
-                return Ok(());
-            }
-            let rows: Vec<_> = ran
-                .iter()
-                .map(|(request, response)| (*request, response))
-                .collect();
-            for chunk in rows.chunks(ROWS_PER_INSERT) {
-                txn.execute_raw(insert_rows(txn.get_database_backend(), chunk)?)
-                    .await?;
+            for statement in StatementHook::statements(self, ran)? {
+                txn.execute_raw(statement).await?;
             }
             Ok(())
         })
+    }
+
+    /// The ledger is in-memory checks and inserts: the group commit sends its rows with the
+    /// commit, in one call to the database.
+    fn as_statements(&self) -> Option<&dyn StatementHook> {
+        Some(self)
+    }
+}
+
+impl StatementHook for LedgerHook {
+    /// Still the primary; a time-ordered id not older than the retention.
+    fn check(&self, request: &Request) -> Result<(), RepoError> {
+        self.check_primary()?;
+        if self.record {
+            self.check_age(request)?;
+        }
+        Ok(())
+    }
+
+    /// Still the primary (checked again just before the commit); then the rows of the
+    /// group in inserts of at most 128 rows.
+    fn statements(&self, ran: &[(&Request, Response)]) -> Result<Vec<Statement>, RepoError> {
+        self.check_primary()?;
+        if !self.record {
+            return Ok(Vec::new());
+        }
+        let backend = self.conn.get_database_backend();
+        let rows: Vec<_> = ran
+            .iter()
+            .map(|(request, response)| (*request, response))
+            .collect();
+        rows.chunks(ROWS_PER_INSERT)
+            .map(|chunk| insert_rows(backend, chunk))
+            .collect()
     }
 }
 

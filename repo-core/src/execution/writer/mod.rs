@@ -194,6 +194,13 @@ impl Writer {
         &self.db
     }
 
+    /// The dedicated connection's pool (one connection), for calls sea-orm has no words for
+    /// (statements joined into one round trip); `None` when writes share the repository's
+    /// connection.
+    pub(crate) fn pool(&self) -> Option<&SqlitePool> {
+        self.pool.as_ref()
+    }
+
     /// Waits for the writer's turn, no longer than `deadline`.
     pub(crate) async fn turn(&self, deadline: Option<Instant>) -> Result<Turn, RepoError> {
         let guard = match deadline {
@@ -323,7 +330,16 @@ impl Drop for Turn {
             // Abandoned mid-write: keep the turn, and the budget, until the writer connection
             // is idle again (acquiring it waits for the abandoned statement and its rollback).
             runtime.spawn(async move {
-                let _ = pool.acquire().await;
+                if let Ok(mut conn) = pool.acquire().await {
+                    // A joined group commit sends `BEGIN` as text, which sqlx does not
+                    // track: roll back what it may have left open ("no transaction is
+                    // active" otherwise, ignored).
+                    let _ = sea_orm::sqlx::Executor::execute(
+                        &mut *conn,
+                        sea_orm::sqlx::AssertSqlSafe("ROLLBACK"),
+                    )
+                    .await;
+                }
                 if let Some(budget) = budget {
                     budget.clear();
                 }
