@@ -10,6 +10,10 @@
 //! [`CHECK_INTERVAL`], whatever the number of viewers; only a change costs a query, which
 //! reads the comments above the last id it announced. Comment ids grow in commit order
 //! (SQLite has one writer), so "above the last id" misses nothing and repeats nothing.
+//! On PostgreSQL the same check reads the server's WAL position instead (replayed on a
+//! standby, written on the primary), which moves whenever a commit reaches this server;
+//! there too the node's writer runs one write at a time, so ids grow in commit order for
+//! everything written through the blog's nodes.
 //! Posts are announced when they are published, in `(published_at, id)` order after the
 //! last one announced (the primary's clock sets `published_at`).
 
@@ -259,13 +263,20 @@ async fn max_comment_id(db: &DatabaseConnection) -> Result<i32, DbErr> {
     Ok(newest.map_or(0, |c| c.id))
 }
 
-/// SQLite's `PRAGMA data_version`: changes when another connection commits.
+/// A number that changes when a commit reached this node's database: SQLite's
+/// `PRAGMA data_version` (another connection committed), PostgreSQL's WAL position (the
+/// standby's replayed one, the primary's written one).
 async fn data_version(db: &DatabaseConnection) -> Result<i64, DbErr> {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => {
+            "SELECT ((CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() \
+             ELSE pg_current_wal_lsn() END) - '0/0'::pg_lsn)::bigint"
+        }
+        _ => "PRAGMA data_version",
+    };
     let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "PRAGMA data_version",
-        ))
+        .query_one_raw(Statement::from_string(backend, sql))
         .await?;
     match row {
         Some(row) => row.try_get_by_index::<i64>(0),
