@@ -194,11 +194,7 @@ async fn node(
         sea_orm::ConnectionTrait::execute_unprepared(&db, SCHEMA).await?;
         Ok(())
     })
-    .repo(|builder| {
-        builder
-            .entity::<tag::Entity>()
-            .transaction::<FiveTags>()
-    })
+    .repo(|builder| builder.entity::<tag::Entity>().transaction::<FiveTags>())
     .read_your_writes(Duration::from_secs(5), OnLag::Fail)
     .startup_wait(Duration::from_secs(30));
     Node::start(config, listener).await.expect("start node")
@@ -278,10 +274,7 @@ async fn main() {
         .expect("standby");
     let pg1 = node(&primary_db, "pg-1", &endpoints, l1).await;
     let pg2 = node(&standby_db, "pg-2", &endpoints, l2).await;
-    let mut direct = ConnectOptions::new(format!(
-        "postgres://postgres@{}/postgres",
-        sql_link.addr
-    ));
+    let mut direct = ConnectOptions::new(format!("postgres://postgres@{}/postgres", sql_link.addr));
     // sqlx pings a connection when it returns to the pool: with one connection that ping
     // would add a round trip before the next statement; with four it overlaps.
     direct
@@ -347,7 +340,11 @@ async fn main() {
         );
         println!("| variant | median of per-repetition medians (min–max), ms |\n| --- | --- |");
         for (i, v) in VARIANTS.iter().enumerate() {
-            println!("| {} | {} |", v.label(), Spread::of(medians[i].clone()).show(2));
+            println!(
+                "| {} | {} |",
+                v.label(),
+                Spread::of(medians[i].clone()).show(2)
+            );
         }
         let ratio = |a: usize, b: usize| {
             Spread::of(
@@ -379,12 +376,14 @@ async fn main() {
         );
     }
     println!("\nload average at end: {}", load_average());
-    let on_primary = repo_tests::postgres::nodes::scalar(&primary_db, "SELECT count(*) FROM tags")
-        .await;
+    let on_primary =
+        repo_tests::postgres::nodes::scalar(&primary_db, "SELECT count(*) FROM tags").await;
     println!("tags written on the primary: {on_primary}");
     println!(
         "connections through the proxies: replication {}, direct {}, gRPC {}",
-        replication.accepted.load(std::sync::atomic::Ordering::SeqCst),
+        replication
+            .accepted
+            .load(std::sync::atomic::Ordering::SeqCst),
         sql_link.accepted.load(std::sync::atomic::Ordering::SeqCst),
         grpc_link.accepted.load(std::sync::atomic::Ordering::SeqCst),
     );

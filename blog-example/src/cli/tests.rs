@@ -274,7 +274,10 @@ fn a_database_url_runs_the_node_on_postgres_with_the_primary_named() {
     let postgres = config.postgres.expect("on PostgreSQL");
     assert_eq!(postgres.url, "postgres://app:pw@127.0.0.1:5432/blog");
     assert_eq!(postgres.primary, "ams-1");
-    assert!(!format!("{postgres:?}").contains("pw"), "no password in logs");
+    assert!(
+        !format!("{postgres:?}").contains("pw"),
+        "no password in logs"
+    );
     let flag = node(&["--primary-name", "lhr-1"], &pg).expect("config");
     assert_eq!(flag.postgres.expect("on PostgreSQL").primary, "lhr-1");
     // Without a URL the node is on LiteFS.
@@ -283,7 +286,13 @@ fn a_database_url_runs_the_node_on_postgres_with_the_primary_named() {
 
     let missing = node(&[], &pg[..3]).map(|_| ());
     assert!(
-        matches!(missing, Err(CliError::Missing { flag: "--primary-name", .. })),
+        matches!(
+            missing,
+            Err(CliError::Missing {
+                flag: "--primary-name",
+                ..
+            })
+        ),
         "{missing:?}"
     );
     let bad = node(&["--database-url", "mysql://x/y"], &pg).map(|_| ());
@@ -301,8 +310,15 @@ fn a_database_url_runs_the_node_on_postgres_with_the_primary_named() {
             other: Origin::Env("DATABASE_URL"),
         })
     ));
-    let alone = node(&[], &[("NODE_NAME", "n"), ("CLUSTER_SECRET", SECRET), ("PRIMARY_NAME", "p")])
-        .map(|_| ());
+    let alone = node(
+        &[],
+        &[
+            ("NODE_NAME", "n"),
+            ("CLUSTER_SECRET", SECRET),
+            ("PRIMARY_NAME", "p"),
+        ],
+    )
+    .map(|_| ());
     assert!(matches!(
         alone,
         Err(CliError::OnlyWith {
