@@ -56,7 +56,7 @@ enum Command {
     },
     /// One node of a LiteFS deployment; each setting is a flag or an environment
     /// variable, and the flag wins
-    Node(NodeArgs),
+    Node(Box<NodeArgs>),
 }
 
 /// What the command line asks for.
