@@ -75,7 +75,11 @@ impl PgNodes {
                 sea_orm::ConnectionTrait::execute_unprepared(&db, SCHEMA).await?;
                 Ok(())
             })
-            .repo(|builder| builder.entity::<blog_example::entities::tag::Entity>())
+            .repo(|builder| {
+                builder
+                    .entity::<blog_example::entities::tag::Entity>()
+                    .transaction::<super::tag_batch::InsertTags>()
+            })
             .read_your_writes(Duration::from_secs(5), OnLag::Fail)
             .startup_wait(Duration::from_secs(30))
         };
