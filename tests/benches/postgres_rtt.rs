@@ -15,8 +15,8 @@
 //!   `INSERT … RETURNING`, prepared statement cached, no ping before use; sqlx's ping
 //!   when a connection returns to the pool overlaps with the next call, which takes another
 //!   connection);
-//! - `fwd txn`: a named transaction of 5 `INSERT`s, forwarded (one round trip), then the
-//!   wait;
+//! - `fwd txn`: a named transaction of 5 `INSERT`s (the harness's `InsertTags`),
+//!   forwarded (one round trip), then the wait;
 //! - `direct txn`: `BEGIN`, the same 5 `INSERT`s, `COMMIT` on the direct connection;
 //! - `fwd eventual`: `fwd insert` with `Consistency::Eventual` (no wait), for the wait's
 //!   cost seen from outside.
@@ -40,44 +40,22 @@ use std::time::{Duration, Instant};
 
 use blog_example::entities::tag;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
-use repo_core::{Consistency, NamedTransaction, Repo};
-use repo_litefs::{ClusterSecret, Endpoints, Node, OnLag};
+use repo_core::{Consistency, Repo};
+use repo_litefs::{Endpoints, Node};
 use repo_postgres::RoleConfig;
 use repo_tests::postgres::PgCluster;
-use repo_tests::postgres::nodes::SCHEMA;
+use repo_tests::postgres::nodes::test_config;
+use repo_tests::postgres::tag_batch::{InsertTags, TagBatch};
 use repo_tests::proxy::Proxy;
 use sea_orm::{
-    ActiveModelTrait, ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
-    Set, TransactionTrait,
+    ActiveModelTrait, ConnectOptions, Database, DatabaseConnection, Set, TransactionTrait,
 };
-use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
 #[path = "../../repo-core/benches/support/mod.rs"]
 mod support;
 
 use support::measure::{Spread, env_count, load_average, median, ms};
-
-/// Five inserts in one transaction: the named transaction the bench forwards.
-struct FiveTags;
-
-/// The names of the five tags.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Names(Vec<String>);
-
-impl NamedTransaction for FiveTags {
-    const NAME: &'static str = "bench.five_tags.v1";
-    type Args = Names;
-    type Output = Vec<i32>;
-
-    async fn run(txn: &DatabaseTransaction, names: Names) -> Result<Vec<i32>, DbErr> {
-        let mut ids = Vec::new();
-        for name in names.0 {
-            ids.push(new_tag(name).insert(txn).await?.id);
-        }
-        Ok(ids)
-    }
-}
 
 fn new_tag(name: String) -> tag::ActiveModel {
     tag::ActiveModel {
@@ -146,7 +124,10 @@ impl StandbySide {
             Variant::FwdTxn => {
                 let ids = self
                     .repo
-                    .transaction::<FiveTags>(Names(five(&name)))
+                    .transaction::<InsertTags>(TagBatch {
+                        names: five(&name),
+                        fail_after: None,
+                    })
                     .await
                     .expect("fwd txn");
                 assert_eq!(ids.len(), 5);
@@ -177,27 +158,18 @@ fn waits(snapshotter: &Snapshotter) -> Vec<f64> {
         .collect()
 }
 
-/// A node over `db`, named `name`, forwarding to `pg-1` through `endpoints`.
+/// The harness's test node over `db`, named `name`, forwarding to `pg-1` through
+/// `endpoints`.
 async fn node(
     db: &DatabaseConnection,
     name: &str,
     endpoints: &Endpoints,
     listener: TcpListener,
 ) -> Node {
-    let config = repo_postgres::node_config(
-        db.clone(),
-        endpoints.clone(),
-        ClusterSecret::new(repo_tests::cluster::SECRET).expect("secret"),
-        RoleConfig::new(name, "pg-1").interval(Duration::from_millis(100)),
-    )
-    .migrate_with(|db| async move {
-        sea_orm::ConnectionTrait::execute_unprepared(&db, SCHEMA).await?;
-        Ok(())
-    })
-    .repo(|builder| builder.entity::<tag::Entity>().transaction::<FiveTags>())
-    .read_your_writes(Duration::from_secs(5), OnLag::Fail)
-    .startup_wait(Duration::from_secs(30));
-    Node::start(config, listener).await.expect("start node")
+    let role = RoleConfig::new(name, "pg-1").interval(Duration::from_millis(100));
+    Node::start(test_config(db, endpoints, role), listener)
+        .await
+        .expect("start node")
 }
 
 /// Points the standby's replication at `link` and waits until it streams through it.
