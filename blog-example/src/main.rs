@@ -71,13 +71,13 @@ async fn run_cluster() -> Result<(), Box<dyn Error>> {
         "local cluster over the LiteFS emulator; data in {} (removed on exit)",
         dir.path().display()
     );
-    let cluster = process_cluster::start(
-        &program,
-        dir.path(),
-        &["node-1", "node-2", "node-3"],
-        Duration::from_millis(20),
-    )
-    .await?;
+    let lag = replication_lag();
+    let cluster =
+        process_cluster::start(&program, dir.path(), &["node-1", "node-2", "node-3"], lag).await?;
+    println!(
+        "emulated replication lag: {} ms (LOCAL_CLUSTER_LAG_MS to change)",
+        lag.as_millis()
+    );
     let primary = cluster.emulator.primary();
     for node in &cluster.nodes {
         println!(
@@ -119,14 +119,51 @@ async fn run_cluster() -> Result<(), Box<dyn Error>> {
     }
 }
 
+/// The emulator's replication lag: `LOCAL_CLUSTER_LAG_MS` milliseconds, else
+/// [`DEFAULT_LAG`].
+fn replication_lag() -> Duration {
+    std::env::var("LOCAL_CLUSTER_LAG_MS")
+        .ok()
+        .and_then(|ms| ms.trim().parse::<u64>().ok())
+        .map_or(DEFAULT_LAG, Duration::from_millis)
+}
+
+/// The local cluster's replication lag by default. Every write through a replica waits for
+/// its own replication (read your writes), so one connection completes at most one write
+/// per lag: the lag caps a replica's writes at `connections / (lag + a few ms)` (at 20 ms
+/// and 32 connections, ~1,450 a second). Real LiteFS streams a transaction to replicas as
+/// soon as it commits (a few milliseconds on a LAN); 5 ms keeps the lag visible (a read on
+/// another node right after a write can miss it) without making it the main cost.
+const DEFAULT_LAG: Duration = Duration::from_millis(5);
+
 async fn run_tour(database_path: Option<std::path::PathBuf>) -> Result<(), Box<dyn Error>> {
     let temp = tempfile::tempdir()?;
     let path = database_path.unwrap_or_else(|| temp.path().join("blog.db"));
     tour::run(&path).await
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// How long the runtime waits for its blocking threads once the command is done. One of
+/// them may be blocked reading a terminal (tokio reads standard input on a blocking thread,
+/// which only a line or the input's end frees): Ctrl-C must not wait for Enter.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
+
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(run());
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    code
+}
+
+async fn run() -> ExitCode {
     logging::init(
         std::env::var("RUST_LOG").ok().as_deref(),
         logging::LogFormat::from_variable(std::env::var(logging::FORMAT_VARIABLE).ok().as_deref()),

@@ -177,7 +177,10 @@ pub async fn start_on(
     let feed = match config.postgres {
         // The feed watches the server's WAL position, which any connection reads.
         Some(_) => ChangeFeed::spawn(node.db().clone()),
-        None => ChangeFeed::spawn(feed_connection(&config.db_path).await?),
+        None => ChangeFeed::spawn_watching(
+            feed_connection(&config.db_path).await?,
+            repo_litefs::ChangeSignal::sqlite(&config.db_path),
+        ),
     };
     let mut app_state = AppState::new(node.repo().clone(), info).with_feed(feed);
     if let Some(handle) = metrics {
@@ -202,8 +205,8 @@ pub async fn start_on(
     })
 }
 
-/// One read-only connection of its own for the [`ChangeFeed`]: SQLite's `data_version`,
-/// which the feed watches, is per connection.
+/// One read-only connection of its own for the [`ChangeFeed`], which reads new comments and
+/// posts on it when the database's files change.
 async fn feed_connection(path: &std::path::Path) -> Result<DatabaseConnection, NodeError> {
     let url = format!("sqlite://{}?mode=ro", path.display());
     let mut options = sea_orm::ConnectOptions::new(url);

@@ -181,6 +181,11 @@ async fn draft_publish_and_a_comment_seen_live_on_a_third_node_with_and_without_
         serde_json::json!([]),
         "nothing wider than 390 px: {result}"
     );
+    assert_eq!(
+        result["noFooter"],
+        serde_json::json!([]),
+        "every page, error pages too, names the node and its role once: {result}"
+    );
     assert_eq!(result["consoleErrors"], serde_json::json!([]), "{result}");
 
     let post_id = result["postId"]

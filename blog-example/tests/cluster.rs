@@ -64,3 +64,38 @@ async fn a_write_on_a_replica_is_on_the_primary_and_read_back_on_the_replica() {
     let lag = health["replication_lag"]["ms"].as_i64().expect("lag in ms");
     assert!(lag >= 0, "the emulator's .lag, as LiteFS writes it: {body}");
 }
+
+/// A publication that loses a race with one through another node is a `409`, not a `500`:
+/// the replica still sees the draft (the winner's write has not replicated there yet), so
+/// only the primary's refusal says it is published.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishing_a_post_just_published_through_another_node_is_a_conflict() {
+    let dir = tempfile::tempdir().expect("dir");
+    // A lag long enough that the primary's publication is not on the replica yet when
+    // the replica is asked right after.
+    let cluster = local_cluster::start(
+        dir.path(),
+        &["node-1", "node-2"],
+        Duration::from_secs(2),
+        None,
+    )
+    .await
+    .expect("cluster");
+    let [primary, replica] = [0, 1].map(|i| cluster.nodes[i].http_addr);
+    let (status, body) = http(
+        replica,
+        "POST",
+        "/api/posts",
+        Some(r#"{"title":"Raced","slug":"raced","body":"Twice."}"#),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let created: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let publish = format!("/api/posts/{}/publish", created["id"]);
+
+    let (status, body) = http(primary, "POST", &publish, Some("{}")).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = http(replica, "POST", &publish, Some("{}")).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("already published"), "{body}");
+}

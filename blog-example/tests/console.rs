@@ -1,5 +1,5 @@
 //! The local cluster's console: a command typed on the cluster command's terminal fails the
-//! running cluster over, and a node's health then names the new primary.
+//! running cluster over, and a node's health then names the new primary; Ctrl-C stops it.
 
 mod support;
 
@@ -63,5 +63,18 @@ async fn a_typed_promote_fails_the_running_cluster_over() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(primary, "node-2");
-    cluster.kill().await.expect("kill");
+
+    // Ctrl-C stops it, though the terminal is still open (a read of it is pending).
+    let pid = cluster.id().expect("running").to_string();
+    let signalled = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("run kill");
+    assert!(signalled.success());
+    let status = tokio::time::timeout(Duration::from_secs(60), cluster.wait())
+        .await
+        .expect("the cluster stops on Ctrl-C with its terminal open")
+        .expect("wait");
+    assert!(status.success(), "{status}");
+    drop(stdin);
 }

@@ -99,7 +99,7 @@ async fn a_draft_is_created_published_and_commented_with_plain_forms() {
     assert!(page.text.contains(" UTC</time>"), "{}", page.text);
     assert!(
         page.text
-            .contains("served by <strong>node-a</strong> (primary)"),
+            .contains("served by <strong>node-a</strong> (primary)</footer>"),
         "the footer names the node: {}",
         page.text
     );

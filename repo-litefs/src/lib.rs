@@ -40,7 +40,10 @@ pub mod server;
 mod supervise;
 pub mod tracker;
 
-pub use forward::{Endpoints, ForwardConfig, ForwardLayer, OnLag, ReadYourWrites};
+pub use forward::{
+    ChangeSignal, Endpoints, FileMark, Fingerprint, ForwardConfig, ForwardLayer, OnLag,
+    ReadYourWrites,
+};
 pub use node::{Node, NodeConfig, NodeError, NodeHealth};
 
 /// The README's code blocks, compiled as doctests (the quick start must build).

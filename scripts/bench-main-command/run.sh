@@ -3,6 +3,7 @@
 # cluster (`blog-example`, release), seeds the primary to N posts, waits for the replica to
 # have them, runs wrk with 32 connections (or $CONNECTIONS) against the replica for DURATION seconds, prints
 # one line of figures, stops the cluster. Usage: run.sh N [DURATION] [RUST_LOG]
+# (LOCAL_CLUSTER_LAG_MS sets the emulator's lag, BIN the binary.)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${BIN:-/work/main/target/release/blog-example}
@@ -13,6 +14,7 @@ pid=$!
 trap 'kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 600); do grep -q '  node-3 ' "$work/out" 2>/dev/null && break; sleep 0.1; done
 data=$(sed -n 's/.*data in \(.*\) (removed on exit)/\1/p' "$work/out")
+lag_ms=$(sed -n 's/^emulated replication lag: \([0-9]*\) ms.*/\1/p' "$work/out")
 primary=$(awk '$2 == "primary" {print $1}' "$work/out")
 replica_url=$(awk '$2 == "replica" {print $3; exit}' "$work/out")
 replica=$(awk '$2 == "replica" {print $1; exit}' "$work/out")
@@ -35,4 +37,18 @@ metrics=$(curl -s "$replica_url/metrics")
 wait_sum=$(echo "$metrics" | awk '/^litefs_consistency_wait_seconds_sum/ {print $2}')
 wait_count=$(echo "$metrics" | awk '/^litefs_consistency_wait_seconds_count/ {print $2}')
 wait_ms=$(awk -v s="${wait_sum:-0}" -v c="${wait_count:-0}" 'BEGIN { if (c > 0) printf "%.2f", 1000 * s / c; else print "-" }')
-echo "posts=$before->$after rps=$rps p50=$p50 p99=$p99 non2xx=$errors ryw_wait_mean_ms=$wait_ms load=$load"
+# The wait's median from the histogram's cumulative buckets (1 ms wide up to 40 ms),
+# interpolated linearly inside the bucket that holds it.
+wait_p50=$(echo "$metrics" | awk -v c="${wait_count:-0}" '
+  /^litefs_consistency_wait_seconds_bucket/ {
+    match($0, /le="[^"]*"/); le = substr($0, RSTART + 4, RLENGTH - 5)
+    if (le == "+Inf") next
+    n = $NF
+    if (!done && c > 0 && n >= c / 2) {
+      frac = (n > prev_n) ? (c / 2 - prev_n) / (n - prev_n) : 1
+      printf "%.2f", 1000 * (prev_le + frac * (le - prev_le)); done = 1
+    }
+    prev_le = le; prev_n = n
+  }
+  END { if (!done) print "-" }')
+echo "lag_ms=${lag_ms:-?} posts=$before->$after rps=$rps p50=$p50 p99=$p99 non2xx=$errors ryw_wait_mean_ms=$wait_ms ryw_wait_p50_ms=$wait_p50 load=$load"

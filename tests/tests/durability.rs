@@ -8,7 +8,10 @@ use std::time::Duration;
 use repo_core::{CommitState, Durability, RepoError};
 use repo_tests::emulated_cluster::{ClusterSpec, EmulatedCluster, Schema};
 use repo_tests::history_row;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    Statement,
+};
 
 async fn start(durability: Durability) -> EmulatedCluster {
     EmulatedCluster::start(ClusterSpec {
@@ -153,4 +156,154 @@ async fn a_node_without_durability_settings_refuses_candidates_before_writing() 
         .await
         .expect("count");
     assert_eq!(tags, 0, "nothing was written");
+}
+
+/// Rows in table `t` of `name`'s file now.
+async fn count_t(emulator: &repo_litefs::emulator::LiteFsEmulator, name: &str) -> i64 {
+    let path = &emulator.node(name).expect("node").db_path;
+    let db = sea_orm::Database::connect(format!("sqlite://{}?mode=ro", path.display()))
+        .await
+        .expect("open");
+    db.query_one_raw(Statement::from_string(
+        DbBackend::Sqlite,
+        "SELECT COUNT(*) FROM t",
+    ))
+    .await
+    .ok()
+    .flatten()
+    .and_then(|row| row.try_get_by_index::<i64>(0).ok())
+    .unwrap_or(-1)
+}
+
+/// The race behind lost `Candidates` writes (seen under load in the Jepsen test): the
+/// primary commits while the replication loop is busy with an older change, then loses the
+/// lease before the loop looks at it again. Asked for its position after that commit, the
+/// old primary must not name a position a replica lacking the commit already holds (the
+/// write would be answered as held by every candidate, then lost with the failover).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_position_asked_after_a_commit_includes_it_even_across_a_promotion() {
+    use repo_litefs::emulator::LiteFsEmulator;
+    use sea_orm::sqlx::{Connection, SqliteConnection};
+
+    let dir = tempfile::tempdir().expect("dir");
+    let emulator = LiteFsEmulator::start(
+        dir.path(),
+        &["node-1", "node-2", "node-3"],
+        "app.db",
+        Duration::ZERO,
+    )
+    .await
+    .expect("emulator");
+    let path = |name: &str| emulator.node(name).expect("node").db_path.clone();
+    let primary =
+        sea_orm::Database::connect(format!("sqlite://{}?mode=rw", path("node-1").display()))
+            .await
+            .expect("primary");
+    primary
+        .execute_unprepared("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        .await
+        .expect("table");
+    assert!(emulator.wait_synced(Duration::from_secs(10)).await);
+
+    // node-3's file held by a reader: the loop's next copy (node-2 first, then node-3)
+    // stops at node-3 until the reader lets go.
+    let mut reader =
+        SqliteConnection::connect(&format!("sqlite://{}?mode=ro", path("node-3").display()))
+            .await
+            .expect("reader");
+    sea_orm::sqlx::query("BEGIN")
+        .execute(&mut reader)
+        .await
+        .expect("begin");
+    sea_orm::sqlx::query("SELECT COUNT(*) FROM t")
+        .fetch_one(&mut reader)
+        .await
+        .expect("read");
+    primary
+        .execute_unprepared("INSERT INTO t (v) VALUES ('first')")
+        .await
+        .expect("first");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while count_t(&emulator, "node-2").await != 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "node-2 never got the first row"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let before = emulator.position("node-2").expect("node-2's position");
+
+    // The loop is now waiting on node-3: a commit it has not looked at, asked about at
+    // once, then the lease moves to node-2 (which lacks it).
+    primary
+        .execute_unprepared("INSERT INTO t (v) VALUES ('second')")
+        .await
+        .expect("second");
+    let source = emulator.position_source("node-1");
+    let mut asked = Box::pin(source.after_commit(tokio::time::Instant::now()));
+    assert!(futures::poll!(&mut asked).is_pending());
+    emulator.promote("node-2").expect("promote");
+    sea_orm::sqlx::query("ROLLBACK")
+        .execute(&mut reader)
+        .await
+        .expect("release node-3");
+    let asked = tokio::time::timeout(Duration::from_secs(10), asked)
+        .await
+        .expect("an answer");
+    assert_eq!(
+        count_t(&emulator, "node-2").await,
+        1,
+        "node-2 lacks 'second'"
+    );
+    assert!(
+        asked.is_none_or(|p| !before.holds(p)),
+        "the old primary named {asked:?} for a commit node-2 never got, and node-2 was at \
+         {before:?}"
+    );
+}
+
+/// A write that began before its node's current tenure as primary may have committed in an
+/// earlier one (whose unreplicated tail the failover discarded): the node cannot vouch for
+/// it, even though it is the primary again when asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_begun_before_the_current_tenure_gets_no_position() {
+    use repo_litefs::emulator::LiteFsEmulator;
+
+    let dir = tempfile::tempdir().expect("dir");
+    let emulator = LiteFsEmulator::start(
+        dir.path(),
+        &["node-1", "node-2", "node-3"],
+        "app.db",
+        Duration::ZERO,
+    )
+    .await
+    .expect("emulator");
+    let source = emulator.position_source("node-1");
+    let began = tokio::time::Instant::now();
+    assert!(
+        source.after_commit(began).await.is_some(),
+        "the primary vouches for a write begun in its tenure"
+    );
+    for name in ["node-2", "node-1"] {
+        emulator.promote(name).expect("promote");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !emulator.may_commit(name) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{name} never took the lease"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    assert_eq!(
+        source.after_commit(began).await,
+        None,
+        "node-1 is the primary again, in a tenure begun after the write"
+    );
+    assert!(
+        source
+            .after_commit(tokio::time::Instant::now())
+            .await
+            .is_some()
+    );
 }

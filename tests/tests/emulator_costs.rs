@@ -105,3 +105,70 @@ async fn commit_to_replicas_at_1k_and_50k_rows() {
         );
     }
 }
+
+/// What `Durability::Candidates` costs per write against `Durability::Primary`, on an idle
+/// cluster with the emulator's lag at 5 ms: sequential single-row inserts on the primary
+/// (local) and through a replica (forwarded, then read-your-writes), the two durabilities
+/// interleaved (the order alternates per repetition), 5 repetitions of 40 writes each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement"]
+async fn candidates_cost_per_write() {
+    use repo_tests::history_row;
+    use sea_orm::Set;
+
+    let cluster = EmulatedCluster::start(ClusterSpec {
+        nodes: 3,
+        lag: Duration::from_millis(5),
+        durability: Durability::Primary,
+        schema: Schema::Plain,
+    })
+    .await;
+    let p50 = |mut v: Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let mut seq = 0u64;
+    for node in ["node-1", "node-2"] {
+        let repo = cluster.node(node).repo().clone();
+        let mut ratios = Vec::new();
+        let mut medians = Vec::new();
+        for rep in 0..5 {
+            let order = if rep % 2 == 0 {
+                [Durability::Primary, Durability::Candidates]
+            } else {
+                [Durability::Candidates, Durability::Primary]
+            };
+            let mut pair = [Duration::ZERO; 2];
+            for durability in order {
+                let mut took = Vec::new();
+                for _ in 0..40 {
+                    seq += 1;
+                    let started = Instant::now();
+                    repo.insert(history_row::ActiveModel {
+                        key: Set(format!("cost-{seq}")),
+                        ..Default::default()
+                    })
+                    .durability(durability)
+                    .timeout(Duration::from_secs(5))
+                    .await
+                    .expect("write");
+                    took.push(started.elapsed());
+                }
+                let slot = usize::from(durability == Durability::Candidates);
+                pair[slot] = p50(took);
+            }
+            medians.push(pair);
+            ratios.push(pair[1].as_secs_f64() / pair[0].as_secs_f64());
+        }
+        ratios.sort_by(f64::total_cmp);
+        println!(
+            "{node}: p50 per repetition (Primary, Candidates) {medians:.2?}; Candidates / \
+             Primary {:.2}–{:.2} (median {:.2})",
+            ratios[0], ratios[4], ratios[2]
+        );
+    }
+    println!(
+        "load average: {}",
+        std::fs::read_to_string("/proc/loadavg").unwrap_or_default()
+    );
+}

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use blog_example::entities::tag;
+use blog_example::entities::{post, tag};
+use blog_example::transactions::CreatePostWithTags;
 use migrations::{Migrator, MigratorTrait};
 use repo_core::{CommitGuard, Repo, RepoError, WriterConfig};
 use repo_litefs::emulator::LiteFsEmulator;
@@ -289,4 +290,76 @@ async fn a_killed_primary_cannot_commit_and_rejoins_as_a_replica() {
     assert!(cluster.emulator.wait_synced(Duration::from_secs(10)).await);
     assert_eq!(cluster.tags_named("node-1", "alive").await, 1);
     assert_not_primary(insert(&one, "replica").await);
+}
+
+/// A commit the guard refused leaves sqlx counting a transaction SQLite has already rolled
+/// back; the next rollback (a failed write) then only rolled back to a savepoint, leaving a
+/// transaction open that later "commits" never ended: writes answered as committed, never
+/// in the file, the file's lock held (seen as acknowledged writes lost in the Jepsen test).
+/// After a refusal, a failed write and a good one, the good one is in the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_refused_commit_and_a_failed_write_the_next_write_reaches_the_file() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("app.db").display());
+    let db = Database::connect(&url).await.expect("open");
+    Migrator::up(&db, None).await.expect("migrate");
+    // The guard is asked when a write's turn begins and again by the commit hook: refusing
+    // only the `refuse_at`-th question refuses a commit after the write ran (the lease
+    // lost mid-write).
+    let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let refuse_at = Arc::new(std::sync::atomic::AtomicUsize::new(usize::MAX));
+    let (counter, at) = (asked.clone(), refuse_at.clone());
+    let repo = blog_builder(db)
+        .writer(
+            WriterConfig::default().commit_guard(CommitGuard::new(move || {
+                counter.fetch_add(1, Ordering::SeqCst) != at.load(Ordering::SeqCst)
+            })),
+        )
+        .build();
+    insert(&repo, "before").await.expect("a write commits");
+    let post = |slug: &str| blog_example::transactions::NewPost {
+        title: format!("Title {slug}"),
+        slug: slug.into(),
+        body: "body".into(),
+        tags: vec!["before".into()],
+    };
+    // A named transaction runs in a database transaction; its commit (the second
+    // question) is refused.
+    refuse_at.store(asked.load(Ordering::SeqCst) + 1, Ordering::SeqCst);
+    let refused = repo
+        .transaction::<CreatePostWithTags>(post("refused"))
+        .await;
+    assert!(
+        matches!(refused, Err(RepoError::NotPrimary { .. })),
+        "{refused:?}"
+    );
+    repo.transaction::<CreatePostWithTags>(post("taken"))
+        .await
+        .expect("a named transaction commits");
+    assert!(
+        repo.transaction::<CreatePostWithTags>(post("taken"))
+            .await
+            .is_err(),
+        "a duplicate slug fails the transaction"
+    );
+    insert(&repo, "after").await.expect("answered as committed");
+    repo.transaction::<CreatePostWithTags>(post("after"))
+        .await
+        .expect("answered as committed");
+    let other = Database::connect(&url).await.expect("another connection");
+    let tags = tag::Entity::find()
+        .filter(tag::Column::Name.eq("after"))
+        .count(&other)
+        .await
+        .expect("count");
+    let posts = post::Entity::find()
+        .filter(post::Column::Slug.is_in(["after", "taken", "refused"]))
+        .count(&other)
+        .await
+        .expect("count");
+    assert_eq!(
+        (tags, posts),
+        (1, 2),
+        "every write answered as committed is in the file, no other"
+    );
 }

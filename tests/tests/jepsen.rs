@@ -84,6 +84,7 @@ async fn write(
             })
             .timeout(Duration::from_secs(3))
             .await;
+        tracing::debug!(%key, ok = result.is_ok(), "jepsen: answered");
         history.record(key, Answer::of(&result));
         seq += 1;
     }
@@ -176,6 +177,12 @@ async fn scalar(db: &sea_orm::DatabaseConnection, sql: &str) -> i64 {
 
 /// Runs writers and the nemesis, then checks the history against the final primary.
 async fn jepsen(run: Run) -> Verdict {
+    if std::env::var("RUST_LOG").is_ok() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
     let seed = seed();
     let mut rng = Rng(seed);
     let mut cluster = EmulatedCluster::start(ClusterSpec {

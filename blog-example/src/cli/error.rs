@@ -5,6 +5,20 @@ use std::net::AddrParseError;
 
 use repo_litefs::SecretError;
 
+/// The cluster secret's rule, as `blog-example node --help` states it and as every refusal
+/// of a secret repeats it.
+pub const SECRET_RULE: &str = "at least 16 bytes, printable ASCII without spaces";
+
+/// What is wrong with a refused secret, without repeating it.
+fn secret_problem(error: &SecretError) -> &'static str {
+    match error {
+        SecretError::TooShort => "this one is shorter",
+        SecretError::NotPrintable => {
+            "this one holds a space or a character that is not printable ASCII"
+        }
+    }
+}
+
 /// Where a setting's value came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
@@ -49,8 +63,12 @@ pub enum CliError {
         #[source]
         source: AddrParseError,
     },
-    /// The cluster secret was refused (its value is never repeated).
-    #[error("invalid {origin}: {source}")]
+    /// The cluster secret was refused (its value is never repeated). The message states
+    /// the whole rule, in the words `--help` uses ([`SECRET_RULE`]), then what is wrong.
+    #[error(
+        "invalid {origin}: a cluster secret must be {SECRET_RULE} ({})",
+        secret_problem(source)
+    )]
     InvalidSecret {
         /// Where the value came from.
         origin: Origin,

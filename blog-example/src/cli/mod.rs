@@ -30,7 +30,7 @@ use clap::{Parser, Subcommand};
 
 use crate::node::NodeConfig;
 
-pub use error::{CliError, Origin};
+pub use error::{CliError, Origin, SECRET_RULE};
 use node::NodeArgs;
 
 #[derive(Debug, Parser)]

@@ -221,6 +221,20 @@ fn bad_values_name_where_they_came_from() {
         .to_string();
     assert!(message.contains("flag --grpc-addr"), "{message}");
 
+    for (secret, problem) in [
+        ("short", "shorter"),
+        ("long enough but with spaces", "space"),
+    ] {
+        let message = node(&[], &[("NODE_NAME", "n"), ("CLUSTER_SECRET", secret)])
+            .map(|_| ())
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            message.contains(super::error::SECRET_RULE) && message.contains(problem),
+            "the whole rule, as --help says it, and what is wrong: {message}"
+        );
+    }
+
     let secret = "has a space in it, too long";
     let message = node(&[], &[("NODE_NAME", "n"), ("CLUSTER_SECRET", secret)])
         .map(|_| ())
@@ -248,6 +262,9 @@ fn node_help_lists_every_flag_and_its_variable() {
     };
     assert_eq!(help.kind(), ErrorKind::DisplayHelp);
     let text = help.render().to_string();
+    // The secret's rule, in the words every refusal of a secret uses.
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains(super::error::SECRET_RULE), "{text}");
     for setting in ALL {
         assert!(
             text.contains(setting.flag),

@@ -2,7 +2,7 @@
 //! added up across nodes, unlike summaries), a `node` label on every series, and every
 //! gauge and write counter present from the first scrape.
 
-use metrics_exporter_prometheus::{BuildError, PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
 
 use super::write_counts;
 
@@ -11,11 +11,25 @@ const LATENCY_BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Bucket bounds of the read-your-writes wait: every millisecond up to 40 ms (the wait is
+/// the configured replication lag plus a few milliseconds, so a median is read to the
+/// millisecond), then as [`LATENCY_BUCKETS`].
+const CONSISTENCY_BUCKETS: [f64; 49] = [
+    0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.007, 0.008, 0.009, 0.010, 0.011, 0.012,
+    0.013, 0.014, 0.015, 0.016, 0.017, 0.018, 0.019, 0.020, 0.021, 0.022, 0.023, 0.024, 0.025,
+    0.026, 0.027, 0.028, 0.029, 0.030, 0.031, 0.032, 0.033, 0.034, 0.035, 0.036, 0.037, 0.038,
+    0.039, 0.040, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
 /// Installs this process's recorder for node `node` and returns the handle `/metrics`
 /// renders. Fails if the process already has a recorder.
 pub fn install(node: &str) -> Result<PrometheusHandle, BuildError> {
     let handle = PrometheusBuilder::new()
         .set_buckets(&LATENCY_BUCKETS)?
+        .set_buckets_for_metric(
+            Matcher::Full("litefs_consistency_wait_seconds".to_owned()),
+            &CONSISTENCY_BUCKETS,
+        )?
         .add_global_label("node", node)
         .install_recorder()?;
     register();

@@ -8,7 +8,7 @@ mod publish_post;
 
 pub use add_comment::{AddComment, NewComment};
 pub use create_post_with_tags::{CreatePostWithTags, NewPost};
-pub use publish_post::PublishPost;
+pub use publish_post::{NOT_A_DRAFT, PublishPost};
 
 /// Registers every blog transaction on a repository builder.
 pub fn register(builder: repo_core::RepoBuilder) -> repo_core::RepoBuilder {

@@ -6,6 +6,11 @@ use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter}
 
 use crate::entities::post;
 
+/// The end of the message this transaction fails with when there is no draft to publish
+/// (the post is missing or already published), so that callers can tell that refusal from
+/// a database failure, on every node (the message travels with a forwarded failure).
+pub const NOT_A_DRAFT: &str = "does not exist or is already published";
+
 /// Marks a post published (setting `published_at`) and bumps its `view_count` counter
 /// by one as the "publication" event; fails if the post does not exist or is published.
 pub struct PublishPost;
@@ -26,9 +31,7 @@ impl NamedTransaction for PublishPost {
             .exec(txn)
             .await?;
         if updated.rows_affected != 1 {
-            return Err(DbErr::Custom(format!(
-                "post {post_id} does not exist or is already published"
-            )));
+            return Err(DbErr::Custom(format!("post {post_id} {NOT_A_DRAFT}")));
         }
         post::Entity::update_many()
             .col_expr(

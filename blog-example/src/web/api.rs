@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use repo_core::{IdempotencyKey, RepoError, WriteCall};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, ModelTrait, QueryFilter, QueryOrder, SqlErr};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, ModelTrait, QueryFilter, QueryOrder, SqlErr};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -14,7 +14,9 @@ use super::extract::{ApiJson, IdempotencyKeyHeader, PostId};
 use super::validate::{ArchiveRequest, NewCommentRequest, NewPostRequest, ValidComment};
 use super::{AppState, CommentEvent};
 use crate::entities::{comment, post, tag};
-use crate::transactions::{AddComment, CreatePostWithTags, NewComment, NewPost, PublishPost};
+use crate::transactions::{
+    AddComment, CreatePostWithTags, NOT_A_DRAFT, NewComment, NewPost, PublishPost,
+};
 
 /// A post with everything its page shows.
 #[derive(Debug, Serialize)]
@@ -158,7 +160,13 @@ pub(crate) async fn publish(
     }
     let published = match with_key(state.repo.transaction::<PublishPost>(id), key).await {
         Ok(published) => published,
-        Err(RepoError::TransactionFailed { .. }) if post.published => {
+        // Published meanwhile (by a concurrent request, maybe through another node, whose
+        // write had not replicated here when the post was read above): posts are never
+        // deleted, so "no draft to publish" means published. Any other failure is one.
+        Err(RepoError::TransactionFailed {
+            source: DbErr::Custom(message),
+            ..
+        }) if post.published || message.ends_with(NOT_A_DRAFT) => {
             return Err(ApiError::Conflict {
                 field: None,
                 message: "the post is already published",

@@ -21,6 +21,9 @@ pub enum ApiError {
     MalformedForm,
     /// The body was not sent as `application/json`; `415`.
     UnsupportedMediaType,
+    /// A request this address does not serve as sent (a plain GET to a WebSocket
+    /// address, a query parameter that is not what it must be); `400` with the message.
+    BadRequest(&'static str),
     /// The body exceeded [`super::BODY_LIMIT`]; `413`.
     PayloadTooLarge,
     /// No such post, or no such page; `404`.
@@ -75,7 +78,9 @@ impl ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ApiError::InvalidIdempotencyKey(_) => StatusCode::BAD_REQUEST,
-            ApiError::MalformedJson(_) | ApiError::MalformedForm => StatusCode::BAD_REQUEST,
+            ApiError::MalformedJson(_) | ApiError::MalformedForm | ApiError::BadRequest(_) => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
@@ -93,6 +98,7 @@ impl ApiError {
             ApiError::MalformedJson(detail) => format!("malformed JSON: {detail}"),
             ApiError::MalformedForm => "expected the page's form, form-encoded".to_owned(),
             ApiError::UnsupportedMediaType => "expected an application/json body".to_owned(),
+            ApiError::BadRequest(message) => (*message).to_owned(),
             ApiError::PayloadTooLarge => format!(
                 "request body too large: the limit is {} KiB ({} bytes)",
                 super::BODY_LIMIT / 1024,

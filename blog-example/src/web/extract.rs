@@ -8,6 +8,7 @@ use axum::response::Response;
 use repo_core::IdempotencyKey;
 use serde::de::DeserializeOwned;
 
+use super::AppState;
 use super::error::ApiError;
 
 /// A JSON body: syntax errors are `400`, a body over the limit `413`, a missing
@@ -60,17 +61,17 @@ fn is_json(content_type: Option<&HeaderValue>) -> bool {
 /// an unknown path: JSON under `/api/`, a page elsewhere.
 pub(crate) struct PostId(pub(crate) i32);
 
-impl<S: Send + Sync> FromRequestParts<S> for PostId {
+impl FromRequestParts<AppState> for PostId {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let id = Path::<String>::from_request_parts(parts, state)
             .await
             .ok()
             .and_then(|Path(raw)| raw.parse().ok());
         match id {
             Some(id) => Ok(PostId(id)),
-            None => Err(super::not_found::fallback(parts.uri.clone()).await),
+            None => Err(super::not_found::respond(state, &parts.uri, ApiError::NotFound).await),
         }
     }
 }

@@ -4,29 +4,33 @@
 //!
 //! The watcher does not ask the rest of the cluster anything: the database is the source.
 //! It wakes when the node itself wrote ([`ChangeFeed::wake`], called by the handlers after a
-//! write returns) or when SQLite's `PRAGMA data_version` says another connection committed
-//! (LiteFS applying a transaction from the primary, or the primary's writer executing a
-//! write forwarded by another node). That check is one pragma on one connection every
-//! [`CHECK_INTERVAL`], whatever the number of viewers; only a change costs a query, which
-//! reads the comments above the last id it announced. Comment ids grow in commit order
-//! (SQLite has one writer), so "above the last id" misses nothing and repeats nothing.
-//! On PostgreSQL the same check reads the server's WAL position instead (replayed on a
-//! standby, written on the primary), which moves whenever a commit reaches this server;
-//! there too the node's writer runs one write at a time, so ids grow in commit order for
-//! everything written through the blog's nodes.
+//! write returns) or when another connection committed (LiteFS applying a transaction from
+//! the primary, or the primary's writer executing a write forwarded by another node). That
+//! check runs every [`CHECK_INTERVAL`], whatever the number of viewers: with the database's
+//! files known ([`ChangeFeed::spawn_watching`], what a node uses) it reads a few bytes of the
+//! file and its `-wal` ([`ChangeSignal`]: no SQL, no hand-off to SQLite's worker thread, so
+//! an idle node costs next to nothing); otherwise it asks SQLite's `PRAGMA data_version` on
+//! one connection, or on PostgreSQL the server's WAL position (replayed on a standby, written
+//! on the primary), which moves whenever a commit reaches this server. Only a change costs a
+//! query, which reads the comments above the last id it announced. Comment ids grow in
+//! commit order (SQLite has one writer; on PostgreSQL the node's writer runs one write at a
+//! time, so for everything written through the blog's nodes), so "above the last id" misses
+//! nothing and repeats nothing.
 //! Posts are announced when they are published, in `(published_at, id)` order after the
 //! last one announced (the primary's clock sets `published_at`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use repo_litefs::ChangeSignal;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement,
+    QuerySelect,
 };
 use tokio::sync::{Notify, broadcast};
 use tokio::task::AbortHandle;
 
+use super::feed_version::FeedVersion;
 use super::{CommentEvent, PostEvent};
 use crate::entities::{comment, post};
 
@@ -67,6 +71,16 @@ impl ChangeFeed {
     /// Starts watching `db`, announcing comments stored from now on. `db` should be a
     /// connection of its own (one pooled connection): `data_version` is per connection.
     pub fn spawn(db: DatabaseConnection) -> Self {
+        Self::start(db, None)
+    }
+
+    /// Starts watching `db`, told of other connections' commits by `files` (see
+    /// [`ChangeSignal::sqlite`]) rather than by `PRAGMA data_version`.
+    pub fn spawn_watching(db: DatabaseConnection, files: ChangeSignal) -> Self {
+        Self::start(db, Some(files))
+    }
+
+    fn start(db: DatabaseConnection, files: Option<ChangeSignal>) -> Self {
         let (events, _) = broadcast::channel(CAPACITY);
         let (posts, _) = broadcast::channel(CAPACITY);
         let wake = Arc::new(Notify::new());
@@ -74,7 +88,7 @@ impl ChangeFeed {
             comments: events.clone(),
             posts: posts.clone(),
         };
-        let task = tokio::spawn(watch(db, channels, wake.clone()));
+        let task = tokio::spawn(watch(db, files, channels, wake.clone()));
         Self {
             events,
             posts,
@@ -115,7 +129,12 @@ struct Seen {
 }
 
 /// The watcher: wait for a change, announce what is new, repeat.
-async fn watch(db: DatabaseConnection, channels: Channels, wake: Arc<Notify>) {
+async fn watch(
+    db: DatabaseConnection,
+    files: Option<ChangeSignal>,
+    channels: Channels,
+    wake: Arc<Notify>,
+) {
     let mut seen = loop {
         match current(&db).await {
             Ok(seen) => break seen,
@@ -125,15 +144,15 @@ async fn watch(db: DatabaseConnection, channels: Channels, wake: Arc<Notify>) {
             }
         }
     };
-    let mut version = data_version(&db).await.ok();
+    let mut version = FeedVersion::now(&db, files.as_ref()).await;
     let mut more = false;
     loop {
         if !more {
             tokio::select! {
                 () = wake.notified() => {}
                 () = tokio::time::sleep(CHECK_INTERVAL) => {
-                    let now = data_version(&db).await.ok();
-                    if now == version {
+                    let now = FeedVersion::now(&db, files.as_ref()).await;
+                    if !now.differs_from(&version) {
                         continue;
                     }
                     version = now;
@@ -261,25 +280,4 @@ async fn max_comment_id(db: &DatabaseConnection) -> Result<i32, DbErr> {
         .one(db)
         .await?;
     Ok(newest.map_or(0, |c| c.id))
-}
-
-/// A number that changes when a commit reached this node's database: SQLite's
-/// `PRAGMA data_version` (another connection committed), PostgreSQL's WAL position (the
-/// standby's replayed one, the primary's written one).
-async fn data_version(db: &DatabaseConnection) -> Result<i64, DbErr> {
-    let backend = db.get_database_backend();
-    let sql = match backend {
-        sea_orm::DbBackend::Postgres => {
-            "SELECT ((CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() \
-             ELSE pg_current_wal_lsn() END) - '0/0'::pg_lsn)::bigint"
-        }
-        _ => "PRAGMA data_version",
-    };
-    let row = db
-        .query_one_raw(Statement::from_string(backend, sql))
-        .await?;
-    match row {
-        Some(row) => row.try_get_by_index::<i64>(0),
-        None => Ok(0),
-    }
 }

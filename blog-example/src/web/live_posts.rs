@@ -3,16 +3,30 @@
 //! over [`super::BODY_LIMIT`] closes the socket with 1009, as on a post's socket).
 
 use axum::extract::State;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::http::Uri;
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
+use super::error::ApiError;
+use super::not_found::respond;
+use super::socket_close;
+use super::ws::NOT_A_HANDSHAKE;
 use super::{AppState, BODY_LIMIT, PostEvent};
 
-/// Upgrades to a socket that receives every post published from now on.
-pub(crate) async fn upgrade(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+/// Upgrades to a socket that receives every post published from now on; a request that
+/// is not a WebSocket handshake gets a `400` page.
+pub(crate) async fn upgrade(
+    State(state): State<AppState>,
+    uri: Uri,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let Ok(upgrade) = upgrade else {
+        return respond(&state, &uri, ApiError::BadRequest(NOT_A_HANDSHAKE)).await;
+    };
     let events = state.feed.subscribe_posts();
     upgrade
         .max_message_size(2 * BODY_LIMIT)
@@ -26,13 +40,20 @@ async fn watch(socket: WebSocket, mut events: broadcast::Receiver<PostEvent>) {
         tokio::select! {
             incoming = stream.next() => match incoming {
                 Some(Ok(Message::Text(text))) if text.len() > BODY_LIMIT => {
-                    let _ = sink.send(Message::Close(Some(CloseFrame {
-                        code: close_code::SIZE,
-                        reason: format!("message over the {} KiB limit", BODY_LIMIT / 1024).into(),
-                    }))).await;
+                    let _ = sink.send(Message::Close(Some(socket_close::too_big()))).await;
                     break;
                 }
-                Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+                Some(Ok(Message::Binary(data))) if data.len() > BODY_LIMIT => {
+                    let _ = sink.send(Message::Close(Some(socket_close::too_big()))).await;
+                    break;
+                }
+                Some(Err(error)) => {
+                    if let Some(frame) = socket_close::after_read_error(error) {
+                        let _ = sink.send(Message::Close(Some(frame))).await;
+                    }
+                    break;
+                }
+                Some(Ok(Message::Close(_))) | None => break,
                 Some(Ok(_)) => {}
             },
             event = events.recv() => match event {

@@ -25,12 +25,14 @@ mod api;
 mod error;
 mod extract;
 mod feed;
+mod feed_version;
 mod html;
 mod live_posts;
 mod not_found;
 mod ops;
 mod pages;
 mod request_span;
+mod socket_close;
 mod validate;
 mod ws;
 

@@ -2,13 +2,14 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use repo_middleware::BreakerState;
 use serde_json::json;
 
 use super::AppState;
 use super::error::ApiError;
+use super::not_found::respond;
 use crate::lag::ReplicationLag;
 
 /// `GET /health`: `{status, node, role, primary, database, circuit, replication_lag}`;
@@ -56,14 +57,14 @@ fn lag_json(lag: ReplicationLag) -> serde_json::Value {
     })
 }
 
-/// `GET /metrics`: Prometheus text, or `404` when the state has no exporter.
-pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
+/// `GET /metrics`: Prometheus text, or the `404` page when the state has no exporter.
+pub(crate) async fn metrics(State(state): State<AppState>, uri: Uri) -> Response {
     match &state.metrics {
         Some(handle) => (
             [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
             handle.render(),
         )
             .into_response(),
-        None => ApiError::NotFound.into_response(),
+        None => respond(&state, &uri, ApiError::NotFound).await,
     }
 }

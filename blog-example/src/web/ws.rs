@@ -10,12 +10,13 @@
 //! once and in order. Bad input gets an `{error, errors?}` reply and the socket stays open;
 //! a message over [`super::BODY_LIMIT`] closes it with 1009 (message too big).
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
-use axum::extract::{Query, State};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{RawQuery, State};
+use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use futures::stream::SplitSink;
 use futures::{SinkExt, StreamExt};
-use serde::Deserialize;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 use tracing::Instrument;
@@ -24,44 +25,78 @@ use super::api::add_comment;
 use super::error::ApiError;
 use super::extract::PostId;
 use super::feed::comments_after;
+use super::not_found::respond;
+use super::socket_close;
 use super::validate::NewCommentRequest;
 use super::{AppState, BODY_LIMIT, CommentEvent};
 use crate::entities::post;
 
-/// The query string: where to resume.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Resume {
-    /// The last comment id the client has; `None` to start with the live ones.
-    after: Option<i32>,
+/// Where to resume: the last comment id the client has (`after=N` in the query), `None`
+/// to start with the live ones; an `after` that is not a whole number is refused.
+fn resume_after(query: Option<&str>) -> Result<Option<i32>, ApiError> {
+    let Some(raw) = query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .find_map(|pair| pair.strip_prefix("after="))
+    else {
+        return Ok(None);
+    };
+    raw.parse().map(Some).map_err(|_| {
+        ApiError::BadRequest("`after` must be the id of the last comment seen (a whole number)")
+    })
 }
+
+/// What a plain request to a WebSocket address gets.
+pub(crate) const NOT_A_HANDSHAKE: &str =
+    "this address serves live updates over a WebSocket; open it with a WebSocket client";
 
 /// How many missed comments one catch-up read returns; more are read in further rounds.
 const CATCH_UP_BATCH: u64 = 500;
 
-/// Upgrades to a WebSocket watching post `id`; `404` if there is no such post.
+/// Upgrades to a WebSocket watching post `id`; `404` if there is no such post, `400` for
+/// a request that is not a WebSocket handshake or a bad `after`: HTML pages, as on every
+/// address outside `/api/`.
 pub(crate) async fn upgrade(
     State(state): State<AppState>,
     PostId(id): PostId,
-    Query(resume): Query<Resume>,
-    upgrade: WebSocketUpgrade,
+    RawQuery(query): RawQuery,
+    uri: Uri,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    match start(&state, id, query.as_deref(), upgrade).await {
+        Ok(response) => response,
+        Err(error) => respond(&state, &uri, error).await,
+    }
+}
+
+async fn start(
+    state: &AppState,
+    id: i32,
+    query: Option<&str>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     if state.repo.get::<post::Entity>(id).await?.is_none() {
         return Err(ApiError::NotFound);
     }
+    let after = resume_after(query)?;
+    let Ok(upgrade) = upgrade else {
+        return Err(ApiError::BadRequest(NOT_A_HANDSHAKE));
+    };
+    let state = state.clone();
     // Subscribe before the handshake completes, so that once the client is connected it
     // sees every comment that follows, its own included.
     let events = state.feed.subscribe();
     let correlation = repo_core::CorrelationId::current();
     let span = tracing::Span::current();
-    // Frames up to twice the limit are read, so that a message over the limit is seen and
-    // answered with 1009 rather than the connection being cut.
+    // Messages up to twice the limit are read whole and answered with 1009 by their size;
+    // a larger one is refused as its header arrives, also with 1009 (`socket_close`).
     Ok(upgrade
         .max_message_size(2 * BODY_LIMIT)
         .max_frame_size(2 * BODY_LIMIT)
         .on_upgrade(move |socket| {
             // The socket outlives the upgrade request: it keeps that request's span and id,
             // so the comments it stores are logged under them, on the primary too.
-            let work = watch(socket, state, events, id, resume.after).instrument(span);
+            let work = watch(socket, state, events, id, after).instrument(span);
             async move {
                 match correlation {
                     Some(id) => id.scope(work).await,
@@ -96,10 +131,11 @@ async fn watch(
         let outgoing = tokio::select! {
             incoming = stream.next() => match incoming {
                 Some(Ok(Message::Text(text))) if text.len() > BODY_LIMIT => {
-                    let _ = sink.send(Message::Close(Some(CloseFrame {
-                        code: close_code::SIZE,
-                        reason: format!("message over the {} KiB limit", BODY_LIMIT / 1024).into(),
-                    }))).await;
+                    let _ = sink.send(Message::Close(Some(socket_close::too_big()))).await;
+                    break;
+                }
+                Some(Ok(Message::Binary(data))) if data.len() > BODY_LIMIT => {
+                    let _ = sink.send(Message::Close(Some(socket_close::too_big()))).await;
                     break;
                 }
                 Some(Ok(Message::Text(text))) => comment(&state, post_id, text.as_str()).await,
@@ -107,7 +143,13 @@ async fn watch(
                     "send comments as JSON text messages".to_owned(),
                 ))),
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,
-                Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+                Some(Err(error)) => {
+                    if let Some(frame) = socket_close::after_read_error(error) {
+                        let _ = sink.send(Message::Close(Some(frame))).await;
+                    }
+                    break;
+                }
+                Some(Ok(Message::Close(_))) | None => break,
             },
             event = events.recv() => match event {
                 Ok(event) if event.post_id == post_id && event.id > sent => {

@@ -12,7 +12,8 @@
 //
 // Prints one JSON line on success:
 //   {"postId", "postLive", "shownOnA", "shownOnC", "commentBoxCleared", "noJsPostId", "noJsComment",
-//    "overflow": [...pages wider than 390 px...], "consoleErrors": [...]}
+//    "overflow": [...pages wider than 390 px...], "noFooter": [...pages without the served-by
+//    footer, error pages included...], "consoleErrors": [...]}
 // Exit codes: 0 done, 1 a step failed, 2 bad usage, 3 playwright-core is not installed.
 
 const [urlA, urlB, urlC, text] = process.argv.slice(2);
@@ -33,6 +34,7 @@ const TIMEOUT_MS = 20_000;
 const shots = process.env.SCREENSHOT_DIR;
 const consoleErrors = [];
 const overflow = [];
+const noFooter = [];
 
 function watch(page, name) {
   page.setDefaultTimeout(TIMEOUT_MS);
@@ -45,6 +47,8 @@ function watch(page, name) {
 
 // A screenshot at 1280 and 390 px, and whether the page fits 390 px.
 async function look(page, label) {
+  const footer = await page.locator('#served-by').textContent({ timeout: 1000 }).catch(() => '');
+  if (!/^served by node-\d \((primary|replica · primary node-\d)\)$/.test(footer)) noFooter.push(`${label}: ${JSON.stringify(footer)}`);
   for (const width of [1280, 390]) {
     await page.setViewportSize({ width, height: 900 });
     if (shots) await page.screenshot({ path: `${shots}/${label}-${width}.png`, fullPage: true });
@@ -124,8 +128,16 @@ try {
   await n.waitForURL(/#comment-\d+$/);
   const noJsComment = (await n.locator('#comments li .body').allTextContents()).includes('plain ' + text);
   await look(n, 'post-no-js');
+  // Error pages carry the footer too (a page of their own: Chromium reports every 4xx as a
+  // console error, which the watched pages must not have).
+  const e = await plain.newPage();
+  e.setDefaultTimeout(TIMEOUT_MS);
+  await e.goto(urlB + '/posts/999999999');
+  await look(e, 'not-found');
+  await e.goto(`${urlB}/posts/${noJsPostId}/ws`);
+  await look(e, 'bad-request');
 
-  console.log(JSON.stringify({ postId, postLive, shownOnA, shownOnC, commentBoxCleared, noJsPostId, noJsComment, overflow, consoleErrors }));
+  console.log(JSON.stringify({ postId, postLive, shownOnA, shownOnC, commentBoxCleared, noJsPostId, noJsComment, overflow, noFooter, consoleErrors }));
 } catch (e) {
   console.error(`browser test failed: ${e.message}`);
   console.error(`console errors so far: ${JSON.stringify(consoleErrors)}`);

@@ -77,9 +77,10 @@ impl DurabilityGate {
         }
     }
 
-    /// After a commit: returns at once for [`Durability::Primary`]; for
-    /// [`Durability::Candidates`] waits until every candidate reports holding it, bounded
-    /// by the gate's wait and (with a margin for the answer) `deadline`.
+    /// After a commit of a write that began executing here at `began`: returns at once for
+    /// [`Durability::Primary`]; for [`Durability::Candidates`] waits until every candidate
+    /// reports holding it, bounded by the gate's wait and (with a margin for the answer)
+    /// `deadline`.
     ///
     /// # Errors
     ///
@@ -88,6 +89,7 @@ impl DurabilityGate {
         &self,
         asked: Option<Durability>,
         deadline: Option<Instant>,
+        began: Instant,
     ) -> Result<(), RepoError> {
         if self.resolve(asked) == Durability::Primary {
             return Ok(());
@@ -99,7 +101,7 @@ impl DurabilityGate {
             until = until.min(deadline - (left / 10).min(ANSWER_MARGIN));
         }
         let target = match &self.source {
-            Some(source) => tokio::time::timeout_at(until, source.after_commit())
+            Some(source) => tokio::time::timeout_at(until, source.after_commit(began))
                 .await
                 .ok()
                 .flatten(),
@@ -116,6 +118,7 @@ impl DurabilityGate {
         let waited = started.elapsed();
         match outcome {
             Ok(()) => {
+                tracing::debug!(node = %self.node, ?target, "durability: every candidate holds the write");
                 metrics::histogram!("litefs_durability_wait_seconds").record(waited.as_secs_f64());
                 Ok(())
             }

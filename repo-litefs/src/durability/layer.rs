@@ -82,8 +82,9 @@ where
         Box::pin(async move {
             gate.check(request.durability)?;
             let (durability, deadline) = (request.durability, request.deadline);
+            let began = tokio::time::Instant::now();
             let response = inner.oneshot(request).await?;
-            gate.settle(durability, deadline).await?;
+            gate.settle(durability, deadline, began).await?;
             Ok(response)
         })
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use tokio::sync::{Mutex, watch};
+use tokio::time::Instant;
 
 use super::{Position, PositionSource, TenureHistory};
 use crate::position::read_pos;
@@ -119,8 +120,9 @@ impl PositionSource for LiteFsPosition {
         })
     }
 
-    fn after_commit(&self) -> BoxFuture<'_, Option<Position>> {
-        // LiteFS writes the position at the commit itself.
+    fn after_commit(&self, _began: Instant) -> BoxFuture<'_, Option<Position>> {
+        // LiteFS writes the position at the commit itself, and the tenure history vouches
+        // for the lineage of what this node committed by its checksum.
         Box::pin(async move {
             let mut own = self.own.lock().await;
             let (lineage, txid, checksum) = self.observe(&mut own).await?;

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use tokio::time::Instant;
 
 /// A position of the replicated database: a TXID within a lineage.
 ///
@@ -47,9 +48,12 @@ pub trait PositionSource: Send + Sync + std::fmt::Debug + 'static {
     /// This node's position now; `None` when unknown (no file yet, unreadable).
     fn current(&self) -> BoxFuture<'_, Option<Position>>;
 
-    /// On the primary: a position that includes every commit that ended before this call;
-    /// `None` when this node cannot say (it is not, or no longer, the primary).
-    fn after_commit(&self) -> BoxFuture<'_, Option<Position>>;
+    /// On the primary: a position that includes every commit this node made after `began`
+    /// (when the write began executing here) and before this call; `None` when this node
+    /// cannot say: it is not, or no longer, the primary, or it became the primary after
+    /// `began` (the commit may then belong to an earlier tenure of it, whose unreplicated
+    /// tail a failover discarded).
+    fn after_commit(&self, began: Instant) -> BoxFuture<'_, Option<Position>>;
 
     /// Resolves when the position may have changed, at the latest after `within`.
     fn changed(&self, within: Duration) -> BoxFuture<'_, ()>;

@@ -291,8 +291,10 @@ impl LiteFsEmulator {
     pub fn restart(&self, name: &str) {
         if let Ok(mut state) = self.shared.state.lock() {
             state.stopped.remove(name);
-            if state.primary == name && state.handover_to.is_none() && state.lease.is_none() {
-                state.lease = Some(name.to_owned());
+            // Within its tenure only: a tenure begins in the replication loop, once the
+            // previous primary's last commit has ended.
+            if state.tenure.node == name {
+                state.grant(name);
             }
         }
         self.shared.wake.wake();
@@ -328,11 +330,11 @@ impl LiteFsEmulator {
     /// Whether every running, connected replica has the primary's TXID.
     fn synced(&self) -> bool {
         self.shared.state.lock().is_ok_and(|s| {
-            let top = s.txid.get(&s.primary).copied().unwrap_or(0);
             let cut_off = s.cut_off();
-            self.shared.nodes.iter().all(|n| {
-                cut_off.contains(&n.name) || s.txid.get(&n.name).copied().unwrap_or(0) == top
-            })
+            self.shared
+                .nodes
+                .iter()
+                .all(|n| cut_off.contains(&n.name) || s.caught_up(&n.name))
         })
     }
 }

@@ -25,9 +25,10 @@
 //! # No busy polling
 //!
 //! A loop looks at the primary's file change counter (a 4-byte read, no SQL) every
-//! millisecond while commits come, every 10 ms once idle, and at once when woken: by a
+//! millisecond while commits come, every 50 ms once idle, and at once when woken: by a
 //! guarded commit ([`LiteFsEmulator::commit_guard`]), [`LiteFsEmulator::wake`] or a wait
-//! for sync. An idle cluster costs well under 1 % of a core.
+//! for sync. Idle looks only catch commits made outside the library's writers (seen up to
+//! 50 ms late). An idle cluster costs well under 1 % of a core.
 //!
 //! # Failure model
 //!

@@ -233,6 +233,11 @@ impl Replica {
         self.holds = None;
     }
 
+    /// The snapshot generation the file holds, if known.
+    pub(crate) fn held(&self) -> Option<u64> {
+        self.holds
+    }
+
     /// Whether the file already holds `snapshot`.
     pub(crate) fn holds(&self, snapshot: &Snapshot) -> bool {
         self.holds == Some(snapshot.generation)

@@ -5,6 +5,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use tokio::time::Instant;
 
 use super::state::Shared;
 use crate::durability::{Position, PositionSource};
@@ -49,26 +50,26 @@ impl PositionSource for EmulatedPosition {
         Box::pin(async move { self.shared.upgrade()?.position(&self.node) })
     }
 
-    fn after_commit(&self) -> BoxFuture<'_, Option<Position>> {
+    fn after_commit(&self, began: Instant) -> BoxFuture<'_, Option<Position>> {
         Box::pin(async move {
             let shared = self.shared.upgrade()?;
             let mut rounds = shared.rounds.subscribe();
             let start = *rounds.borrow_and_update();
             shared.wake.wake();
-            // Two looks after this call: the second began after it, so it saw every commit
-            // that ended before it and gave it a TXID.
+            // Two rounds ended after this call: the second began after it, so it looked at
+            // the primary after every commit that ended before it and gave it a TXID.
             while *rounds.borrow_and_update() < start + 2 {
                 rounds.changed().await.ok()?;
             }
             let s = shared.state.lock().ok()?;
-            let (source, generation) = s.source.clone()?;
-            if source != self.node {
-                // No longer the primary the loop copies from: its commit's fate is not
-                // this node's to tell.
+            let tenure = &s.tenure;
+            if tenure.node != self.node || tenure.since > began {
+                // Not this node's tenure, or one begun after the write did: its commit may
+                // belong to an earlier tenure, whose unreplicated tail is gone.
                 return None;
             }
             Some(Position {
-                lineage: generation,
+                lineage: tenure.generation,
                 txid: s.txid.get(&self.node).copied().unwrap_or(0),
                 checksum: 0,
             })

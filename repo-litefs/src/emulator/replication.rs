@@ -39,6 +39,9 @@ struct Source {
 pub(super) async fn replicate(shared: Arc<Shared>, lag: Duration) {
     let mut pace = Pace::new(shared.wake.clone());
     let mut source: Option<Source> = None;
+    // The last primary the loop switched to, kept when opening it failed: the next
+    // failover must still wait for its last commit.
+    let mut last: Option<String> = None;
     let mut replicas: HashMap<String, Replica> = HashMap::new();
     // TXIDs seen on the primary, each with when it is due on the replicas.
     let mut pending: VecDeque<(u64, Instant)> = VecDeque::new();
@@ -64,28 +67,36 @@ pub(super) async fn replicate(shared: Arc<Shared>, lag: Duration) {
         if let (Some(to), Some(from)) = (handover_to, source.as_mut()) {
             hand_over(&shared, from, &to, &mut replicas).await;
         }
-        if source.as_ref().is_none_or(|s| s.name != primary) {
-            if let Some(old) = source.take() {
-                fail_over(&shared, &old.name, &primary).await;
+        if let Some(from) = source.as_ref().filter(|s| s.name == primary) {
+            // The lease taken and given back before the loop looked (a promotion away and
+            // back, a restart): the same file, the same tenure.
+            if let Ok(mut s) = shared.state.lock()
+                && s.tenure.node == from.name
+            {
+                s.grant(&from.name);
             }
-            // Nothing is known of what the replicas hold relative to the new primary.
+        } else {
+            // What the replicas hold relative to the new primary is unknown.
             replicas.values_mut().for_each(Replica::forget);
             replicas.remove(&primary);
             pending.clear();
             due = None;
+            let old = source.take().map(|s| s.name).or_else(|| last.take());
+            last = Some(primary.clone());
+            fail_over(&shared, old.as_deref(), &primary).await;
+            let Some(generation) = shared.state.lock().ok().and_then(|s| {
+                (s.tenure.node == primary && s.primary == primary).then_some(s.tenure.generation)
+            }) else {
+                // The primary changed again meanwhile: the next round takes over from here.
+                continue;
+            };
             let Some(node) = shared.node(&primary) else {
                 continue;
             };
             match Snapshot::open(&node.db_path).await {
                 Ok(snapshot) => {
-                    let generation = shared.state.lock().map_or(0, |mut s| {
-                        s.generation += 1;
-                        let generation = s.generation;
-                        s.source = Some((primary.clone(), generation));
-                        s.lineage.insert(primary.clone(), generation);
-                        generation
-                    });
                     shared.moved();
+                    tracing::debug!(%primary, generation, "emulated replication: new source");
                     source = Some(Source {
                         name: primary.clone(),
                         snapshot,
@@ -117,11 +128,15 @@ pub(super) async fn replicate(shared: Arc<Shared>, lag: Duration) {
         }
         if let Some(due) = due
             && retry_after.is_none_or(|t| t <= now)
-            && behind(&shared, &from.name, due)
+            && behind(&shared, &from.name, from.generation, due)
         {
             let done = copy_round(&shared, from, due, &mut replicas).await;
             retry_after = (!done).then(|| Instant::now() + RETRY);
         }
+        // The only place a round ends: every round counted looked at the primary (or
+        // switched to a new one) after it began, which is what `after_commit` and
+        // `wait_synced` count on. A round ended anywhere else (say, after a failover's
+        // drain) would let a position taken before a commit pass for one taken after it.
         shared.round();
     }
 }
@@ -144,17 +159,22 @@ fn observe(shared: &Shared, from: &mut Source) -> Option<u64> {
     };
     let _ = write_pos(&node.dir.join(format!("{}-pos", shared.db_name)), txid);
     shared.moved();
+    tracing::trace!(primary = %from.name, txid, "emulated replication: a commit observed");
     Some(txid)
 }
 
-/// Whether a connected replica does not have TXID `due` yet.
-fn behind(shared: &Shared, primary: &str, due: u64) -> bool {
+/// Whether a connected replica does not hold TXID `due` of lineage `generation` yet (a
+/// replica at the same TXID of another lineage holds something else).
+fn behind(shared: &Shared, primary: &str, generation: u64, due: u64) -> bool {
     shared.state.lock().is_ok_and(|s| {
         let cut_off = s.cut_off();
         shared.nodes.iter().any(|n| {
             n.name != primary
                 && !cut_off.contains(&n.name)
-                && s.txid.get(&n.name).copied() != Some(due)
+                && (
+                    s.lineage.get(&n.name).copied(),
+                    s.txid.get(&n.name).copied(),
+                ) != (Some(generation), Some(due))
         })
     })
 }
@@ -195,8 +215,12 @@ async fn copy_round(
                 .lock()
                 .is_ok_and(|s| s.primary == from.name && !s.cut_off().contains(&node.name))
         };
+        let held = replica.held();
         match replica.copy(&from.snapshot, still_replica).await {
-            Ok(true) => applied(shared, &node.name, due, from.generation),
+            Ok(true) => {
+                tracing::debug!(replica = %node.name, from = %from.name, due, generation = from.generation, ?held, "emulated replication: copied");
+                applied(shared, &node.name, due, from.generation)
+            }
             Ok(false) => {}
             Err(e) => {
                 done = false;
@@ -239,21 +263,21 @@ fn applied(shared: &Shared, node: &str, due: u64, generation: u64) {
 }
 
 /// An abrupt failover from `old` to `new` (already fenced: nobody holds the lease): waits
-/// for a commit `old` let through before the fence to end, then grants `new` the lease.
-/// `new` keeps its own position; what `old` had not replicated is lost.
-async fn fail_over(shared: &Shared, old: &str, new: &str) {
-    if let Some(node) = shared.node(old) {
+/// for a commit `old` let through before the fence to end, then begins `new`'s tenure and
+/// grants it the lease (once restarted, if it is stopped). `new` keeps its own position;
+/// what `old` had not replicated is lost.
+async fn fail_over(shared: &Shared, old: Option<&str>, new: &str) {
+    if let Some(node) = old.filter(|o| *o != new).and_then(|o| shared.node(o)) {
         drain(&node.db_path).await;
     }
     if let Ok(mut s) = shared.state.lock()
         && s.primary == new
-        && s.lease.is_none()
         && s.handover_to.is_none()
-        && !s.stopped.contains(new)
     {
-        s.lease = Some(new.to_owned());
+        s.begin_tenure(new);
+        s.grant(new);
     }
-    shared.round();
+    tracing::debug!(?old, new, "emulated failover: drained, new tenure");
 }
 
 /// A graceful handover from the current primary to `to` (the primary already fenced):
@@ -298,12 +322,12 @@ async fn hand_over(
     applied(shared, to, txid, from.generation);
     if let Ok(mut s) = shared.state.lock() {
         s.primary = to.to_owned();
-        s.lease = Some(to.to_owned());
         s.handover_to = None;
+        s.begin_tenure(to);
+        s.lease = Some(to.to_owned());
     }
     let _ = shared.write_files();
     shared.announce(to);
-    shared.round();
 }
 
 /// Waits (bounded) until no write transaction is open on the file at `path`: SQLite's

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use repo_core::CommitGuard;
 use tokio::sync::{broadcast, watch};
+use tokio::time::Instant;
 
 use super::EmulatedNode;
 use super::files::{write_pos, write_whole};
@@ -30,10 +31,23 @@ pub(super) struct ClusterState {
     /// Each node's lineage: the generation of the primary whose data it holds, so that
     /// TXIDs of different primaries' tenures are never compared.
     pub(super) lineage: HashMap<String, u64>,
-    /// The primary the replication loop copies from, and its generation (one per tenure).
-    pub(super) source: Option<(String, u64)>,
+    /// The current tenure: the node whose file is the cluster's history now, the lineage
+    /// its commits belong to, and when it began. A new tenure begins when the lease moves to
+    /// another node, before that node can commit.
+    pub(super) tenure: Tenure,
     /// The last generation handed out.
     pub(super) generation: u64,
+}
+
+/// One primary's tenure (see [`ClusterState::tenure`]).
+#[derive(Debug, Clone)]
+pub(super) struct Tenure {
+    /// The primary.
+    pub(super) node: String,
+    /// The lineage of what it commits: replicas copying from it hold this lineage.
+    pub(super) generation: u64,
+    /// When it began: a commit by this node before then belongs to an earlier tenure.
+    pub(super) since: Instant,
 }
 
 impl ClusterState {
@@ -41,15 +55,52 @@ impl ClusterState {
     pub(super) fn new(primary: String) -> Self {
         Self {
             lease: Some(primary.clone()),
+            tenure: Tenure {
+                node: primary.clone(),
+                generation: 1,
+                since: Instant::now(),
+            },
+            lineage: HashMap::from([(primary.clone(), 1)]),
             primary,
             handover_to: None,
             partitioned: HashSet::new(),
             stopped: HashSet::new(),
             txid: HashMap::new(),
-            lineage: HashMap::new(),
-            source: None,
-            generation: 0,
+            generation: 1,
         }
+    }
+
+    /// Begins `node`'s tenure (a new lineage) unless it already holds the current one.
+    pub(super) fn begin_tenure(&mut self, node: &str) {
+        if self.tenure.node == node {
+            return;
+        }
+        self.generation += 1;
+        self.tenure = Tenure {
+            node: node.to_owned(),
+            generation: self.generation,
+            since: Instant::now(),
+        };
+        self.lineage.insert(node.to_owned(), self.generation);
+    }
+
+    /// Grants `node` the lease (in its tenure, begun if need be) when it may take it: it
+    /// is the primary, not stopped, no handover is under way and nobody holds the lease.
+    pub(super) fn grant(&mut self, node: &str) {
+        if self.primary == node
+            && self.lease.is_none()
+            && self.handover_to.is_none()
+            && !self.stopped.contains(node)
+        {
+            self.begin_tenure(node);
+            self.lease = Some(node.to_owned());
+        }
+    }
+
+    /// Whether `node` holds what the primary holds: the same lineage and TXID.
+    pub(super) fn caught_up(&self, node: &str) -> bool {
+        let position = |n: &str| (self.lineage.get(n).copied(), self.txid.get(n).copied());
+        position(node) == position(&self.primary)
     }
 
     /// Nodes that replication does not reach: partitioned or stopped.
@@ -73,8 +124,9 @@ pub(crate) struct Shared {
     pub(super) state: Mutex<ClusterState>,
     /// `(node, one JSON line)`; `None` as node means every node.
     pub(super) events: broadcast::Sender<(Option<String>, String)>,
-    /// Looks of the replication loop at the primary so far, so that a waiter knows the
-    /// loop has seen recent commits; also sent after every state change the loop makes.
+    /// Rounds of the replication loop ended so far. A round ends only after it looked at
+    /// the primary (or switched to a new one), so two rounds ended after a commit mean
+    /// the loop has seen it; the loop's state changes become visible at a round's end.
     pub(super) rounds: watch::Sender<u64>,
     /// Makes the replication loop look at the primary at once.
     pub(super) wake: Wake,
@@ -152,7 +204,7 @@ impl Shared {
         self.positions.send_modify(|p| *p = p.wrapping_add(1));
     }
 
-    /// Tells waiters that the loop looked at the primary, or changed the state.
+    /// Tells waiters that a round of the loop ended (see [`Shared::rounds`]).
     pub(super) fn round(&self) {
         self.rounds.send_modify(|r| *r += 1);
     }

@@ -23,7 +23,7 @@ use repo_core::{NodeRole, RepoError, Request, Response};
 use tokio::time::Instant;
 use tower::{Layer, Service, ServiceExt};
 
-pub use consistency::{OnLag, ReadYourWrites};
+pub use consistency::{ChangeSignal, FileMark, Fingerprint, OnLag, ReadYourWrites};
 pub use endpoints::Endpoints;
 pub use interactive::{InteractiveSessions, RemoteSession};
 

@@ -317,6 +317,28 @@ impl NodeConfig {
         }
     }
 
+    /// The files whose change tells read-your-writes' watcher that this node's database
+    /// may have changed: with SQLite, `<db>-pos` in the mount (LiteFS and the emulator
+    /// write it after each transaction they apply), and the database file and its `-wal`
+    /// when the ledger is looked for there. None for other dialects (the watcher then
+    /// looks every millisecond).
+    pub(crate) fn change_files(&self, dialect: crate::backend::SqlDialect) -> Vec<PathBuf> {
+        if dialect != crate::backend::SqlDialect::Sqlite {
+            return Vec::new();
+        }
+        let mut files = Vec::new();
+        if let (Some(dir), Some(name)) = (&self.mount_dir, self.db_path.file_name()) {
+            files.push(dir.join(format!("{}-pos", name.to_string_lossy())));
+        }
+        if self.ledger_probe.is_none() {
+            let mut wal = self.db_path.clone().into_os_string();
+            wal.push("-wal");
+            files.push(self.db_path.clone());
+            files.push(wal.into());
+        }
+        files
+    }
+
     /// LiteFS's `<db>-pos` file for this node's database, when the mount is known.
     pub(crate) fn position_file(&self) -> Option<PathBuf> {
         if !self.txid {

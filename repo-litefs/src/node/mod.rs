@@ -382,7 +382,10 @@ fn build_repo(
     .backend(backend.clone());
     if let Some((wait, on_lag)) = config.consistency {
         let probe = config.ledger_probe.clone().unwrap_or_else(|| db.clone());
-        let mut consistency = ReadYourWrites::new(probe).wait(wait).on_lag(on_lag);
+        let mut consistency = ReadYourWrites::new(probe)
+            .wait(wait)
+            .on_lag(on_lag)
+            .watch_files(config.change_files(backend.dialect()));
         if let Some(pos) = backend.position() {
             consistency = consistency.position(pos);
         }

@@ -162,6 +162,7 @@ impl ForwardServer {
         // by its budget, and a transaction or batch rolls back whole: the outcome is
         // atomic, the next write waits for it, and a retry with the same request id is
         // answered by the ledger.
+        let began = tokio::time::Instant::now();
         let result = if self.inner.config.ledger {
             let ledger: Arc<dyn Ledger> = self.inner.ledger.clone();
             self.inner.executor.execute_once(request, ledger).await
@@ -171,7 +172,7 @@ impl ForwardServer {
         drop(permit);
         let response = result.map_err(|e| self.replica_refusal(e))?;
         if let Some(gate) = &self.inner.config.durability {
-            gate.settle(durability.0, durability.1).await?;
+            gate.settle(durability.0, durability.1, began).await?;
         }
         Ok(response)
     }

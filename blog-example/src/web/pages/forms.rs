@@ -122,7 +122,7 @@ pub(crate) async fn create_form(
 ) -> Response {
     let mut form = match fields(form) {
         Ok(form) => form,
-        Err(e) => return error_page(e),
+        Err(e) => return error_page(&state, e).await,
     };
     let request = NewPostRequest::from_form(
         form.title.clone(),
@@ -150,7 +150,7 @@ pub(crate) async fn publish_form(State(state): State<AppState>, PostId(id): Post
         Ok(_) | Err(ApiError::Conflict { .. }) => {
             Redirect::to(&format!("/posts/{id}")).into_response()
         }
-        Err(e) => error_page(e),
+        Err(e) => error_page(&state, e).await,
     }
 }
 
@@ -163,7 +163,7 @@ pub(crate) async fn comment_form(
 ) -> Response {
     let mut form = match fields(form) {
         Ok(form) => form,
-        Err(e) => return error_page(e),
+        Err(e) => return error_page(&state, e).await,
     };
     let request = NewCommentRequest::from_form(form.author.clone(), form.body.clone());
     let error = match request.validate() {
@@ -176,7 +176,7 @@ pub(crate) async fn comment_form(
         Err(e) => e,
     };
     if matches!(error, ApiError::NotFound) {
-        return error_page(error);
+        return error_page(&state, error).await;
     }
     form.errors = error.field_errors();
     if form.errors.is_empty() {

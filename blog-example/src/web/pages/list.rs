@@ -71,7 +71,7 @@ pub(super) async fn render(
 ) -> Response {
     let posts = match posts(state, listing, number).await {
         Ok(posts) => posts,
-        Err(e) => return error_page(e),
+        Err(e) => return error_page(state, e).await,
     };
     let more = posts.len() as u64 > PAGE_SIZE;
     let items: String = posts

@@ -15,13 +15,14 @@ pub(crate) use forms::{comment_form, create_form, publish_form};
 pub(crate) use list::{drafts, index};
 pub(crate) use post::post_page;
 
+use super::AppState;
 use super::error::ApiError;
 use super::html::{escape, page};
 
-/// The error as a small page with its status code.
-/// The heading names the status ("Not found"); the error's own message follows when it
-/// says more, as a sentence.
-pub(crate) fn error_page(error: ApiError) -> Response {
+/// The error as a small page with its status code and the footer every page has (which
+/// node served it, in which role). The heading names the status ("Not found"); the
+/// error's own message follows when it says more, as a sentence.
+pub(crate) async fn error_page(state: &AppState, error: ApiError) -> Response {
     let status = error.status();
     let heading = sentence(status.canonical_reason().unwrap_or("Error"));
     let message = error.message();
@@ -37,7 +38,8 @@ pub(crate) fn error_page(error: ApiError) -> Response {
         "<main><h1>{heading}</h1>{detail}<p><a href=\"/\">All posts</a></p></main>",
         heading = escape(&heading)
     );
-    (status, Html(page(&heading, &main, "", ""))).into_response()
+    let footer = footer::footer(state).await;
+    (status, Html(page(&heading, &main, &footer, ""))).into_response()
 }
 
 /// `text` with its first letter capitalised and the rest lowered when it is a status

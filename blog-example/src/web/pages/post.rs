@@ -30,7 +30,7 @@ pub(super) async fn render_post(
 ) -> Response {
     let detail = match post_detail(state, id).await {
         Ok(detail) => detail,
-        Err(e) => return error_page(e),
+        Err(e) => return error_page(state, e).await,
     };
     let post = &detail.post;
     let last_comment = detail.comments.iter().map(|c| c.id).max().unwrap_or(0);

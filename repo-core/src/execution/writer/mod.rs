@@ -32,8 +32,8 @@ mod settings;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::sqlx::ConnectOptions;
 use sea_orm::sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
+use sea_orm::sqlx::{ConnectOptions, Connection};
 use sea_orm::{DatabaseConnection, DatabaseConnectionType, SqlxSqliteConnector};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use tokio::time::Instant;
@@ -372,6 +372,13 @@ fn dedicated(
         // A file connection that was idle a moment ago cannot have gone away: no ping per
         // write (it would cost a round trip to sqlx's worker thread).
         .test_before_acquire(false)
+        // sqlx counts transactions itself and does not uncount one whose COMMIT failed
+        // (refused by the commit guard, busy, I/O) although SQLite rolled it back. Kept,
+        // such a connection would turn its next rollback into `ROLLBACK TO SAVEPOINT`,
+        // which leaves a transaction open that no later commit ends: writes answered as
+        // committed that never reach the file, its lock held for good. A connection
+        // given back inside a transaction is closed instead; the next one starts clean.
+        .after_release(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
         .after_connect(move |conn, _| {
             let (budget, app) = (handler_budget.clone(), app.clone());
             let guarded = guard.clone().map(|g| refusals.clone().hook(g));

@@ -6,18 +6,29 @@
 //! locally, so is the write (PostgreSQL's streaming replication replays the row with the
 //! data too). With a [`ReplicationPosition`] on both sides (LiteFS's TXID, PostgreSQL's
 //! LSN), the wait also ends as soon as this node's position reaches the primary's after the
-//! commit. The wait polls the local database every millisecond (an indexed
-//! primary-key lookup; never a busy spin) until the row appears or the wait ends, which it
-//! always does: a LiteFS TXID can go backwards after a failover, a row cannot appear early.
+//! commit. The wait always ends by its bound at the latest: a LiteFS TXID can go backwards
+//! after a failover, a row cannot appear early.
+//!
+//! A write looks for itself once; after that, one watcher per node ([`arrivals`]) looks
+//! for all waiting writes at once, and only when this node's files changed
+//! ([`signal`]): with 32 writes waiting, the database is asked once per replicated change,
+//! not 32 times a millisecond. Without files to watch (a PostgreSQL standby, or a
+//! `ReadYourWrites` given none) the watcher looks every millisecond, still once for all.
 
+mod arrivals;
+mod signal;
+
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use repo_core::RepoError;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 use tokio::time::Instant;
 
 use crate::backend::{LiteFsTxid, ReplicationPosition};
-use crate::ledger::{TABLE, ledger_statement};
+use arrivals::Arrivals;
+pub use signal::{ChangeSignal, FileMark, Fingerprint};
 
 /// What a call does when its write has not reached this node within the wait.
 ///
@@ -50,19 +61,57 @@ pub struct ReadYourWrites {
     /// What to do when the wait ends first.
     pub(crate) on_lag: OnLag,
     /// This node's replication position, to compare with the primary's.
-    pub(crate) position: Option<std::sync::Arc<dyn ReplicationPosition>>,
+    pub(crate) position: Option<Arc<dyn ReplicationPosition>>,
+    /// What tells this node's watcher that its database may have changed.
+    signal: ChangeSignal,
+    /// This node's watcher, shared by every clone (one per node).
+    arrivals: Arc<Arrivals>,
 }
 
 impl ReadYourWrites {
     /// Waits on `local` (this node's database) for up to 5 s, then fails with
     /// [`RepoError::ReplicationLag`] ([`OnLag::Fail`], the default).
+    /// Without [`ReadYourWrites::watch_files`] a waiting write is looked for every
+    /// millisecond.
     pub fn new(local: DatabaseConnection) -> Self {
+        let signal = ChangeSignal::Ticks;
         Self {
+            arrivals: Arc::new(Arrivals::new(local.clone(), None, signal.clone())),
             local,
             wait: Duration::from_secs(5),
             on_lag: OnLag::default(),
             position: None,
+            signal,
         }
+    }
+
+    /// Files that change whenever this node's database does: its SQLite file (and `-wal`
+    /// in WAL mode), LiteFS's `<db>-pos`. Waiting writes are then looked for only when one
+    /// of them changed (the node's watcher reads a few bytes of each every millisecond
+    /// while writes wait, nothing while none does), instead of every millisecond. Leave a
+    /// file out if it can change without the database changing, never the reverse: a change
+    /// no watched file shows is seen only when the wait ends.
+    ///
+    /// ```no_run
+    /// # async fn f(db: sea_orm::DatabaseConnection) {
+    /// use repo_litefs::ReadYourWrites;
+    /// let wait = ReadYourWrites::new(db).watch_files(["/litefs/blog.db", "/litefs/blog.db-pos"]);
+    /// # }
+    /// ```
+    pub fn watch_files(mut self, files: impl IntoIterator<Item = impl Into<PathBuf>>) -> Self {
+        self.signal = ChangeSignal::files(files);
+        self.rebuild()
+    }
+
+    /// A new watcher for the current settings (the builders are called before the first
+    /// wait, so nothing waits on the old one).
+    fn rebuild(mut self) -> Self {
+        self.arrivals = Arc::new(Arrivals::new(
+            self.local.clone(),
+            self.position.clone(),
+            self.signal.clone(),
+        ));
+        self
     }
 
     /// The longest wait.
@@ -74,17 +123,27 @@ impl ReadYourWrites {
     /// Also stops waiting once this node's TXID, read from LiteFS's `<db>-pos` at
     /// `pos_file`, reaches the one the primary reported after the commit (needs
     /// `ServerConfig::litefs_position` on the primary). Only real LiteFS updates the file
-    /// at commit; the ledger row remains the check when either side has no TXID.
-    pub fn litefs_position(self, pos_file: impl Into<std::path::PathBuf>) -> Self {
-        self.position(std::sync::Arc::new(LiteFsTxid::new(pos_file)))
+    /// at commit; the ledger row remains the check when either side has no TXID. The file
+    /// is also watched (see [`ReadYourWrites::watch_files`]).
+    pub fn litefs_position(mut self, pos_file: impl Into<PathBuf>) -> Self {
+        let pos_file = pos_file.into();
+        let mut files = match &self.signal {
+            ChangeSignal::Files(files) => files.clone(),
+            ChangeSignal::Ticks => Vec::new(),
+        };
+        if !files.contains(&pos_file) {
+            files.push(pos_file.clone());
+        }
+        self.signal = ChangeSignal::Files(files);
+        self.position(Arc::new(LiteFsTxid::new(pos_file)))
     }
 
     /// Also stops waiting once this node's `position` reaches the one the primary reported
     /// after the commit (LiteFS's TXID, PostgreSQL's LSN: see
     /// [`Backend::position`](crate::backend::Backend::position)).
-    pub fn position(mut self, position: std::sync::Arc<dyn ReplicationPosition>) -> Self {
+    pub fn position(mut self, position: Arc<dyn ReplicationPosition>) -> Self {
         self.position = Some(position);
-        self
+        self.rebuild()
     }
 
     /// What to do when the wait ends before the write arrived.
@@ -93,7 +152,8 @@ impl ReadYourWrites {
         self
     }
 
-    /// Waits until the ledger row of `request_id` is visible locally.
+    /// Waits until the ledger row of `request_id` is visible locally (or this node has
+    /// reached `txid`), bounded by the wait and `deadline`.
     pub(crate) async fn wait_for(
         &self,
         request_id: uuid::Uuid,
@@ -105,37 +165,19 @@ impl ReadYourWrites {
         if let Some(deadline) = deadline {
             until = until.min(deadline);
         }
-        let probe = ledger_statement(
-            self.local.get_database_backend(),
-            &format!("SELECT 1 FROM {TABLE} WHERE request_id = ?"),
-            [request_id.as_bytes().to_vec().into()],
-        );
-        let mut tick = tokio::time::interval(Duration::from_millis(1));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            let caught_up = match (&self.position, txid) {
-                (Some(position), Some(target)) => position.reached(target).await,
-                _ => false,
-            };
-            // A read error (the file being replaced, say) counts as "not yet".
-            let lookup = self.local.query_one_raw(probe.clone());
-            let visible = matches!(
-                tokio::time::timeout_at(
-                    until.max(Instant::now() + Duration::from_millis(1)),
-                    lookup
-                )
-                .await,
-                Ok(Ok(Some(_)))
-            );
-            if caught_up || visible {
-                metrics::histogram!("litefs_consistency_wait_seconds")
-                    .record(started.elapsed().as_secs_f64());
-                return Ok(());
+        // Registered before the first look: a change after it reaches the watcher.
+        let mut registration = self.arrivals.register(request_id, txid);
+        let arrived = self.arrivals.look_for(request_id, txid, until).await || {
+            tokio::select! {
+                () = registration.arrived() => true,
+                () = tokio::time::sleep_until(until) => false,
             }
-            if Instant::now() >= until {
-                break;
-            }
-            tick.tick().await;
+        };
+        drop(registration);
+        if arrived {
+            metrics::histogram!("litefs_consistency_wait_seconds")
+                .record(started.elapsed().as_secs_f64());
+            return Ok(());
         }
         let waited = started.elapsed();
         metrics::counter!("litefs_consistency_timeouts_total").increment(1);
