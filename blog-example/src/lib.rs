@@ -35,6 +35,7 @@ pub use repo_litefs::lag;
 pub mod local_cluster;
 pub mod node;
 pub mod observability;
+pub mod postgres;
 pub mod process_cluster;
 pub mod tour;
 pub mod transactions;

@@ -64,6 +64,7 @@ pub async fn start(
             .ok_or_else(|| std::io::Error::other("unknown node"))?;
         let config = NodeConfig {
             name: (*name).to_owned(),
+            postgres: None,
             db_path: emulated.db_path,
             litefs_api: Some(emulated.api_url),
             mount_dir: Some(emulated.dir),

@@ -2,8 +2,9 @@
 //!
 //! - `blog-example` or `blog-example cluster`: a local three-node cluster on 127.0.0.1 over
 //!   the LiteFS emulator; prints each node's URL and which is the primary; runs until Ctrl-C.
-//! - `blog-example node`: one node of a real LiteFS deployment (`deploy/`), configured by
-//!   flags or environment variables (`blog-example node --help` lists both).
+//! - `blog-example node`: one node of a real LiteFS deployment (`deploy/`), or with
+//!   `--database-url postgres://…` of PostgreSQL streaming replicas, configured by flags or
+//!   environment variables (`blog-example node --help` lists both).
 //! - `blog-example tour [DATABASE_PATH]`: a single-node tour of the repository API.
 
 use std::error::Error;
@@ -24,8 +25,14 @@ async fn run_node(config: NodeConfig) -> Result<(), Box<dyn Error>> {
             None
         }
     };
-    if let Some(api) = &config.litefs_api {
-        tracing::info!(node = %config.name, litefs_api = %api, "starting: waiting for LiteFS to name the primary");
+    match (&config.postgres, &config.litefs_api) {
+        (Some(postgres), _) => {
+            tracing::info!(node = %config.name, primary = %postgres.primary, "starting on PostgreSQL: reading the server's role");
+        }
+        (None, Some(api)) => {
+            tracing::info!(node = %config.name, litefs_api = %api, "starting: waiting for LiteFS to name the primary");
+        }
+        (None, None) => {}
     }
     let stop_on_stdin_close = config.stop_on_stdin_close;
     let node = node::start(config, metrics).await?;

@@ -3,7 +3,8 @@
 //! and entities, plus the web application, each on its own address.
 //!
 //! The node follows role changes without a restart (see [`repo_litefs::node`]): promoted,
-//! it writes; demoted, it forwards.
+//! it writes; demoted, it forwards. Its database is a SQLite file in a LiteFS mount, or,
+//! with [`NodeConfig::postgres`], its own PostgreSQL server (see [`crate::postgres`]).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,11 +13,13 @@ use migrations::Migrator;
 use repo_core::Repo;
 use repo_litefs::node::{Node, NodeConfig as LibraryNodeConfig, NodeError as LibraryNodeError};
 use repo_litefs::{ClusterSecret, Endpoints};
+use repo_postgres::RoleConfig;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
 use crate::entities::{comment, post, post_tag, tag};
 use crate::observability::write_counts::WriteCountsLayer;
+use crate::postgres::{PostgresDatabase, STATEMENT_TIMEOUT};
 use crate::transactions;
 use crate::web::{self, AppState, ChangeFeed, HealthInfo, NodeInfo};
 
@@ -25,6 +28,9 @@ use crate::web::{self, AppState, ChangeFeed, HealthInfo, NodeInfo};
 pub struct NodeConfig {
     /// This node's hostname, as LiteFS names it.
     pub name: String,
+    /// The node's PostgreSQL server, when it runs on PostgreSQL instead of LiteFS: then
+    /// `db_path`, `litefs_api`, `mount_dir` and `txid_wait` are not used.
+    pub postgres: Option<PostgresDatabase>,
     /// The database file (in the LiteFS mount).
     pub db_path: PathBuf,
     /// The local LiteFS HTTP API, e.g. `http://127.0.0.1:20202`.
@@ -49,23 +55,41 @@ pub struct NodeConfig {
 }
 
 impl NodeConfig {
-    /// The library node's settings: the blog's schema, transactions and entities.
-    fn library(&self) -> LibraryNodeConfig {
-        let mut config = LibraryNodeConfig::new(
-            self.name.clone(),
-            self.db_path.clone(),
-            self.endpoints.clone(),
-            self.secret.clone(),
-        )
-        .migrator::<Migrator>()
-        .repo(|builder| {
+    /// The library node's settings on the node's backend (connecting to PostgreSQL first,
+    /// when it runs there), with the blog's schema, transactions and entities.
+    async fn library(&self) -> Result<LibraryNodeConfig, NodeError> {
+        let config = match &self.postgres {
+            Some(postgres) => {
+                let db = repo_postgres::connect(&postgres.url, STATEMENT_TIMEOUT)
+                    .await
+                    .map_err(NodeError::Postgres)?;
+                repo_postgres::node_config(
+                    db,
+                    self.endpoints.clone(),
+                    self.secret.clone(),
+                    RoleConfig::new(self.name.clone(), postgres.primary.clone()),
+                )
+            }
+            None => self.litefs(),
+        };
+        Ok(config.migrator::<Migrator>().repo(|builder| {
             transactions::register(builder.layer(WriteCountsLayer))
                 .entity::<post::Entity>()
                 .entity::<comment::Entity>()
                 .entity::<tag::Entity>()
                 .entity::<post_tag::Entity>()
                 .sea_orm_returning(true)
-        });
+        }))
+    }
+
+    /// The library node's LiteFS settings.
+    fn litefs(&self) -> LibraryNodeConfig {
+        let mut config = LibraryNodeConfig::new(
+            self.name.clone(),
+            self.db_path.clone(),
+            self.endpoints.clone(),
+            self.secret.clone(),
+        );
         if let Some(api) = &self.litefs_api {
             config = config.litefs_api(api.clone());
         }
@@ -82,6 +106,9 @@ pub enum NodeError {
     /// The library node could not start.
     #[error(transparent)]
     Node(#[from] LibraryNodeError),
+    /// The node's PostgreSQL server could not be reached.
+    #[error("cannot connect to PostgreSQL: {0}")]
+    Postgres(#[source] sea_orm::DbErr),
     /// The change feed's connection could not be opened.
     #[error("cannot open the database for the change feed: {0}")]
     Feed(#[source] sea_orm::DbErr),
@@ -134,7 +161,7 @@ pub async fn start_on(
     grpc: TcpListener,
     metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 ) -> Result<RunningNode, NodeError> {
-    let node = Node::start(config.library(), grpc).await?;
+    let node = Node::start(config.library().await?, grpc).await?;
     let primary = node.tracker().is_primary();
     let health = node.health_source();
     let info = NodeInfo::new(move || {
@@ -147,10 +174,14 @@ pub async fn start_on(
             replication_lag: health.replication_lag,
         }
     });
-    let feed = ChangeFeed::spawn_watching(
-        feed_connection(&config.db_path).await?,
-        repo_litefs::ChangeSignal::sqlite(&config.db_path),
-    );
+    let feed = match config.postgres {
+        // The feed watches the server's WAL position, which any connection reads.
+        Some(_) => ChangeFeed::spawn(node.db().clone()),
+        None => ChangeFeed::spawn_watching(
+            feed_connection(&config.db_path).await?,
+            repo_litefs::ChangeSignal::sqlite(&config.db_path),
+        ),
+    };
     let mut app_state = AppState::new(node.repo().clone(), info).with_feed(feed);
     if let Some(handle) = metrics {
         app_state = app_state.with_metrics(handle);

@@ -36,8 +36,8 @@ pub struct ChildNode {
     pub name: String,
     /// Where its web application listens.
     pub http_addr: SocketAddr,
-    /// Its database file.
-    pub db_path: PathBuf,
+    /// Its database file (`None` on PostgreSQL).
+    pub db_path: Option<PathBuf>,
     /// The process; killed when this is dropped.
     child: Child,
 }
@@ -138,19 +138,69 @@ pub async fn spawn_node(
     endpoints: &str,
     secret: &str,
 ) -> Result<ChildNode, ProcessClusterError> {
-    let name = spec.name;
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .arg("node")
-        .args(["--node-name", &name])
+        .args(["--node-name", &spec.name])
         .arg("--database-path")
         .arg(&spec.db_path)
         .args(["--litefs-api", &spec.litefs_api])
         .arg("--litefs-dir")
         .arg(&spec.litefs_dir)
         .args(["--grpc-addr", &spec.grpc_addr.to_string()])
-        .args(["--http-addr", "127.0.0.1:0"])
+        .args(["--endpoints", endpoints])
+        .arg("--local-cluster-child");
+    spawn(command, spec.name, Some(spec.db_path), secret).await
+}
+
+/// Where one node process on PostgreSQL finds its server and listens.
+#[derive(Debug, Clone)]
+pub struct PostgresNodeSpec {
+    /// The node's name (as the endpoints name it).
+    pub name: String,
+    /// Its own PostgreSQL server: the primary or a streaming standby.
+    pub database_url: String,
+    /// The name of the node next to the primary server.
+    pub primary: String,
+    /// Where its forwarding server listens.
+    pub grpc_addr: SocketAddr,
+}
+
+/// Starts `program node --database-url ...` for `spec`, as [`spawn_node`] does for LiteFS
+/// (the URL passes in `DATABASE_URL`, out of `ps`); returns once it reports its web
+/// address.
+///
+/// # Errors
+///
+/// The process could not start, or exited or stayed silent instead of reporting.
+pub async fn spawn_postgres_node(
+    program: &Path,
+    spec: PostgresNodeSpec,
+    endpoints: &str,
+    secret: &str,
+) -> Result<ChildNode, ProcessClusterError> {
+    let mut command = Command::new(program);
+    command
+        .arg("node")
+        .args(["--node-name", &spec.name])
+        .args(["--primary-name", &spec.primary])
+        .args(["--grpc-addr", &spec.grpc_addr.to_string()])
         .args(["--endpoints", endpoints])
         .arg("--local-cluster-child")
+        .env("DATABASE_URL", &spec.database_url);
+    spawn(command, spec.name, None, secret).await
+}
+
+/// Runs `command` (a `node` with its settings) with the web application on a free port,
+/// and waits for its address.
+async fn spawn(
+    mut command: Command,
+    name: String,
+    db_path: Option<PathBuf>,
+    secret: &str,
+) -> Result<ChildNode, ProcessClusterError> {
+    let mut child = command
+        .args(["--http-addr", "127.0.0.1:0"])
         .env("CLUSTER_SECRET", secret)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -177,7 +227,7 @@ pub async fn spawn_node(
     Ok(ChildNode {
         name,
         http_addr,
-        db_path: spec.db_path,
+        db_path,
         child,
     })
 }

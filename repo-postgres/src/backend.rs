@@ -60,4 +60,12 @@ impl Backend for Postgres {
     fn restore_error(&self, error: RepoError) -> BoxFuture<'_, RepoError> {
         Box::pin(crate::reraise::restore(&self.db, error))
     }
+
+    fn is_replica_refusal(&self, error: &RepoError) -> bool {
+        let refused = crate::read_only::is_read_only(error);
+        if refused {
+            self.follower.refresh();
+        }
+        refused
+    }
 }

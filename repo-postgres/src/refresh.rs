@@ -7,14 +7,13 @@ use futures::future::BoxFuture;
 use repo_core::{RepoError, RepoService, Request, Response};
 use tower::{Layer, Service};
 
+use crate::read_only::is_read_only;
 use crate::role::RoleFollower;
-
-/// PostgreSQL's "read-only SQL transaction": a write reached a standby.
-const READ_ONLY: &str = "25006";
 
 /// Wraps the executor (a node's executor layer): when a write this node ran itself fails
 /// with SQLSTATE 25006, this node was demoted without knowing it yet, so its
-/// [`RoleFollower`] reads the role again now. The error is returned unchanged.
+/// [`RoleFollower`] reads the role again now, and the write fails with
+/// [`RepoError::NotPrimary`] (it did not run; a retry is forwarded once the role is known).
 #[derive(Debug, Clone)]
 pub struct RoleRefreshLayer {
     /// Whom to ask for a new read.
@@ -61,29 +60,14 @@ impl Service<Request> for RoleRefreshService {
         let response = self.inner.call(request);
         let follower = self.follower.clone();
         Box::pin(async move {
-            let result = response.await;
-            if let Err(e) = &result
-                && is_read_only(e)
-            {
-                follower.refresh();
+            match response.await {
+                Err(e) if is_read_only(&e) => {
+                    follower.refresh();
+                    // The write did not run: retryable, and forwarded once the role is known.
+                    Err(RepoError::NotPrimary { primary: None })
+                }
+                result => result,
             }
-            result
         })
-    }
-}
-
-/// Whether `error` is PostgreSQL's read-only refusal.
-fn is_read_only(error: &RepoError) -> bool {
-    let db = match error {
-        RepoError::Database(db) | RepoError::TransactionFailed { source: db, .. } => db,
-        _ => return false,
-    };
-    match db {
-        sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
-        | sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) => e
-            .as_database_error()
-            .and_then(|d| d.code())
-            .is_some_and(|code| code == READ_ONLY),
-        _ => false,
     }
 }

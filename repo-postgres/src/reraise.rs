@@ -17,10 +17,27 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, RuntimeErr, sqlx};
 /// The dollar-quote tag of the block (a message containing it is not re-raised).
 const TAG: &str = "$repo_reraise$";
 
-/// `error` with a carried PostgreSQL error replaced by the same error raised on `db`.
+/// `error` with a carried PostgreSQL error replaced by the same error raised on `db`: a
+/// statement's error, the database error a named transaction failed with, and the error of
+/// a batch's failing step.
 pub async fn restore(db: &DatabaseConnection, error: RepoError) -> RepoError {
     match error {
         RepoError::Database(err) => RepoError::Database(restore_db_err(db, err).await),
+        RepoError::TransactionFailed { name, source } => RepoError::TransactionFailed {
+            name,
+            source: restore_db_err(db, source).await,
+        },
+        RepoError::MultiStep { step, source } => match *source {
+            // One level: a step's error is a statement's, never another batch's.
+            RepoError::Database(err) => RepoError::MultiStep {
+                step,
+                source: Box::new(RepoError::Database(restore_db_err(db, err).await)),
+            },
+            other => RepoError::MultiStep {
+                step,
+                source: Box::new(other),
+            },
+        },
         other => other,
     }
 }

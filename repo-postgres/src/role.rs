@@ -19,6 +19,9 @@ pub struct RoleConfig {
     pub(crate) interval: Duration,
     /// Failed reads in a row after which the role is unknown (default 3).
     pub(crate) failures: u32,
+    /// Discovery: the node behind each upstream server (`host:port`) a standby may stream
+    /// from (see [`RoleConfig::upstream`]).
+    pub(crate) upstreams: Vec<(String, String)>,
 }
 
 impl RoleConfig {
@@ -31,7 +34,21 @@ impl RoleConfig {
             primary: primary.into(),
             interval: Duration::from_millis(500),
             failures: 3,
+            upstreams: Vec::new(),
         }
+    }
+
+    /// Discovery: while this node's database streams from the PostgreSQL server at
+    /// `host:port` (`sender_host` and `sender_port` of `pg_stat_wal_receiver`, which come
+    /// from the standby's `primary_conninfo`), its writes go to node `node`. Give one per
+    /// server that may become the primary. When the standby is pointed at a promoted
+    /// server, its node follows within one [`RoleConfig::interval`]; when it streams from
+    /// no listed server (or the view is unreadable: its columns need superuser or
+    /// `pg_read_all_stats`), the last discovered node stays, and before any, the
+    /// configured primary name.
+    pub fn upstream(mut self, host: &str, port: u16, node: impl Into<String>) -> Self {
+        self.upstreams.push((format!("{host}:{port}"), node.into()));
+        self
     }
 
     /// How often the role is read in the background (default 500 ms): the longest a
@@ -53,6 +70,8 @@ pub struct RoleFollower {
     tracker: PrimaryTracker,
     /// Wakes the task for an immediate read.
     wake: Arc<Notify>,
+    /// The configured primary name, which [`RoleFollower::set_primary`] changes.
+    primary: Arc<std::sync::Mutex<String>>,
     /// Aborts the task when the last clone goes.
     _task: Arc<AbortOnDrop>,
 }
@@ -76,10 +95,12 @@ impl RoleFollower {
     pub fn spawn(db: DatabaseConnection, config: RoleConfig) -> Self {
         let (tracker, handle) = PrimaryTracker::manual(PrimaryState::unknown());
         let wake = Arc::new(Notify::new());
-        let task = tokio::spawn(follow(db, config, handle, wake.clone()));
+        let primary = Arc::new(std::sync::Mutex::new(config.primary.clone()));
+        let task = tokio::spawn(follow(db, config, handle, wake.clone(), primary.clone()));
         Self {
             tracker,
             wake,
+            primary,
             _task: Arc::new(AbortOnDrop(task)),
         }
     }
@@ -87,6 +108,17 @@ impl RoleFollower {
     /// The role and the primary, in memory.
     pub fn tracker(&self) -> PrimaryTracker {
         self.tracker.clone()
+    }
+
+    /// Changes the configured primary name (where this node's writes go while it is a
+    /// standby and discovery names no node): for a deployment that learns the primary
+    /// elsewhere (an environment change, a DNS or consensus watch). Takes effect at once.
+    pub fn set_primary(&self, primary: impl Into<String>) {
+        *self
+            .primary
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = primary.into();
+        self.wake.notify_one();
     }
 
     /// Reads the role again now (in the background; returns at once).
@@ -102,14 +134,28 @@ async fn follow(
     config: RoleConfig,
     handle: PrimaryHandle,
     wake: Arc<Notify>,
+    configured: Arc<std::sync::Mutex<String>>,
 ) {
     let mut failed = 0u32;
+    // The node discovery last named (kept while the standby reconnects).
+    let mut discovered: Option<String> = None;
     loop {
         match in_recovery(&db).await {
             Ok(recovering) => {
                 failed = 0;
                 handle.set(if recovering {
-                    PrimaryState::replica(Some(config.primary.clone()))
+                    if !config.upstreams.is_empty()
+                        && let Some(node) = upstream_node(&db, &config.upstreams).await
+                    {
+                        discovered = Some(node);
+                    }
+                    let primary = discovered.clone().unwrap_or_else(|| {
+                        configured
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .clone()
+                    });
+                    PrimaryState::replica(Some(primary))
                 } else {
                     PrimaryState::primary(Some(config.node.clone()))
                 });
@@ -140,4 +186,22 @@ async fn in_recovery(db: &DatabaseConnection) -> Result<bool, sea_orm::DbErr> {
         .ok_or_else(|| sea_orm::DbErr::Custom("pg_is_in_recovery() returned no row".into()))?;
     row.try_get_by_index(0)
         .map_err(|e| sea_orm::DbErr::Type(e.to_string()))
+}
+
+/// The node behind the server this standby streams from, if it is listed in `upstreams`.
+async fn upstream_node(db: &DatabaseConnection, upstreams: &[(String, String)]) -> Option<String> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT sender_host || ':' || sender_port FROM pg_stat_wal_receiver \
+             WHERE status = 'streaming'",
+        ))
+        .await
+        .ok()??;
+    let sender: Option<String> = row.try_get_by_index(0).ok()?;
+    let sender = sender?;
+    upstreams
+        .iter()
+        .find(|(address, _)| *address == sender)
+        .map(|(_, node)| node.clone())
 }

@@ -8,11 +8,13 @@ use std::time::Duration;
 
 use blog_example::entities::tag;
 use repo_core::{
-    Action, IdempotencyKey, Multi, Operation, RejectReason, RepoError, Request, StatementRule,
+    Action, IdempotencyKey, Multi, NamedTransaction, Operation, RejectReason, RepoError, Request,
+    StatementRule,
 };
 use repo_litefs::ledger::{PruneConfig, Pruner, WriteOutcome};
 use repo_tests::postgres::PgCluster;
 use repo_tests::postgres::nodes::{PgNodes, scalar};
+use repo_tests::postgres::tag_batch::{InsertTags, TagBatch};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Set,
     SqlErr, Statement, TransactionSession, TransactionTrait,
@@ -383,6 +385,126 @@ fn a_promoted_standby_becomes_the_primary_and_writes_itself() {
             scalar(&nodes.standby_db, "SELECT count(*) FROM litefs_ledger").await,
             0,
             "a local write is not recorded"
+        );
+        nodes.shutdown().await;
+    });
+}
+
+/// Five tag names starting with `prefix`.
+fn five(prefix: &str, fail_after: Option<usize>) -> TagBatch {
+    TagBatch {
+        names: (1..=5).map(|i| format!("{prefix}-{i}")).collect(),
+        fail_after,
+    }
+}
+
+#[test]
+fn a_named_transaction_and_a_batch_from_the_standby_run_once_or_not_at_all() {
+    let Some(cluster) = PgCluster::start_or_skip() else {
+        return;
+    };
+    runtime().block_on(async {
+        let nodes = PgNodes::start(&cluster, |c| c).await;
+        let repo = nodes.standby.repo();
+        let count = || scalar(&nodes.primary_db, "SELECT count(*) FROM tags");
+
+        // Five statements in one named transaction, run on the primary, read back here.
+        let ids = repo
+            .transaction::<InsertTags>(five("named", None))
+            .await
+            .expect("a forwarded named transaction");
+        assert_eq!(ids.len(), 5);
+        for id in &ids {
+            let read = repo.get::<tag::Entity>(*id).await.expect("read");
+            assert!(read.is_some(), "tag {id} read back on the standby");
+        }
+        assert_eq!(count().await, 5);
+
+        // A step that gives up after three inserts: nothing of it stays.
+        let gave_up = repo
+            .transaction::<InsertTags>(five("gave-up", Some(3)))
+            .await
+            .expect_err("fails at its fourth step");
+        assert!(
+            matches!(&gave_up, RepoError::TransactionFailed { name, .. } if name == InsertTags::NAME),
+            "{gave_up:?}"
+        );
+        assert!(gave_up.to_string().contains("gave up after 3"), "{gave_up}");
+        // A step the database refuses (the fifth name exists): the primary's error, as
+        // the same call on the primary gets it, and nothing written.
+        let mut clash = five("clash", None);
+        clash.names[4] = "named-1".into();
+        let forwarded = repo
+            .transaction::<InsertTags>(clash.clone())
+            .await
+            .expect_err("a unique violation at the fifth step");
+        let local = nodes
+            .primary
+            .repo()
+            .transaction::<InsertTags>(clash)
+            .await
+            .expect_err("the same on the primary");
+        assert!(
+            matches!(
+                forwarded.sql_err(),
+                Some(SqlErr::UniqueConstraintViolation(_))
+            ),
+            "{forwarded:?}"
+        );
+        assert_eq!(forwarded.sql_err(), local.sql_err());
+        assert_eq!(count().await, 5, "failed transactions wrote nothing");
+
+        // Retried under the same request id: executed once, the same answer twice.
+        let key = || IdempotencyKey::new("named-retry").expect("key");
+        let first = repo
+            .transaction::<InsertTags>(five("retried", None))
+            .idempotency_key(key())
+            .await
+            .expect("first attempt");
+        let again = repo
+            .transaction::<InsertTags>(five("retried", None))
+            .idempotency_key(key())
+            .await
+            .expect("the retry is answered from the ledger");
+        assert_eq!(first, again);
+        assert_eq!(count().await, 10);
+
+        // A batch (`Multi`) of five steps, retried, and one whose last step fails.
+        let batch = |prefix: &str| {
+            (1..=5).fold(Multi::new(), |m, i| {
+                m.insert(&format!("s{i}"), new_tag(&format!("{prefix}-{i}")))
+            })
+        };
+        let multi_key = || IdempotencyKey::new("multi-retry").expect("key");
+        let done = repo
+            .multi(batch("multi"))
+            .idempotency_key(multi_key())
+            .await
+            .expect("a forwarded batch");
+        let retried = repo
+            .multi(batch("multi"))
+            .idempotency_key(multi_key())
+            .await
+            .expect("the retried batch");
+        let fifth: tag::Model = done.model::<tag::Entity>("s5").await.expect("step s5");
+        let fifth_again: tag::Model = retried.model::<tag::Entity>("s5").await.expect("s5");
+        assert_eq!(fifth, fifth_again, "the retry gets the first answer");
+        assert_eq!(count().await, 15);
+        let failing = (1..=4)
+            .fold(Multi::new(), |m, i| {
+                m.insert(&format!("s{i}"), new_tag(&format!("doomed-{i}")))
+            })
+            .insert("s5", new_tag("multi-1"));
+        let refused = repo.multi(failing).await.expect_err("its last step clashes");
+        assert!(
+            matches!(refused.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))),
+            "{refused:?}"
+        );
+        assert_eq!(count().await, 15, "the failed batch wrote nothing");
+        assert_eq!(
+            scalar(&nodes.primary_db, "SELECT count(*) FROM litefs_ledger").await,
+            3,
+            "one ledger row per executed write (a retry adds none)"
         );
         nodes.shutdown().await;
     });

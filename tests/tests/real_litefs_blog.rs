@@ -40,6 +40,7 @@ async fn start_nodes(cluster: &LiteFsCluster) -> Vec<RunningNode> {
     for (litefs, listener) in cluster.nodes.iter().zip(grpc) {
         let config = NodeConfig {
             name: litefs.name.clone(),
+            postgres: None,
             db_path: litefs.db_path(DB),
             litefs_api: Some(litefs.api_url()),
             mount_dir: Some(litefs.mount.clone()),

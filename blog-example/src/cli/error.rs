@@ -105,6 +105,29 @@ pub enum CliError {
         /// The value given.
         value: String,
     },
+    /// `--database-url` is not a `postgres://` or `postgresql://` URL (its value is not
+    /// repeated: it may hold a password).
+    #[error("invalid {origin}: not a postgres:// or postgresql:// URL")]
+    InvalidDatabaseUrl {
+        /// Where the value came from.
+        origin: Origin,
+    },
+    /// A LiteFS setting was given to a node on PostgreSQL.
+    #[error("{origin} is a LiteFS setting; it cannot be used with {other} (PostgreSQL)")]
+    Conflicting {
+        /// The LiteFS setting.
+        origin: Origin,
+        /// The PostgreSQL setting.
+        other: Origin,
+    },
+    /// A setting that only means something with another one was given alone.
+    #[error("{origin} is only used with {needs}")]
+    OnlyWith {
+        /// The setting given.
+        origin: Origin,
+        /// The flag it needs.
+        needs: &'static str,
+    },
     /// The node name is not a hostname LiteFS could report.
     #[error(
         "invalid {origin}: `{value}` is not a hostname (letters, digits, `-`, `.` and `_`, \

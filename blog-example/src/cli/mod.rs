@@ -37,7 +37,8 @@ use node::NodeArgs;
 #[command(
     name = "blog-example",
     version,
-    about = "The blog on the LiteFS repository: a local cluster, a tour, or one node"
+    about = "The blog on the forwarding repository: a local cluster, a tour, or one node \
+             (LiteFS or PostgreSQL)"
 )]
 struct Cli {
     /// What to run; `cluster` when omitted.
@@ -54,9 +55,9 @@ enum Command {
         /// The database file to use (default: one in a temporary directory)
         database_path: Option<PathBuf>,
     },
-    /// One node of a LiteFS deployment; each setting is a flag or an environment
-    /// variable, and the flag wins
-    Node(NodeArgs),
+    /// One node of a LiteFS deployment, or of PostgreSQL streaming replicas with
+    /// --database-url; each setting is a flag or an environment variable, and the flag wins
+    Node(Box<NodeArgs>),
 }
 
 /// What the command line asks for.

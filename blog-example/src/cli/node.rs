@@ -8,6 +8,7 @@ use repo_litefs::{ClusterSecret, Endpoints};
 
 use super::error::{CliError, Origin};
 use crate::node::NodeConfig;
+use crate::postgres::{PostgresDatabase, is_postgres_url};
 
 /// A setting's flag and environment variable.
 #[derive(Debug, Clone, Copy)]
@@ -31,10 +32,12 @@ pub(super) const HTTP_ADDR: Setting = setting("--http-addr", "HTTP_ADDR");
 pub(super) const ENDPOINT_TEMPLATE: Setting = setting("--endpoint-template", "ENDPOINT_TEMPLATE");
 pub(super) const CLUSTER_SECRET: Setting = setting("--cluster-secret", "CLUSTER_SECRET");
 pub(super) const ENDPOINTS: Setting = setting("--endpoints", "ENDPOINTS");
+pub(super) const DATABASE_URL: Setting = setting("--database-url", "DATABASE_URL");
+pub(super) const PRIMARY_NAME: Setting = setting("--primary-name", "PRIMARY_NAME");
 
 /// Every setting, for `--help` checks.
 #[cfg(test)]
-pub(super) const ALL: [Setting; 9] = [
+pub(super) const ALL: [Setting; 11] = [
     NODE_NAME,
     DATABASE_PATH,
     LITEFS_API,
@@ -44,6 +47,8 @@ pub(super) const ALL: [Setting; 9] = [
     ENDPOINT_TEMPLATE,
     ENDPOINTS,
     CLUSTER_SECRET,
+    DATABASE_URL,
+    PRIMARY_NAME,
 ];
 
 /// The fallback for the node name when neither `--node-name` nor `NODE_NAME` is set.
@@ -59,7 +64,8 @@ const DEFAULT_ENDPOINT_TEMPLATE: &str = "http://{hostname}:50051";
 /// `node`'s flags, as clap parses them; [`NodeArgs::resolve`] adds the environment.
 #[derive(Debug, clap::Args)]
 pub(super) struct NodeArgs {
-    /// This node's hostname as LiteFS names it (its lease hostname)
+    /// This node's name: as LiteFS names it (its lease hostname), or on PostgreSQL the name
+    /// other nodes' endpoints know it by
     /// [env: NODE_NAME, then HOSTNAME] [required]
     #[arg(long, value_name = "NAME", value_parser = NonEmptyStringValueParser::new())]
     node_name: Option<String>,
@@ -100,6 +106,16 @@ pub(super) struct NodeArgs {
     /// prefer the variable, since flags show in `ps` [env: CLUSTER_SECRET] [required]
     #[arg(long, value_name = "SECRET", value_parser = NonEmptyStringValueParser::new())]
     cluster_secret: Option<String>,
+    /// Run on PostgreSQL instead of LiteFS: this node's own server, the primary or a
+    /// streaming standby (`postgres://USER[:PASSWORD]@HOST[:PORT]/DB`); prefer the variable
+    /// when it holds a password [env: DATABASE_URL] [default: none: LiteFS]
+    #[arg(long, value_name = "URL", value_parser = NonEmptyStringValueParser::new())]
+    database_url: Option<String>,
+    /// On PostgreSQL: the name of the node next to the primary server, where a standby's
+    /// node forwards its writes (mapped by the endpoints) [env: PRIMARY_NAME] [required
+    /// with --database-url]
+    #[arg(long, value_name = "NAME", value_parser = NonEmptyStringValueParser::new())]
+    primary_name: Option<String>,
 }
 
 impl NodeArgs {
@@ -126,12 +142,12 @@ impl NodeArgs {
                 value: name,
             });
         }
-        let litefs_api = match pick(self.litefs_api, LITEFS_API) {
+        let (litefs_api, litefs_origin) = match pick(self.litefs_api, LITEFS_API) {
             Some((value, origin)) if !is_http_url(&value) => {
                 return Err(CliError::InvalidUrl { origin, value });
             }
-            Some((value, _)) => value,
-            None => DEFAULT_LITEFS_API.to_owned(),
+            Some((value, origin)) => (value, Some(origin)),
+            None => (DEFAULT_LITEFS_API.to_owned(), None),
         };
         let template = match pick(self.endpoint_template, ENDPOINT_TEMPLATE) {
             Some((value, origin)) if !is_http_url(&value) || !value.contains("{hostname}") => {
@@ -153,12 +169,54 @@ impl NodeArgs {
             })?;
         let secret = ClusterSecret::new(secret)
             .map_err(|source| CliError::InvalidSecret { origin, source })?;
+        let database_path = pick(self.database_path, DATABASE_PATH);
+        let litefs_dir = pick(self.litefs_dir, LITEFS_DIR);
+        let postgres = match pick(self.database_url, DATABASE_URL) {
+            None => {
+                if let Some((_, origin)) = pick(self.primary_name, PRIMARY_NAME) {
+                    return Err(CliError::OnlyWith {
+                        origin,
+                        needs: DATABASE_URL.flag,
+                    });
+                }
+                None
+            }
+            Some((url, url_origin)) => {
+                if !is_postgres_url(&url) {
+                    return Err(CliError::InvalidDatabaseUrl { origin: url_origin });
+                }
+                let litefs_only = [
+                    database_path.as_ref().map(|(_, origin)| *origin),
+                    litefs_dir.as_ref().map(|(_, origin)| *origin),
+                    litefs_origin,
+                ];
+                if let Some(origin) = litefs_only.into_iter().flatten().next() {
+                    return Err(CliError::Conflicting {
+                        origin,
+                        other: url_origin,
+                    });
+                }
+                let (primary, origin) =
+                    pick(self.primary_name, PRIMARY_NAME).ok_or(CliError::Missing {
+                        flag: PRIMARY_NAME.flag,
+                        env: PRIMARY_NAME.env,
+                    })?;
+                if !is_hostname(&primary) {
+                    return Err(CliError::InvalidNodeName {
+                        origin,
+                        value: primary,
+                    });
+                }
+                Some(PostgresDatabase { url, primary })
+            }
+        };
         Ok(NodeConfig {
             name,
-            db_path: pick(self.database_path, DATABASE_PATH)
+            postgres,
+            db_path: database_path
                 .map_or_else(|| DEFAULT_DATABASE_PATH.into(), |(value, _)| value.into()),
             litefs_api: Some(litefs_api),
-            mount_dir: pick(self.litefs_dir, LITEFS_DIR).map(|(value, _)| value.into()),
+            mount_dir: litefs_dir.map(|(value, _)| value.into()),
             grpc_addr: address(pick(self.grpc_addr, GRPC_ADDR), DEFAULT_GRPC_ADDR)?,
             http_addr: address(pick(self.http_addr, HTTP_ADDR), DEFAULT_HTTP_ADDR)?,
             endpoints,

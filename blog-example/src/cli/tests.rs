@@ -278,3 +278,69 @@ fn node_help_lists_every_flag_and_its_variable() {
         );
     }
 }
+
+#[test]
+fn a_database_url_runs_the_node_on_postgres_with_the_primary_named() {
+    let pg = [
+        ("NODE_NAME", "fra-1"),
+        ("CLUSTER_SECRET", SECRET),
+        ("DATABASE_URL", "postgres://app:pw@127.0.0.1:5432/blog"),
+        ("PRIMARY_NAME", "ams-1"),
+    ];
+    let config = node(&[], &pg).expect("config");
+    let postgres = config.postgres.expect("on PostgreSQL");
+    assert_eq!(postgres.url, "postgres://app:pw@127.0.0.1:5432/blog");
+    assert_eq!(postgres.primary, "ams-1");
+    assert!(
+        !format!("{postgres:?}").contains("pw"),
+        "no password in logs"
+    );
+    let flag = node(&["--primary-name", "lhr-1"], &pg).expect("config");
+    assert_eq!(flag.postgres.expect("on PostgreSQL").primary, "lhr-1");
+    // Without a URL the node is on LiteFS.
+    let litefs = node(&[], &[("NODE_NAME", "n"), ("CLUSTER_SECRET", SECRET)]).expect("config");
+    assert_eq!(litefs.postgres, None);
+
+    let missing = node(&[], &pg[..3]).map(|_| ());
+    assert!(
+        matches!(
+            missing,
+            Err(CliError::Missing {
+                flag: "--primary-name",
+                ..
+            })
+        ),
+        "{missing:?}"
+    );
+    let bad = node(&["--database-url", "mysql://x/y"], &pg).map(|_| ());
+    assert!(matches!(
+        bad,
+        Err(CliError::InvalidDatabaseUrl {
+            origin: Origin::Flag("--database-url")
+        })
+    ));
+    let mixed = node(&["--litefs-dir", "/litefs"], &pg).map(|_| ());
+    assert!(matches!(
+        mixed,
+        Err(CliError::Conflicting {
+            origin: Origin::Flag("--litefs-dir"),
+            other: Origin::Env("DATABASE_URL"),
+        })
+    ));
+    let alone = node(
+        &[],
+        &[
+            ("NODE_NAME", "n"),
+            ("CLUSTER_SECRET", SECRET),
+            ("PRIMARY_NAME", "p"),
+        ],
+    )
+    .map(|_| ());
+    assert!(matches!(
+        alone,
+        Err(CliError::OnlyWith {
+            origin: Origin::Env("PRIMARY_NAME"),
+            needs: "--database-url"
+        })
+    ));
+}

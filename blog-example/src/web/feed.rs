@@ -10,9 +10,12 @@
 //! files known ([`ChangeFeed::spawn_watching`], what a node uses) it reads a few bytes of the
 //! file and its `-wal` ([`ChangeSignal`]: no SQL, no hand-off to SQLite's worker thread, so
 //! an idle node costs next to nothing); otherwise it asks SQLite's `PRAGMA data_version` on
-//! one connection. Only a change costs a query, which
-//! reads the comments above the last id it announced. Comment ids grow in commit order
-//! (SQLite has one writer), so "above the last id" misses nothing and repeats nothing.
+//! one connection, or on PostgreSQL the server's WAL position (replayed on a standby, written
+//! on the primary), which moves whenever a commit reaches this server. Only a change costs a
+//! query, which reads the comments above the last id it announced. Comment ids grow in
+//! commit order (SQLite has one writer; on PostgreSQL the node's writer runs one write at a
+//! time, so for everything written through the blog's nodes), so "above the last id" misses
+//! nothing and repeats nothing.
 //! Posts are announced when they are published, in `(published_at, id)` order after the
 //! last one announced (the primary's clock sets `published_at`).
 

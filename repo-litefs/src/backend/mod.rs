@@ -53,4 +53,15 @@ pub trait Backend: fmt::Debug + Send + Sync + 'static {
     fn restore_error(&self, error: RepoError) -> BoxFuture<'_, RepoError> {
         Box::pin(std::future::ready(error))
     }
+
+    /// Whether `error`, from a write this node ran, is its database refusing to write
+    /// because it is not the primary (a primary demoted without this node knowing yet).
+    /// Such a write did not run, so the forwarding server answers
+    /// [`RepoError::NotPrimary`] instead, which the sender may retry elsewhere; a backend
+    /// that answers yes also learns its role again. The default: never (LiteFS fences its
+    /// writer instead).
+    fn is_replica_refusal(&self, error: &RepoError) -> bool {
+        let _ = error;
+        false
+    }
 }

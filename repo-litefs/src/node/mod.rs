@@ -146,7 +146,8 @@ impl Node {
         let grpc_addr = grpc.local_addr()?;
         let mut server_config = ServerConfig::new(config.secret.clone(), config.name.clone())
             .ledger_retention(Some(config.prune.retention()))
-            .dialect(backend.dialect());
+            .dialect(backend.dialect())
+            .backend(backend.clone());
         if let Some(pos) = backend.position() {
             server_config = server_config.position(pos);
         }

@@ -37,6 +37,8 @@ pub struct ServerConfig {
     /// Holds a forwarded write's answer until its durability is met, and keeps the
     /// replicas' position reports.
     pub(crate) durability: Option<std::sync::Arc<crate::durability::DurabilityGate>>,
+    /// The replication backend, which tells a write its database refused as a replica's.
+    pub(crate) backend: Option<std::sync::Arc<dyn crate::backend::Backend>>,
 }
 
 impl ServerConfig {
@@ -57,7 +59,17 @@ impl ServerConfig {
             plaintext_chosen: false,
             allowlist: AllowlistPolicy::default(),
             durability: None,
+            backend: None,
         }
+    }
+
+    /// The node's replication backend: a forwarded write its database refused because it
+    /// is not the primary ([`Backend::is_replica_refusal`](
+    /// crate::backend::Backend::is_replica_refusal)) is answered
+    /// [`repo_core::RepoError::NotPrimary`], so the sender may send it elsewhere.
+    pub fn backend(mut self, backend: std::sync::Arc<dyn crate::backend::Backend>) -> Self {
+        self.backend = Some(backend);
+        self
     }
 
     /// Passes forwarded writes through `gate` (`Durability::Candidates`) and records the

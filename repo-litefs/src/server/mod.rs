@@ -100,6 +100,23 @@ impl ForwardServer {
         serve(listener, self, shutdown).await
     }
 
+    /// `error` as the sender must see it: [`RepoError::NotPrimary`] when this node's
+    /// database refused the write as a replica's (it did not run), else unchanged.
+    fn replica_refusal(&self, error: RepoError) -> RepoError {
+        match &self.inner.config.backend {
+            Some(backend) if backend.is_replica_refusal(&error) => {
+                metrics::counter!("litefs_forward_replica_refusals_total").increment(1);
+                RepoError::NotPrimary {
+                    primary: self.inner.tracker.current().primary.filter(|p| {
+                        // Never point the sender back here.
+                        p != &self.inner.config.node_name
+                    }),
+                }
+            }
+            _ => error,
+        }
+    }
+
     async fn execute_write(&self, message: pb::ForwardRequest) -> Result<Response, RepoError> {
         let state = self.inner.tracker.current();
         if !state.is_primary() {
@@ -153,7 +170,7 @@ impl ForwardServer {
             self.inner.executor.execute(request).await
         };
         drop(permit);
-        let response = result?;
+        let response = result.map_err(|e| self.replica_refusal(e))?;
         if let Some(gate) = &self.inner.config.durability {
             gate.settle(durability.0, durability.1, began).await?;
         }

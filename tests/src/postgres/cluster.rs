@@ -41,8 +41,10 @@ pub struct PgCluster {
     pub primary: PgServer,
     /// The standby (`pg_basebackup -R` from the primary, hot standby).
     pub standby: PgServer,
+    /// More standbys of the primary ([`PgCluster::add_standby`]).
+    pub more: Vec<PgServer>,
     /// The directory holding both data directories and logs.
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 /// Settings for short-lived test servers on a small machine.
@@ -106,10 +108,31 @@ impl PgCluster {
         let cluster = Self {
             primary,
             standby,
-            _dir: dir,
+            more: Vec::new(),
+            dir,
         };
         cluster.wait_streaming(Duration::from_secs(60))?;
         Ok(cluster)
+    }
+
+    /// Adds another streaming standby of the primary (`standby-2`, ...) and waits until
+    /// it streams; it is `self.more`'s last.
+    pub fn add_standby(&mut self) -> Result<&PgServer, PgError> {
+        let n = self.more.len() + 2;
+        let port = free_ports(1).map_err(|e| PgError::Setup(e.to_string()))?[0];
+        let data = self.dir.path().join(format!("standby-{n}"));
+        basebackup(&self.primary.install, &self.primary, &data)?;
+        let mut standby = PgServer::new(
+            &format!("standby-{n}"),
+            data,
+            port,
+            self.dir.path().join(format!("standby-{n}.log")),
+            self.primary.install.clone(),
+        );
+        standby.start()?;
+        self.more.push(standby);
+        self.wait_streaming(Duration::from_secs(60))?;
+        Ok(&self.more[self.more.len() - 1])
     }
 
     /// Waits until the standby has replayed everything the primary had written when this
@@ -138,7 +161,7 @@ impl PgCluster {
             let state = self
                 .primary
                 .psql("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")?;
-            if state == "1" {
+            if state == (1 + self.more.len()).to_string() {
                 return Ok(());
             }
             if start.elapsed() > within {

@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod install;
 pub mod nodes;
 pub mod server;
+pub mod tag_batch;
 
 pub use cluster::{PgCluster, PgError};
 pub use server::PgServer;

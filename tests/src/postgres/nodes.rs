@@ -63,21 +63,12 @@ impl PgNodes {
             ("pg-1", format!("http://{}", l1.local_addr().expect("addr"))),
             ("pg-2", format!("http://{}", l2.local_addr().expect("addr"))),
         ]);
-        let secret = ClusterSecret::new(SECRET).expect("secret");
         let config = |db: &DatabaseConnection, name: &str| {
-            repo_postgres::node_config(
-                db.clone(),
-                endpoints.clone(),
-                secret.clone(),
+            test_config(
+                db,
+                &endpoints,
                 RoleConfig::new(name, "pg-1").interval(Duration::from_millis(100)),
             )
-            .migrate_with(|db| async move {
-                sea_orm::ConnectionTrait::execute_unprepared(&db, SCHEMA).await?;
-                Ok(())
-            })
-            .repo(|builder| builder.entity::<blog_example::entities::tag::Entity>())
-            .read_your_writes(Duration::from_secs(5), OnLag::Fail)
-            .startup_wait(Duration::from_secs(30))
         };
         let primary = Node::start(config(&primary_db, "pg-1"), l1)
             .await
@@ -98,6 +89,25 @@ impl PgNodes {
         self.standby.shutdown().await;
         self.primary.shutdown().await;
     }
+}
+
+/// A test node's settings over `db`: the [`SCHEMA`], the `tags` entity and
+/// [`InsertTags`](super::tag_batch::InsertTags) registered, read-your-writes bounded by 5 s
+/// (failing on lag), forwarding to the nodes of `endpoints`, its role from `role`.
+pub fn test_config(db: &DatabaseConnection, endpoints: &Endpoints, role: RoleConfig) -> NodeConfig {
+    let secret = ClusterSecret::new(SECRET).expect("secret");
+    repo_postgres::node_config(db.clone(), endpoints.clone(), secret, role)
+        .migrate_with(|db| async move {
+            sea_orm::ConnectionTrait::execute_unprepared(&db, SCHEMA).await?;
+            Ok(())
+        })
+        .repo(|builder| {
+            builder
+                .entity::<blog_example::entities::tag::Entity>()
+                .transaction::<super::tag_batch::InsertTags>()
+        })
+        .read_your_writes(Duration::from_secs(5), OnLag::Fail)
+        .startup_wait(Duration::from_secs(30))
 }
 
 /// The one number `sql` returns on `db` (a `count(*)`, say).

@@ -19,7 +19,7 @@ pub struct PgServer {
     /// The server's log file (`pg_ctl -l`).
     log: PathBuf,
     /// How to run `pg_ctl`.
-    install: PgInstall,
+    pub(crate) install: PgInstall,
     /// Whether the server is running (and must be stopped when dropped).
     running: bool,
 }
@@ -88,18 +88,64 @@ impl PgServer {
 
     /// Stops the server at once (`-m immediate`: as a crash would).
     pub fn stop(&mut self) -> Result<(), PgError> {
+        self.stop_in("immediate")
+    }
+
+    /// Stops the server cleanly (`-m fast`: sessions end, and its standbys receive
+    /// everything up to its shutdown checkpoint before it exits), as before a switchover.
+    pub fn stop_fast(&mut self) -> Result<(), PgError> {
+        self.stop_in("fast")
+    }
+
+    fn stop_in(&mut self, mode: &str) -> Result<(), PgError> {
         if !self.running {
             return Ok(());
         }
         let output = self
             .install
             .command("pg_ctl")
-            .args(["stop", "-w", "-t", "60", "-m", "immediate", "-D"])
+            .args(["stop", "-w", "-t", "60", "-m", mode, "-D"])
             .arg(&self.data)
             .output()
             .map_err(|e| PgError::Spawn("pg_ctl stop", e))?;
         self.running = false;
         self.check("pg_ctl stop", output)
+    }
+
+    /// The `primary_conninfo` value that streams from `upstream`.
+    fn conninfo(upstream: &PgServer) -> String {
+        format!("host=127.0.0.1 port={} user=postgres", upstream.port)
+    }
+
+    /// Points this running standby at `upstream` (its new primary, after a promotion):
+    /// `primary_conninfo` changed and reloaded; it follows the new timeline
+    /// (`recovery_target_timeline` is `latest` by default). `ALTER SYSTEM`, since
+    /// `pg_basebackup -R` wrote the old one into `postgresql.auto.conf`, which wins.
+    pub fn follow(&self, upstream: &PgServer) -> Result<(), PgError> {
+        self.psql(&format!(
+            "ALTER SYSTEM SET primary_conninfo = '{}'",
+            Self::conninfo(upstream)
+        ))?;
+        self.psql("SELECT pg_reload_conf()").map(drop)
+    }
+
+    /// Starts this stopped server as a standby of `upstream` (a demoted primary rejoining:
+    /// `standby.signal`, `primary_conninfo`), and waits until it accepts connections.
+    pub fn start_as_standby_of(&mut self, upstream: &PgServer) -> Result<(), PgError> {
+        let signal = self.data.join("standby.signal");
+        std::fs::write(&signal, b"").map_err(|e| PgError::Setup(format!("standby.signal: {e}")))?;
+        self.install.hand_over(&signal).map_err(PgError::Setup)?;
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.data.join("postgresql.conf"))
+            .and_then(|mut f| {
+                std::io::Write::write_all(
+                    &mut f,
+                    format!("\nprimary_conninfo = '{}'\n", Self::conninfo(upstream)).as_bytes(),
+                )
+            })
+            .map_err(|e| PgError::Setup(format!("postgresql.conf: {e}")))?;
+        self.start()
     }
 
     /// Appends `settings` to the server's `postgresql.conf` and reloads it (`pg_ctl reload`;
