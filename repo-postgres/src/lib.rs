@@ -5,8 +5,12 @@
 //! - **Role** ([`RoleFollower`]): `pg_is_in_recovery()` on the node's own connection,
 //!   polled in the background and at once after a write failed with SQLSTATE 25006
 //!   (read-only transaction) — never per write. Not in recovery: this node is the
-//!   primary; in recovery: a replica of the configured primary name, which the node's
-//!   `Endpoints` template maps to its forwarding server.
+//!   primary; in recovery: a replica of the node behind the server it streams from
+//!   ([`RoleConfig::upstream`], discovery), or else of the configured primary name, which
+//!   the node's `Endpoints` template maps to its forwarding server.
+//! - **Failover**: a write this node's database refuses as read-only (SQLSTATE 25006,
+//!   [`is_read_only`]) did not run: it fails with `NotPrimary` (retryable), here and for
+//!   the node that forwarded it, and the role is read again at once.
 //! - **Read your writes** ([`LsnPosition`]): the primary answers each forwarded write with
 //!   `pg_current_wal_lsn()` read after the commit; the replica waits, bounded, until
 //!   `pg_last_wal_replay_lsn()` reaches it (or the write's ledger row is visible).

@@ -1,6 +1,7 @@
 //! Shared fixtures for the integration tests: real SQLite databases in temporary
 //! directories, an entity with every column type, and test layers.
 
+pub mod backends;
 pub mod cluster;
 pub mod db;
 pub mod emulated_cluster;
@@ -14,6 +15,7 @@ pub mod proxy;
 pub mod real_litefs;
 pub mod requests;
 pub mod rss;
+pub mod scenarios;
 pub mod strategies;
 pub mod transaction_script;
 pub mod write_script;
