@@ -18,7 +18,7 @@
 use std::time::{Duration, Instant};
 
 use blog_example::entities::tag;
-use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use metrics_util::debugging::DebuggingRecorder;
 use repo_core::Consistency;
 use repo_litefs::OnLag;
 use repo_tests::cluster::{Cluster, Replication};
@@ -26,22 +26,12 @@ use sea_orm::Set;
 
 #[path = "../../repo-core/benches/support/mod.rs"]
 mod support;
+#[path = "common/waits.rs"]
+mod waits;
+use waits::waits;
 
 use support::measure::{Spread, env_count, load_average, percentile_of};
 
-/// The read-your-writes waits recorded since the last call, in ms.
-fn waits(snapshotter: &Snapshotter) -> Vec<f64> {
-    snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .filter(|(key, ..)| key.key().name() == "litefs_consistency_wait_seconds")
-        .flat_map(|(.., value)| match value {
-            DebugValue::Histogram(values) => values.into_iter().map(|v| v.0 * 1e3).collect(),
-            _ => Vec::new(),
-        })
-        .collect()
-}
 
 #[tokio::main]
 async fn main() {

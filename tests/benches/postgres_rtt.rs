@@ -39,7 +39,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use blog_example::entities::tag;
-use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use metrics_util::debugging::DebuggingRecorder;
 use repo_core::{Consistency, Repo};
 use repo_litefs::{Endpoints, Node};
 use repo_postgres::RoleConfig;
@@ -54,6 +54,9 @@ use tokio::net::TcpListener;
 
 #[path = "../../repo-core/benches/support/mod.rs"]
 mod support;
+#[path = "common/waits.rs"]
+mod waits;
+use waits::waits;
 
 use support::measure::{Spread, env_count, load_average, median, ms};
 
@@ -144,19 +147,6 @@ impl StandbySide {
     }
 }
 
-/// The read-your-writes waits recorded since the last call, in ms.
-fn waits(snapshotter: &Snapshotter) -> Vec<f64> {
-    snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .filter(|(key, ..)| key.key().name() == "litefs_consistency_wait_seconds")
-        .flat_map(|(.., value)| match value {
-            DebugValue::Histogram(values) => values.into_iter().map(|v| v.0 * 1e3).collect(),
-            _ => Vec::new(),
-        })
-        .collect()
-}
 
 /// The harness's test node over `db`, named `name`, forwarding to `pg-1` through
 /// `endpoints`.

@@ -158,6 +158,18 @@ async fn a_node_without_durability_settings_refuses_candidates_before_writing() 
     assert_eq!(tags, 0, "nothing was written");
 }
 
+/// An emulator of three nodes (node-1 primary) without lag, in `dir`.
+async fn three_nodes(dir: &tempfile::TempDir) -> repo_litefs::emulator::LiteFsEmulator {
+    repo_litefs::emulator::LiteFsEmulator::start(
+        dir.path(),
+        &["node-1", "node-2", "node-3"],
+        "app.db",
+        Duration::ZERO,
+    )
+    .await
+    .expect("emulator")
+}
+
 /// Rows in table `t` of `name`'s file now.
 async fn count_t(emulator: &repo_litefs::emulator::LiteFsEmulator, name: &str) -> i64 {
     let path = &emulator.node(name).expect("node").db_path;
@@ -182,18 +194,10 @@ async fn count_t(emulator: &repo_litefs::emulator::LiteFsEmulator, name: &str) -
 /// write would be answered as held by every candidate, then lost with the failover).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_position_asked_after_a_commit_includes_it_even_across_a_promotion() {
-    use repo_litefs::emulator::LiteFsEmulator;
     use sea_orm::sqlx::{Connection, SqliteConnection};
 
     let dir = tempfile::tempdir().expect("dir");
-    let emulator = LiteFsEmulator::start(
-        dir.path(),
-        &["node-1", "node-2", "node-3"],
-        "app.db",
-        Duration::ZERO,
-    )
-    .await
-    .expect("emulator");
+    let emulator = three_nodes(&dir).await;
     let path = |name: &str| emulator.node(name).expect("node").db_path.clone();
     let primary =
         sea_orm::Database::connect(format!("sqlite://{}?mode=rw", path("node-1").display()))
@@ -260,6 +264,22 @@ async fn a_position_asked_after_a_commit_includes_it_even_across_a_promotion() {
         "the old primary named {asked:?} for a commit node-2 never got, and node-2 was at \
          {before:?}"
     );
+    // Whichever replica comes to hold the position named holds the commit too.
+    if let Some(named) = asked {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        while tokio::time::Instant::now() < deadline {
+            for name in ["node-1", "node-3"] {
+                if emulator.position(name).is_some_and(|p| p.holds(named)) {
+                    assert_eq!(
+                        count_t(&emulator, name).await,
+                        2,
+                        "{name} holds {named:?}, the position named for 'second', without it"
+                    );
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
 }
 
 /// A write that began before its node's current tenure as primary may have committed in an
@@ -267,17 +287,8 @@ async fn a_position_asked_after_a_commit_includes_it_even_across_a_promotion() {
 /// it, even though it is the primary again when asked.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_begun_before_the_current_tenure_gets_no_position() {
-    use repo_litefs::emulator::LiteFsEmulator;
-
     let dir = tempfile::tempdir().expect("dir");
-    let emulator = LiteFsEmulator::start(
-        dir.path(),
-        &["node-1", "node-2", "node-3"],
-        "app.db",
-        Duration::ZERO,
-    )
-    .await
-    .expect("emulator");
+    let emulator = three_nodes(&dir).await;
     let source = emulator.position_source("node-1");
     let began = tokio::time::Instant::now();
     assert!(
@@ -293,6 +304,13 @@ async fn a_write_begun_before_the_current_tenure_gets_no_position() {
                 "{name} never took the lease"
             );
             tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        if name == "node-2" {
+            assert_eq!(
+                source.after_commit(tokio::time::Instant::now()).await,
+                None,
+                "a node that is not the primary vouches for nothing"
+            );
         }
     }
     assert_eq!(
