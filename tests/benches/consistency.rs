@@ -32,7 +32,6 @@ use waits::waits;
 
 use support::measure::{Spread, env_count, load_average, percentile_of};
 
-
 #[tokio::main]
 async fn main() {
     let reps = env_count("REPS", 5).max(1);

@@ -147,7 +147,6 @@ impl StandbySide {
     }
 }
 
-
 /// The harness's test node over `db`, named `name`, forwarding to `pg-1` through
 /// `endpoints`.
 async fn node(
