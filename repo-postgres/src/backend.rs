@@ -5,15 +5,18 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use repo_core::RepoError;
 use repo_litefs::backend::{Backend, ReplicationPosition, SqlDialect};
+use repo_litefs::durability::PositionSource;
 use repo_litefs::tracker::PrimaryTracker;
 use sea_orm::DatabaseConnection;
 
 use crate::position::LsnPosition;
 use crate::role::{RoleConfig, RoleFollower};
+use crate::wal_position::WalPosition;
 
 /// PostgreSQL as a node's backend: the role from `pg_is_in_recovery()` ([`RoleFollower`]),
-/// read-your-writes by LSN ([`LsnPosition`]), the PostgreSQL allowlist, errors re-raised
-/// with their SQLSTATE ([`crate::reraise`]).
+/// read-your-writes by LSN ([`LsnPosition`]), `Durability::Candidates` by timeline and
+/// flushed LSN ([`WalPosition`]), the PostgreSQL allowlist, errors re-raised with their
+/// SQLSTATE ([`crate::reraise`]).
 #[derive(Debug, Clone)]
 pub struct Postgres {
     /// This node's connection (positions, re-raised errors).
@@ -51,6 +54,10 @@ impl Backend for Postgres {
 
     fn position(&self) -> Option<Arc<dyn ReplicationPosition>> {
         Some(Arc::new(LsnPosition::new(self.db.clone())))
+    }
+
+    fn durability_source(&self, tracker: &PrimaryTracker) -> Option<Arc<dyn PositionSource>> {
+        Some(Arc::new(WalPosition::new(self.db.clone(), tracker)))
     }
 
     fn dialect(&self) -> SqlDialect {

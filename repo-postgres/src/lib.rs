@@ -14,6 +14,9 @@
 //! - **Read your writes** ([`LsnPosition`]): the primary answers each forwarded write with
 //!   `pg_current_wal_lsn()` read after the commit; the replica waits, bounded, until
 //!   `pg_last_wal_replay_lsn()` reaches it (or the write's ledger row is visible).
+//! - **Durability** ([`WalPosition`]): for `Durability::Candidates`, standbys report the
+//!   timeline and LSN their WAL receiver flushed; the primary answers once every candidate
+//!   holds its timeline and `pg_current_wal_lsn()` after the commit.
 //! - **Allowlist**: the PostgreSQL dialect ([`repo_litefs::allowlist::SqlDialect::Postgres`]).
 //! - **Errors** ([`reraise`]): a database error from the primary arrives with its SQLSTATE
 //!   and is raised again on the replica's connection (`RAISE ... USING ERRCODE`), so it is
@@ -29,6 +32,7 @@ mod read_only;
 mod refresh;
 pub mod reraise;
 mod role;
+mod wal_position;
 
 pub use backend::Postgres;
 pub use lsn::{format_lsn, parse_lsn};
@@ -37,3 +41,4 @@ pub use position::LsnPosition;
 pub use read_only::{READ_ONLY, is_read_only};
 pub use refresh::{RoleRefreshLayer, RoleRefreshService};
 pub use role::{RoleConfig, RoleFollower};
+pub use wal_position::WalPosition;

@@ -13,6 +13,7 @@ use blog_example::entities::tag;
 use repo_core::{Action, CallOptions, IdempotencyKey, Operation, RepoError, Request};
 use repo_litefs::{Endpoints, Node, NodeConfig};
 use repo_postgres::RoleConfig;
+use repo_tests::postgres::listeners::listeners;
 use repo_tests::postgres::nodes::{scalar, test_config};
 use repo_tests::postgres::{PgCluster, PgServer};
 use repo_tests::proxy::Proxy;
@@ -32,21 +33,6 @@ fn new_tag(name: &str) -> tag::ActiveModel {
         name: Set(name.to_owned()),
         ..Default::default()
     }
-}
-
-/// `n` listeners on 127.0.0.1 port 0 and the endpoints `pg-1`..`pg-n` naming them.
-async fn listeners(n: usize) -> (Vec<TcpListener>, Endpoints) {
-    let mut all = Vec::new();
-    let mut names = Vec::new();
-    for i in 1..=n {
-        let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        names.push((
-            format!("pg-{i}"),
-            format!("http://{}", l.local_addr().expect("addr")),
-        ));
-        all.push(l);
-    }
-    (all, Endpoints::map(names))
 }
 
 /// A connection to `server`'s database `name`.

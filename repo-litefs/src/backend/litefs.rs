@@ -6,6 +6,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 
 use super::{Backend, ReplicationPosition, SqlDialect};
+use crate::durability::{LiteFsPosition, PositionSource};
 use crate::position::read_txid;
 use crate::tracker::{PrimaryTracker, TrackerConfig};
 
@@ -87,6 +88,11 @@ impl Backend for LiteFs {
     fn position(&self) -> Option<Arc<dyn ReplicationPosition>> {
         let file = self.position.clone()?;
         Some(Arc::new(LiteFsTxid::new(file)))
+    }
+
+    fn durability_source(&self, tracker: &PrimaryTracker) -> Option<Arc<dyn PositionSource>> {
+        let file = self.position.clone()?;
+        Some(Arc::new(LiteFsPosition::new(file).following(tracker)))
     }
 
     fn dialect(&self) -> SqlDialect {

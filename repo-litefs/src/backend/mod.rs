@@ -11,6 +11,7 @@
 //! | position for read-your-writes ([`Backend::position`]) | the TXID in `<db>-pos` | the WAL LSN |
 //! | dialect of the allowlist ([`Backend::dialect`]) | [`SqlDialect::Sqlite`] | [`SqlDialect::Postgres`] |
 //! | errors from the primary ([`Backend::restore_error`]) | re-raised while decoding (SQLite codes) | re-raised on the replica's connection (SQLSTATE) |
+//! | positions for `Durability::Candidates` ([`Backend::durability_source`]) | `<db>-pos` (TXID + checksum) | timeline + WAL LSN flushed on the standby |
 //!
 //! Two more differences follow from the connection itself, not from this trait: the
 //! ledger's DDL and the placeholders of its statements (chosen by the connection's
@@ -30,6 +31,7 @@ pub use crate::allowlist::SqlDialect;
 pub use litefs::{LiteFs, LiteFsTxid};
 pub use position::ReplicationPosition;
 
+use crate::durability::PositionSource;
 use crate::tracker::PrimaryTracker;
 
 /// What one replication backend provides to a node (see the [module docs](self)).
@@ -44,6 +46,16 @@ pub trait Backend: fmt::Debug + Send + Sync + 'static {
     /// The position token of read-your-writes: the primary reports it after each commit,
     /// a replica compares its own with it. `None`: waits end by the ledger row alone.
     fn position(&self) -> Option<Arc<dyn ReplicationPosition>>;
+
+    /// Where this node's position comes from for `Durability::Candidates`, following its
+    /// role through `tracker`: replicas report it to the primary, the primary compares the
+    /// reports with its own after each commit (see [`crate::durability`]). `None`: the
+    /// backend cannot say, and a node with durability settings needs a source given in
+    /// them (`DurabilityConfig::position_source`).
+    fn durability_source(&self, tracker: &PrimaryTracker) -> Option<Arc<dyn PositionSource>> {
+        let _ = tracker;
+        None
+    }
 
     /// The SQL dialect forwarded statements are parsed and checked in.
     fn dialect(&self) -> SqlDialect;

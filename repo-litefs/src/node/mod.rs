@@ -44,9 +44,7 @@ pub use config::NodeConfig;
 pub use health::{LastError, NodeHealth};
 
 use crate::backend::{Backend, LiteFs};
-use crate::durability::{
-    DurabilityConfig, DurabilityGate, DurabilityLayer, LiteFsPosition, PositionReporter,
-};
+use crate::durability::{DurabilityConfig, DurabilityGate, DurabilityLayer, PositionReporter};
 use crate::forward::{ForwardConfig, ForwardLayer, ReadYourWrites};
 use crate::ledger::{LedgerHook, Pruner, WriteOutcome};
 use crate::server::{ForwardServer, ServeError, ServerConfig};
@@ -137,8 +135,7 @@ impl Node {
         } else {
             database::open_as_replica(&config, config.startup_wait).await?
         };
-        let position = config.position_file();
-        let durability = durability_of(&config, position.as_deref(), &tracker);
+        let durability = durability_of(&config, &backend, &tracker);
         let gate = durability
             .clone()
             .map(|d| std::sync::Arc::new(DurabilityGate::new(config.name.clone(), d)));
@@ -303,20 +300,16 @@ impl Drop for Node {
     }
 }
 
-/// The node's durability settings, its position source defaulting to LiteFS's `<db>-pos`
+/// The node's durability settings, their position source defaulting to the backend's
 /// (following the node's role, so that a new tenure starts at each change).
 fn durability_of(
     config: &NodeConfig,
-    position: Option<&std::path::Path>,
+    backend: &Arc<dyn Backend>,
     tracker: &PrimaryTracker,
 ) -> Option<DurabilityConfig> {
     let mut durability = config.durability.clone()?;
-    if durability.source.is_none()
-        && let Some(pos) = position
-    {
-        durability.source = Some(std::sync::Arc::new(
-            LiteFsPosition::new(pos).following(tracker),
-        ));
+    if durability.source.is_none() {
+        durability.source = backend.durability_source(tracker);
     }
     Some(durability)
 }

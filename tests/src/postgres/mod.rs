@@ -7,6 +7,7 @@
 
 pub mod cluster;
 pub mod install;
+pub mod listeners;
 pub mod mood;
 pub mod nodes;
 pub mod server;
