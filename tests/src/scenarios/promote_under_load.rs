@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use blog_example::entities::comment;
 use repo_core::{IdempotencyKey, Repo};
@@ -18,15 +18,22 @@ const WRITERS: usize = 3;
 const WRITES: usize = 40;
 /// Attempts of one write (same key each time) before it is given up.
 const ATTEMPTS: usize = 200;
+/// How long the writers keep trying at all (a broken promotion ends the test in this time
+/// instead of `ATTEMPTS` times per write).
+const GIVE_UP_AFTER: Duration = Duration::from_secs(60);
 
 /// Writes `WRITES` comments from `repo`, each retried under its key until answered
-/// (bounded); returns each key and whether it was acknowledged.
+/// (bounded, and not after [`GIVE_UP_AFTER`]); returns each key and whether it was acknowledged.
 async fn writer(repo: Repo, w: usize, post_id: i32, done: Arc<AtomicUsize>) -> Vec<(String, bool)> {
+    let give_up = Instant::now() + GIVE_UP_AFTER;
     let mut history = Vec::new();
     for i in 0..WRITES {
         let key = format!("w{w}-{i}");
         let mut acknowledged = false;
         for _ in 0..ATTEMPTS {
+            if Instant::now() > give_up {
+                break;
+            }
             let comment = comment::ActiveModel {
                 post_id: Set(post_id),
                 author: Set("load".into()),
