@@ -2,6 +2,7 @@
 //! replay lags each commit by 5 ms, a library node on each, with the blog's schema.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use repo_core::{BoxedLayer, Repo};
@@ -19,6 +20,8 @@ pub struct Postgres {
     nodes: PgNodes,
     /// The servers (locked to promote the standby).
     cluster: Mutex<PgCluster>,
+    /// Whether the primary server was stopped and the standby promoted.
+    promoted: AtomicBool,
 }
 
 impl BackendCluster for Postgres {
@@ -34,6 +37,7 @@ impl BackendCluster for Postgres {
         Some(Self {
             nodes,
             cluster: Mutex::new(cluster),
+            promoted: AtomicBool::new(false),
         })
     }
 
@@ -78,8 +82,19 @@ impl BackendCluster for Postgres {
             .expect("another node on the standby")
     }
 
+    /// Stops both nodes; after a promotion the old primary's node is dropped instead: its
+    /// server is gone, and `Node::shutdown` would wait for its connection pool to close,
+    /// which waits out sqlx's acquire timeout (30 s) of the role follower's last query.
     async fn close(self) {
-        self.nodes.shutdown().await;
+        let PgNodes {
+            primary, standby, ..
+        } = self.nodes;
+        standby.shutdown().await;
+        if self.promoted.load(Ordering::SeqCst) {
+            drop(primary);
+        } else {
+            primary.shutdown().await;
+        }
     }
 }
 
@@ -89,6 +104,7 @@ impl Promotable for Postgres {
     async fn promote_replica(&self) {
         tokio::task::block_in_place(|| {
             let mut cluster = self.cluster.lock().expect("cluster");
+            self.promoted.store(true, Ordering::SeqCst);
             cluster.primary.stop_fast().expect("stop the primary");
             cluster.standby.promote().expect("promote the standby");
         });
