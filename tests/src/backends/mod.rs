@@ -36,7 +36,7 @@ pub trait BackendCluster: Sized {
     /// The replica's repository (its writes are forwarded to the primary).
     fn replica(&self) -> &Repo;
 
-    /// The replica's own database connection (after [`BackendCluster::promote_replica`]:
+    /// The replica's own database connection (after [`Promotable::promote_replica`]:
     /// the new primary's).
     fn replica_db(&self) -> &DatabaseConnection;
 
