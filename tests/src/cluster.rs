@@ -15,8 +15,8 @@ use repo_litefs::{ClusterSecret, Endpoints, OnLag};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Schema};
 use tempfile::TempDir;
 
-use crate::every_type;
 use crate::layers::CountingLayer;
+use crate::{every_pg_type, every_type};
 
 /// The secret every node of a test cluster shares.
 pub const SECRET: &str = "test-cluster-secret-0123456789";
@@ -83,17 +83,25 @@ pub async fn migrated(path: &std::path::Path) -> DatabaseConnection {
     db
 }
 
-/// Gives `db` the blog schema and the every_type_rows table, unless it has them already.
+/// Gives `db` the blog schema and the every_type_rows table (`every_pg_type_rows` on
+/// PostgreSQL), unless it has them already.
 pub async fn migrate(db: &DatabaseConnection) {
-    Migrator::up(db, None).await.expect("migrate");
+    try_migrate(db).await.expect("migrate");
+}
+
+/// [`migrate`], returning the error (SQLite or PostgreSQL).
+pub async fn try_migrate(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+    Migrator::up(db, None).await?;
     let schema = Schema::new(db.get_database_backend());
-    db.execute(
-        schema
-            .create_table_from_entity(every_type::Entity)
-            .if_not_exists(),
-    )
-    .await
-    .expect("every_type_rows");
+    // sea-orm reads no unsigned integer from PostgreSQL, and sqlx binds an `i8` as its
+    // internal `"char"` type: PostgreSQL gets a table of the types it has instead.
+    let mut table = if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        schema.create_table_from_entity(every_pg_type::Entity)
+    } else {
+        schema.create_table_from_entity(every_type::Entity)
+    };
+    db.execute(table.if_not_exists()).await?;
+    Ok(())
 }
 
 /// A repository builder with the blog's transactions and entities registered.
@@ -109,6 +117,7 @@ pub fn blog_builder_from(builder: repo_core::RepoBuilder) -> repo_core::RepoBuil
         .entity::<tag::Entity>()
         .entity::<post_tag::Entity>()
         .entity::<every_type::Entity>()
+        .entity::<every_pg_type::Entity>()
         .sea_orm_returning(true)
 }
 

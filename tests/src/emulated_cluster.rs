@@ -27,6 +27,9 @@ pub enum Schema {
     /// The same table with a foreign key to `accounts`, a trigger counting each account's
     /// writes there, and a view over both.
     Relational,
+    /// The blog's schema and the `every_type_rows` table ([`crate::cluster::try_migrate`]),
+    /// the blog's entities and transactions registered.
+    Blog,
 }
 
 /// How many accounts the relational schema has (writes name one of them).
@@ -51,6 +54,15 @@ impl Schema {
                 "CREATE VIEW IF NOT EXISTS writes_per_account AS SELECT account_id, count(*) AS n \
                  FROM history_rows GROUP BY account_id",
             ],
+            Schema::Blog => vec![],
+        }
+    }
+
+    /// What the nodes' repositories register for it.
+    fn register(self, builder: repo_core::RepoBuilder) -> repo_core::RepoBuilder {
+        match self {
+            Schema::Blog => crate::cluster::blog_builder_from(builder),
+            Schema::Plain | Schema::Relational => builder.entity::<history_row::Entity>(),
         }
     }
 
@@ -59,6 +71,9 @@ impl Schema {
         db.execute_unprepared("PRAGMA foreign_keys = ON").await?;
         for statement in self.statements() {
             db.execute_unprepared(statement).await?;
+        }
+        if self == Schema::Blog {
+            crate::cluster::try_migrate(db).await?;
         }
         Ok(())
     }
@@ -87,6 +102,10 @@ pub struct EmulatedCluster {
     pub emulator: LiteFsEmulator,
     /// Across regions: one delayed proxy per node, in front of its forwarding server.
     pub links: Vec<Proxy>,
+    /// How the nodes' forwarding servers are reached.
+    endpoints: Endpoints,
+    /// How the cluster was built.
+    spec: ClusterSpec,
     _dir: TempDir,
 }
 
@@ -138,32 +157,9 @@ impl EmulatedCluster {
                 .zip(&addrs)
                 .map(|(n, a)| (n.clone(), format!("http://{a}"))),
         );
-        let secret = ClusterSecret::new(crate::cluster::SECRET).expect("secret");
         let mut nodes = Vec::new();
         for (name, listener) in names.iter().zip(listeners) {
-            let emulated = emulator.node(name).expect("node").clone();
-            let schema = spec.schema;
-            let durability = DurabilityConfig::new(Candidates::named(names.clone()))
-                .default_durability(spec.durability)
-                .wait(Duration::from_secs(2))
-                .position_source(emulator.position_source(name));
-            let config = repo_litefs::NodeConfig::new(
-                name.clone(),
-                emulated.db_path.clone(),
-                endpoints.clone(),
-                secret.clone(),
-            )
-            .litefs_api(emulated.api_url.clone())
-            .mount_dir(emulated.dir.clone())
-            .txid_wait(false)
-            .migrate_with(move |db| async move { schema.create(&db).await })
-            .repo(|builder| builder.entity::<history_row::Entity>())
-            .writer(WriterConfig::default().commit_guard(emulator.commit_guard(name)))
-            .stack(Some(stack()))
-            .read_your_writes(Duration::from_secs(2), OnLag::Fail)
-            .primary_wait(Duration::from_secs(2))
-            .startup_wait(Duration::from_secs(20))
-            .durability(durability);
+            let config = node_config(&emulator, name, &endpoints, spec);
             let node = repo_litefs::Node::start(config, listener)
                 .await
                 .expect("node starts");
@@ -176,8 +172,26 @@ impl EmulatedCluster {
             nodes,
             emulator,
             links,
+            endpoints,
+            spec,
             _dir: dir,
         }
+    }
+
+    /// Starts another library node on emulated node `name` (a second application instance
+    /// on the same machine), set up as `name`'s, its repository built by `customize`.
+    pub async fn another_node(
+        &self,
+        name: &str,
+        customize: impl Fn(repo_core::RepoBuilder) -> repo_core::RepoBuilder + Send + Sync + 'static,
+    ) -> repo_litefs::Node {
+        let config = node_config(&self.emulator, name, &self.endpoints, self.spec).repo(customize);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        repo_litefs::Node::start(config, listener)
+            .await
+            .expect("node starts")
     }
 
     /// The node named `name`.
@@ -203,6 +217,40 @@ impl EmulatedCluster {
             .await
             .expect("open")
     }
+}
+
+/// Node `name`'s settings: following its emulated LiteFS API, its writer fenced by the
+/// emulator's commit guard, every node a durability candidate.
+fn node_config(
+    emulator: &LiteFsEmulator,
+    name: &str,
+    endpoints: &Endpoints,
+    spec: ClusterSpec,
+) -> repo_litefs::NodeConfig {
+    let emulated = emulator.node(name).expect("node").clone();
+    let schema = spec.schema;
+    let names: Vec<String> = (1..=spec.nodes).map(|i| format!("node-{i}")).collect();
+    let durability = DurabilityConfig::new(Candidates::named(names))
+        .default_durability(spec.durability)
+        .wait(Duration::from_secs(2))
+        .position_source(emulator.position_source(name));
+    repo_litefs::NodeConfig::new(
+        name,
+        emulated.db_path.clone(),
+        endpoints.clone(),
+        ClusterSecret::new(crate::cluster::SECRET).expect("secret"),
+    )
+    .litefs_api(emulated.api_url.clone())
+    .mount_dir(emulated.dir.clone())
+    .txid_wait(false)
+    .migrate_with(move |db| async move { schema.create(&db).await })
+    .repo(move |builder| schema.register(builder))
+    .writer(WriterConfig::default().commit_guard(emulator.commit_guard(name)))
+    .stack(Some(stack()))
+    .read_your_writes(Duration::from_secs(2), OnLag::Fail)
+    .primary_wait(Duration::from_secs(2))
+    .startup_wait(Duration::from_secs(20))
+    .durability(durability)
 }
 
 /// The standard stack with retries enough to ride out a failover (same request id on each

@@ -8,11 +8,12 @@ use chrono::NaiveDateTime;
 use repo_core::{Multi, Repo};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    Set,
 };
 
 use crate::cluster::{blog_builder, migrated};
-use crate::every_type;
+use crate::{every_pg_type, every_type};
 
 /// A new tag.
 pub fn new_tag(name: &str) -> tag::ActiveModel {
@@ -67,19 +68,34 @@ pub async fn dump(db: &impl ConnectionTrait) -> String {
         .all(db)
         .await
         .expect("comments");
-    let every_type_rows = every_type::Entity::find()
-        .order_by_asc(every_type::Column::Id)
-        .all(db)
-        .await
-        .expect("every_type_rows");
+    let every_type_rows = if db.get_database_backend() == DbBackend::Postgres {
+        format!(
+            "{:?}",
+            every_pg_type::Entity::find()
+                .order_by_asc(every_pg_type::Column::Id)
+                .all(db)
+                .await
+                .expect("every_pg_type_rows")
+        )
+    } else {
+        format!(
+            "{:?}",
+            every_type::Entity::find()
+                .order_by_asc(every_type::Column::Id)
+                .all(db)
+                .await
+                .expect("every_type_rows")
+        )
+    };
     format!(
-        "{:?}\n{tags:?}\n{comments:?}\n{every_type_rows:?}",
+        "{:?}\n{tags:?}\n{comments:?}\n{every_type_rows}",
         posts.into_iter().map(timeless).collect::<Vec<_>>()
     )
 }
 
 /// Runs every write action (typed inserts, updates, saves, bulk actions with and without
-/// RETURNING, both named transactions, a multi, a every_type with every column type, a delete)
+/// RETURNING, both named transactions, a multi, a row with every column type (of
+/// `every_type_rows`, or `every_pg_type_rows` on PostgreSQL), a delete)
 /// on `node` and on `twin`, asserting that each returns the same. `i` keeps names unique
 /// when the script runs more than once against one database.
 pub async fn every_write_action(node: &Repo, twin: &Repo, i: usize) {
@@ -234,16 +250,29 @@ pub async fn every_write_action(node: &Repo, twin: &Repo, i: usize) {
         b.rows_affected("views").expect("n")
     );
 
-    let g = replica
-        .insert(every_type::sample(i as i32))
-        .await
-        .expect("every_type");
-    assert_eq!(
-        g,
-        twin.insert(every_type::sample(i as i32))
+    if twin.connection().get_database_backend() == DbBackend::Postgres {
+        let g = replica
+            .insert(every_pg_type::sample(i as i32))
             .await
-            .expect("twin every_type")
-    );
+            .expect("every_pg_type");
+        assert_eq!(
+            g,
+            twin.insert(every_pg_type::sample(i as i32))
+                .await
+                .expect("twin every_pg_type")
+        );
+    } else {
+        let g = replica
+            .insert(every_type::sample(i as i32))
+            .await
+            .expect("every_type");
+        assert_eq!(
+            g,
+            twin.insert(every_type::sample(i as i32))
+                .await
+                .expect("twin every_type")
+        );
+    }
 
     let victim = replica
         .insert(new_tag(&format!("victim{i}")))

@@ -14,12 +14,17 @@ pub use real_litefs::RealLiteFs;
 
 use std::future::Future;
 
-use repo_core::Repo;
+use repo_core::{BoxedLayer, Repo};
 use sea_orm::DatabaseConnection;
+
+pub use twin::Twin;
+
+mod twin;
 
 /// A running cluster of one backend, as the shared scenarios see it: a replica whose
 /// writes are forwarded, and the primary's own connection to check what was written. Every
-/// backend has the blog's `tags` table and registers its entity.
+/// backend has the blog's schema, the `every_type_rows` table, and registers the blog's
+/// entities and named transactions.
 pub trait BackendCluster: Sized {
     /// The backend's name, for messages.
     const NAME: &'static str;
@@ -31,11 +36,47 @@ pub trait BackendCluster: Sized {
     /// The replica's repository (its writes are forwarded to the primary).
     fn replica(&self) -> &Repo;
 
+    /// The replica's own database connection (after [`Promotable::promote_replica`]:
+    /// the new primary's).
+    fn replica_db(&self) -> &DatabaseConnection;
+
     /// The primary's own database connection.
     fn primary_db(&self) -> &DatabaseConnection;
 
+    /// A standalone primary of the same backend with the same schema, outside the
+    /// cluster: the reference a forwarded call's answer is compared with.
+    fn twin(&self) -> impl Future<Output = Twin>;
+
+    /// Starts a second library node on the replica's server, as the replica's is set up,
+    /// whose repository has `outer` (in order, outermost first) outside its own layers and
+    /// forwarding: where a test puts a fault between the caller and the forwarding layer.
+    fn replica_with(&self, outer: Vec<BoxedLayer>) -> impl Future<Output = repo_litefs::Node>;
+
     /// Stops the nodes and the cluster.
     fn close(self) -> impl Future<Output = ()>;
+}
+
+/// A backend whose replica can become the primary while writes run, without losing a
+/// committed write: the emulator hands LiteFS's lease over, PostgreSQL stops the primary
+/// server and promotes the standby (`pg_ctl promote`). Real LiteFS is not one here: its
+/// harness runs a static lease, whose primary changes only when every LiteFS process
+/// restarts with another one named, unmounting the nodes' databases under the load.
+pub trait Promotable: BackendCluster {
+    /// Makes the replica the primary; returns once the backend says it is (the library's
+    /// nodes notice on their own).
+    fn promote_replica(&self) -> impl Future<Output = ()>;
+}
+
+/// `outer` applied to the blog's repository builder, outermost first.
+pub(crate) fn with_layers(
+    outer: Vec<BoxedLayer>,
+) -> impl Fn(repo_core::RepoBuilder) -> repo_core::RepoBuilder + Send + Sync + 'static {
+    move |builder| {
+        outer.iter().fold(
+            crate::cluster::blog_builder_from(builder),
+            |builder, layer| builder.boxed_layer(layer.clone()),
+        )
+    }
 }
 
 /// Runs `scenario` on a fresh cluster of backend `B`, on a two-thread runtime; returns

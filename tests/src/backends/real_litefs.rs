@@ -1,10 +1,10 @@
 //! Real LiteFS as a [`BackendCluster`]: two LiteFS processes (FUSE mounts, static lease),
 //! a library node on each.
 
-use repo_core::Repo;
+use repo_core::{BoxedLayer, Repo};
 use sea_orm::DatabaseConnection;
 
-use super::BackendCluster;
+use super::{BackendCluster, Twin, with_layers};
 use crate::real_litefs::cluster::LiteFsCluster;
 use crate::real_litefs::stack::Stacks;
 
@@ -29,8 +29,23 @@ impl BackendCluster for RealLiteFs {
         &self.stacks.node("node-2").repo
     }
 
+    fn replica_db(&self) -> &DatabaseConnection {
+        &self.stacks.node("node-2").db
+    }
+
     fn primary_db(&self) -> &DatabaseConnection {
         &self.stacks.node("node-1").db
+    }
+
+    /// A SQLite file outside LiteFS.
+    async fn twin(&self) -> Twin {
+        Twin::sqlite().await
+    }
+
+    async fn replica_with(&self, outer: Vec<BoxedLayer>) -> repo_litefs::Node {
+        self.stacks
+            .another_node(&self.cluster, "node-2", with_layers(outer))
+            .await
     }
 
     async fn close(self) {

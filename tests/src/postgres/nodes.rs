@@ -27,6 +27,8 @@ pub struct PgNodes {
     pub primary_db: DatabaseConnection,
     /// The standby's own connection.
     pub standby_db: DatabaseConnection,
+    /// How `pg-1` and `pg-2` are reached.
+    pub endpoints: Endpoints,
 }
 
 /// How the standby's node is adjusted before it starts (read-your-writes settings...).
@@ -44,8 +46,22 @@ impl PgNodes {
         Self::start_adjusted(cluster, adjust).await
     }
 
+    /// Starts both nodes with the blog's schema and entities ([`blog_config`]) instead of
+    /// the [`SCHEMA`] of `tags` alone.
+    pub async fn start_blog(cluster: &PgCluster) -> Self {
+        Self::start_as(cluster, blog_config, |c| c).await
+    }
+
     async fn start_adjusted(
         cluster: &PgCluster,
+        adjust: impl FnOnce(NodeConfig) -> NodeConfig,
+    ) -> Self {
+        Self::start_as(cluster, test_config, adjust).await
+    }
+
+    async fn start_as(
+        cluster: &PgCluster,
+        configure: fn(&DatabaseConnection, &Endpoints, RoleConfig) -> NodeConfig,
         adjust: impl FnOnce(NodeConfig) -> NodeConfig,
     ) -> Self {
         let statement_timeout = Duration::from_secs(5);
@@ -64,7 +80,7 @@ impl PgNodes {
             ("pg-2", format!("http://{}", l2.local_addr().expect("addr"))),
         ]);
         let config = |db: &DatabaseConnection, name: &str| {
-            test_config(
+            configure(
                 db,
                 &endpoints,
                 RoleConfig::new(name, "pg-1").interval(Duration::from_millis(100)),
@@ -81,6 +97,7 @@ impl PgNodes {
             standby,
             primary_db,
             standby_db,
+            endpoints,
         }
     }
 
@@ -108,6 +125,15 @@ pub fn test_config(db: &DatabaseConnection, endpoints: &Endpoints, role: RoleCon
         })
         .read_your_writes(Duration::from_secs(5), OnLag::Fail)
         .startup_wait(Duration::from_secs(30))
+}
+
+/// A test node's settings over `db` with the blog's schema, the `every_type_rows` table
+/// ([`crate::cluster::try_migrate`]) and the blog's entities and transactions
+/// ([`crate::cluster::blog_builder_from`]); otherwise as [`test_config`].
+pub fn blog_config(db: &DatabaseConnection, endpoints: &Endpoints, role: RoleConfig) -> NodeConfig {
+    test_config(db, endpoints, role)
+        .migrate_with(|db| async move { crate::cluster::try_migrate(&db).await })
+        .repo(crate::cluster::blog_builder_from)
 }
 
 /// The one number `sql` returns on `db` (a `count(*)`, say).

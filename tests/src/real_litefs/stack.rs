@@ -203,6 +203,47 @@ impl Stacks {
             .unwrap_or_else(|| panic!("no node {name}"))
     }
 
+    /// Starts another library node on LiteFS node `name` (a second application instance
+    /// on the same machine, following the same LiteFS API), over that node's stack's
+    /// connection, its repository built by `customize`; it reaches the others' forwarding
+    /// servers directly (not through a delayed link).
+    pub async fn another_node(
+        &self,
+        cluster: &LiteFsCluster,
+        name: &str,
+        customize: impl Fn(repo_core::RepoBuilder) -> repo_core::RepoBuilder + Send + Sync + 'static,
+    ) -> Node {
+        let litefs = cluster
+            .nodes
+            .iter()
+            .find(|n| n.name == name)
+            .unwrap_or_else(|| panic!("no LiteFS node {name}"));
+        let endpoints = Endpoints::map(
+            self.nodes
+                .iter()
+                .map(|n| (n.name.clone(), format!("http://{}", n.addr))),
+        );
+        let config = NodeConfig::new(
+            name,
+            litefs.db_path(DB),
+            endpoints,
+            ClusterSecret::new(SECRET).expect("secret"),
+        )
+        .litefs_api(litefs.api_url())
+        .mount_dir(litefs.mount.clone())
+        .connection(self.node(name).db.clone())
+        .stack(None)
+        .repo(customize)
+        .read_your_writes(Duration::from_secs(5), OnLag::Fail)
+        .startup_wait(Duration::from_secs(10));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        Node::start(config, listener)
+            .await
+            .expect("the node learns the primary from LiteFS")
+    }
+
     /// Changes the one-way delay to every forwarding server (stacks started without one
     /// keep none).
     pub fn set_link_delay(&self, one_way: std::time::Duration) {
