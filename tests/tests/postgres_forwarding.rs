@@ -37,10 +37,16 @@ fn new_tag(name: &str) -> tag::ActiveModel {
 
 /// The SQLSTATE and message of a database error.
 fn database_error(error: &RepoError) -> Option<(String, String)> {
-    let RepoError::Database(
-        sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
-        | sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)),
-    ) = error
+    let RepoError::Database(e) = error else {
+        return None;
+    };
+    db_error(e)
+}
+
+/// The SQLSTATE and message of a sea-orm error from the database.
+fn db_error(error: &sea_orm::DbErr) -> Option<(String, String)> {
+    let (sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
+    | sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(e))) = error
     else {
         return None;
     };
@@ -385,6 +391,50 @@ fn a_promoted_standby_becomes_the_primary_and_writes_itself() {
             scalar(&nodes.standby_db, "SELECT count(*) FROM litefs_ledger").await,
             0,
             "a local write is not recorded"
+        );
+        nodes.shutdown().await;
+    });
+}
+
+/// In a transaction from the standby, a failed statement aborts the transaction, as
+/// PostgreSQL does: the next statement fails with SQLSTATE 25P02 and so does the commit,
+/// which writes nothing. (Locally, sqlx answers such a commit `Ok` although PostgreSQL rolled
+/// it back; forwarded, the commit says what happened: docs/BACKENDS.md.)
+#[test]
+fn after_a_failed_statement_a_forwarded_commit_fails_and_writes_nothing() {
+    let Some(cluster) = PgCluster::start_or_skip() else {
+        return;
+    };
+    runtime().block_on(async {
+        let nodes = PgNodes::start(&cluster, |c| c).await;
+        let repo = nodes.standby.repo();
+        repo.insert(new_tag("taken")).await.expect("a tag");
+        let txn = repo.begin().await.expect("begin");
+        new_tag("lost-with-the-txn")
+            .insert(&txn)
+            .await
+            .expect("insert");
+        let dup = new_tag("taken")
+            .insert(&txn)
+            .await
+            .expect_err("a duplicate");
+        assert!(
+            matches!(dup.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))),
+            "classified as locally: {dup:?}"
+        );
+        let next = new_tag("after").insert(&txn).await.expect_err("aborted");
+        let commit = txn
+            .commit()
+            .await
+            .expect_err("the commit of an aborted transaction");
+        for error in [next, commit] {
+            let code = db_error(&error).map(|(code, _)| code);
+            assert_eq!(code.as_deref(), Some("25P02"), "{error:?}");
+        }
+        assert_eq!(
+            scalar(&nodes.primary_db, "SELECT count(*) FROM tags").await,
+            1,
+            "only the tag written before the transaction"
         );
         nodes.shutdown().await;
     });

@@ -6,6 +6,8 @@ pub(crate) mod correlation_id;
 pub(crate) mod durability;
 pub(crate) mod facts;
 pub(crate) mod idempotency_key;
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres_row;
 pub(crate) mod request;
 pub(crate) mod response;
 pub(crate) mod row;

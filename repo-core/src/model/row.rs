@@ -161,7 +161,8 @@ impl ValueKind {
 impl Row {
     /// Reads a row returned by SQLite, typing each column by `shape` where it knows the
     /// column and by SQLite's storage class otherwise (integer → `BigInt`, real →
-    /// `Double`, text → `String`, blob → `Bytes`, NULL → `String(None)`).
+    /// `Double`, text → `String`, blob → `Bytes`, NULL → `String(None)`); from PostgreSQL
+    /// (feature `postgres`), by the column's declared type where the shape does not know it.
     pub fn read(result: &QueryResult, shape: Option<&RowShape>) -> Result<Self, DbErr> {
         let columns = result.column_names();
         let mut values = Vec::with_capacity(columns.len());
@@ -176,11 +177,16 @@ impl Row {
     }
 }
 
-/// A column's value typed by SQLite's storage class.
+/// A column's value typed by SQLite's storage class (or, from PostgreSQL, by the column's
+/// declared type).
 fn storage_value(result: &QueryResult, idx: usize) -> Result<Value, DbErr> {
+    #[cfg(feature = "postgres")]
+    if let Some(row) = result.try_as_pg_row() {
+        return super::postgres_row::declared_value(row, idx);
+    }
     let Some(row) = result.try_as_sqlite_row() else {
         return Err(DbErr::Type(
-            "a row without a shape must come from SQLite".into(),
+            "a row without a shape must come from SQLite or PostgreSQL".into(),
         ));
     };
     let class = storage_class(row, idx)?;

@@ -9,6 +9,7 @@ mod interactive;
 mod lost_response;
 mod promote_under_load;
 mod read_your_writes;
+mod transaction_script;
 mod write_script;
 
 pub use concurrent_copies::concurrent_copies_of_a_request_write_once;
@@ -17,6 +18,7 @@ pub use interactive::interactive_transactions_commit_or_write_nothing;
 pub use lost_response::a_lost_answer_is_retried_and_answered_once;
 pub use promote_under_load::a_promotion_under_load_loses_and_duplicates_nothing;
 pub use read_your_writes::a_thousand_writes_are_each_read_back;
+pub use transaction_script::sea_orm_transactions_answer_as_on_a_twin;
 pub use write_script::every_write_action_answers_as_on_a_twin;
 
 use blog_example::entities::tag;

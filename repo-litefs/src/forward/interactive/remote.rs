@@ -162,7 +162,12 @@ impl RemoteSession {
                 if error.retry_whole_transaction() {
                     self.remember(failure);
                 }
-                Err(error)
+                // A statement's database error becomes the error the same failure would be
+                // here (on PostgreSQL: raised again, so that `sql_err()` classifies it).
+                Err(match &self.shared.config.backend {
+                    Some(backend) => backend.restore_error(error).await,
+                    None => error,
+                })
             }
             pb::transaction_reply::Reply::Begun(_) => {
                 Err(RepoError::Codec("`begun` inside a transaction".into()))
