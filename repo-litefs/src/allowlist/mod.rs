@@ -45,10 +45,13 @@
 //! - that statement is an `INSERT` (any `OR ...` conflict clause, `ON CONFLICT ... DO
 //!   UPDATE/NOTHING`, `DEFAULT VALUES`, `RETURNING`), a `REPLACE`, an `UPDATE` (`OR ...`,
 //!   `FROM`, `RETURNING`) or a `DELETE` (`RETURNING`). DDL, `PRAGMA`, `ATTACH`, `VACUUM`,
-//!   `ANALYZE`, transaction control, queries and `EXPLAIN` are refused. A statement that
-//!   starts with a common table expression (`WITH ... INSERT`) is refused too, for
-//!   simplicity: the ORM does not generate it;
-//! - the table it writes is a plain table name outside SQLite's reserved `sqlite_`
+//!   `ANALYZE`, transaction control, queries and `EXPLAIN` are refused. Under a `WITH`
+//!   clause (`WITH x AS (SELECT ...) INSERT ...`) the statement is the one it wraps, and
+//!   PostgreSQL's data-modifying common table expressions (`WITH ins AS (INSERT ...
+//!   RETURNING id) INSERT ...`) count as writes whose tables are checked like the target;
+//!   a query whose only data change is in a CTE (`WITH d AS (DELETE ...) SELECT ...`) is
+//!   refused;
+//! - every table it writes is a plain table name outside SQLite's reserved `sqlite_`
 //!   namespace (`sqlite_schema`, `sqlite_master`, `sqlite_temp_master`, `sqlite_sequence`,
 //!   `sqlite_stat1`, `sqlite_dbpage`, ...). Writing those rewrites the schema or the pages
 //!   under it, which is exactly what forwarding must not be able to do even if a pragma
@@ -70,7 +73,7 @@
 //!
 //! With [`SqlDialect::Postgres`] (a PostgreSQL backend) the text is parsed with
 //! `sqlparser`'s `PostgreSqlDialect` and the same rules hold: one `INSERT`, `UPDATE` or
-//! `DELETE` (`ON CONFLICT`, `RETURNING`); `COPY`, `DO`, `CALL`, `SET`, `LISTEN`/`NOTIFY`,
+//! `DELETE` (`ON CONFLICT`, `RETURNING`, under a `WITH` clause with data-modifying CTEs); `COPY`, `DO`, `CALL`, `SET`, `LISTEN`/`NOTIFY`,
 //! DDL, transaction control and queries are refused as not data-changing. The reserved
 //! tables are those of the `pg_catalog`, `pg_toast` and `information_schema` schemas and
 //! any table named `pg_…`. The refused functions are every `pg_…` function (advisory
@@ -104,6 +107,7 @@ mod read;
 mod rejection;
 mod target;
 mod tokens;
+mod with_dml;
 
 use sqlparser::ast::{Query, SetExpr, Statement};
 use sqlparser::dialect::{Dialect, PostgreSqlDialect, SQLiteDialect};
@@ -238,7 +242,11 @@ fn data_changing_kind(
         Statement::Insert(_) => return Ok(StatementKind::Insert),
         Statement::Update(_) => return Ok(StatementKind::Update),
         Statement::Delete(_) => return Ok(StatementKind::Delete),
-        Statement::Query(query) => query_kind(query),
+        // `WITH … INSERT/UPDATE/DELETE`: the statement it wraps decides.
+        Statement::Query(query) => match with_dml::wrapped(query) {
+            Some(inner) => return data_changing_kind(inner, tokens),
+            None => query_kind(query),
+        },
         Statement::CreateTable(_) => "CREATE TABLE",
         Statement::CreateVirtualTable { .. } => "CREATE VIRTUAL TABLE",
         Statement::CreateIndex(_) => "CREATE INDEX",

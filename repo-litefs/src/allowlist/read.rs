@@ -19,9 +19,15 @@ use super::{AllowlistPolicy, Rejection};
 /// ```
 pub fn check_read_with(sql: &str, policy: &AllowlistPolicy) -> Result<(), Rejection> {
     let (statement, tokens) = super::parse_one(sql, policy)?;
-    if !matches!(statement, Statement::Query(_)) {
+    let Statement::Query(query) = &statement else {
         return Err(Rejection::not_data_changing(
             "a statement that is not a query",
+        ));
+    };
+    // A query that changes data (`WITH … INSERT`, a data-modifying CTE) is a write.
+    if !super::with_dml::statements(query).is_empty() {
+        return Err(Rejection::not_data_changing(
+            "a query that changes data (run it as a write)",
         ));
     }
     super::check_calls(&tokens, policy)

@@ -28,7 +28,9 @@ pub enum Rejection {
         count: usize,
     },
     /// The statement does not (only) change rows.
-    #[error("{kind} statements may not be forwarded; only INSERT, REPLACE, UPDATE and DELETE")]
+    #[error(
+        "{kind} statements may not be forwarded; only INSERT (or SQLite's REPLACE), UPDATE and DELETE, alone or under a WITH clause"
+    )]
     NotDataChanging {
         /// The statement's leading keywords, such as `CREATE TABLE`, `PRAGMA` or `SELECT`.
         kind: String,

@@ -66,6 +66,18 @@ fn target_tables(statement: &Statement) -> Result<Vec<&ObjectName>, Rejection> {
                 _ => Err(Rejection::UnsupportedTarget),
             }
         }
+        // `WITH … INSERT/UPDATE/DELETE`: the wrapped statement's targets and those of
+        // data-modifying CTEs (PostgreSQL).
+        Statement::Query(query) => {
+            let mut tables = Vec::new();
+            for inner in super::with_dml::statements(query) {
+                tables.extend(target_tables(inner)?);
+            }
+            if tables.is_empty() {
+                return Err(Rejection::UnsupportedTarget);
+            }
+            Ok(tables)
+        }
         _ => Err(Rejection::UnsupportedTarget),
     }
 }

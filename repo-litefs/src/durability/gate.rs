@@ -70,8 +70,11 @@ impl DurabilityGate {
             (Durability::Primary, _) | (Durability::Candidates, Some(_)) => Ok(()),
             (Durability::Candidates, None) => Err(RepoError::Rejected {
                 reason: RejectReason::misconfigured(
-                    "Durability::Candidates needs the executing node's DurabilityConfig with a \
-                     position source (LiteFS's <db>-pos, or the emulator's)",
+                    "Durability::Candidates needs durability settings on the executing node \
+                     (the primary): NodeConfig::durability(DurabilityConfig::new(\
+                     Candidates::named([..]))), with a position source, which the backend \
+                     gives (LiteFS: its <db>-pos, so NodeConfig::mount_dir; PostgreSQL: \
+                     always; the emulator: DurabilityConfig::position_source)",
                 ),
             }),
         }

@@ -158,3 +158,61 @@ fn the_sqlite_dialect_is_unchanged_by_default() {
     );
     assert!(check("INSERT INTO pg_notes (a) VALUES ($1)").is_err());
 }
+
+#[test]
+fn dml_under_a_with_clause_passes_and_its_every_target_is_checked() {
+    for (sql, kind) in [
+        (
+            "WITH x AS (SELECT 'cte' AS w) INSERT INTO audit (what) SELECT w FROM x",
+            StatementKind::Insert,
+        ),
+        (
+            "WITH ins AS (INSERT INTO audit (what) VALUES ('inner') RETURNING id) \
+             INSERT INTO audit (what, n) SELECT 'outer', id FROM ins",
+            StatementKind::Insert,
+        ),
+        (
+            "WITH x AS (SELECT 1 AS id) UPDATE tags SET name = 'n' WHERE id IN (SELECT id FROM x)",
+            StatementKind::Update,
+        ),
+        (
+            "WITH d AS (DELETE FROM old RETURNING id) DELETE FROM tags WHERE id IN (SELECT id FROM d)",
+            StatementKind::Delete,
+        ),
+    ] {
+        assert_eq!(check(sql), Ok(kind), "{sql}");
+    }
+    for sql in [
+        // A system table written by a data-modifying CTE, or by the wrapped statement.
+        "WITH d AS (DELETE FROM pg_catalog.pg_authid RETURNING 1) INSERT INTO t (a) SELECT 1 FROM d",
+        "WITH x AS (SELECT 1) INSERT INTO pg_catalog.pg_class (relname) SELECT 'x' FROM x",
+        "WITH x AS (SELECT 1) UPDATE pg_settings SET setting = '0'",
+    ] {
+        assert!(
+            matches!(check(sql), Err(Rejection::SystemTable { .. })),
+            "{sql}: {:?}",
+            check(sql)
+        );
+    }
+    for sql in [
+        // Data changed under a query that is not itself an INSERT, UPDATE or DELETE.
+        "WITH d AS (DELETE FROM tags RETURNING *) SELECT * FROM d",
+        // Functions and recursion are refused under a WITH as anywhere.
+        "WITH x AS (SELECT pg_sleep(10)) INSERT INTO t (a) SELECT 1 FROM x",
+        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) INSERT INTO t (a) SELECT n FROM r",
+    ] {
+        assert!(check(sql).is_err(), "{sql}");
+    }
+}
+
+#[test]
+fn a_read_in_a_transaction_may_not_change_data_under_a_with_clause() {
+    let policy = AllowlistPolicy::default().dialect(SqlDialect::Postgres);
+    assert!(check_read_with("WITH x AS (SELECT 1 AS a) SELECT a FROM x", &policy).is_ok());
+    for sql in [
+        "WITH d AS (DELETE FROM tags RETURNING *) SELECT * FROM d",
+        "WITH x AS (SELECT 1) INSERT INTO tags (name) SELECT 'n' FROM x RETURNING id",
+    ] {
+        assert!(check_read_with(sql, &policy).is_err(), "{sql}");
+    }
+}

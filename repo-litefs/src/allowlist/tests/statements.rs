@@ -226,11 +226,40 @@ fn queries_are_refused() {
         ("EXPLAIN DELETE FROM t", "EXPLAIN"),
         ("EXPLAIN QUERY PLAN SELECT 1", "EXPLAIN"),
         ("WITH x AS (SELECT 1) SELECT * FROM x", "WITH"),
-        ("WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x", "WITH"),
-        ("WITH x AS (SELECT 1) DELETE FROM t WHERE a IN x", "WITH"),
     ] {
         assert_eq!(refused_as(sql), kind, "{sql}");
     }
+}
+
+#[test]
+fn dml_under_a_with_clause_is_the_dml_it_wraps() {
+    for (sql, kind) in [
+        (
+            "WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x",
+            StatementKind::Insert,
+        ),
+        (
+            "WITH x AS (SELECT 1) DELETE FROM t WHERE a IN x",
+            StatementKind::Delete,
+        ),
+        (
+            "WITH x(a) AS (VALUES (1)) UPDATE t SET b = 2 WHERE a IN (SELECT a FROM x)",
+            StatementKind::Update,
+        ),
+    ] {
+        assert_eq!(check_statement(sql), Ok(kind), "{sql}");
+    }
+    assert!(matches!(
+        check_statement("WITH x AS (SELECT 1) DELETE FROM sqlite_sequence"),
+        Err(Rejection::SystemTable { .. })
+    ));
+    assert_eq!(
+        check_statement(
+            "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) \
+             INSERT INTO t SELECT n FROM r"
+        ),
+        Err(Rejection::RecursiveCte)
+    );
 }
 
 #[test]
