@@ -95,5 +95,7 @@ pub mod spi {
     pub use crate::session::{LocalSession, Session, SessionOpener, SessionStep};
     pub use crate::shape::shape_of;
     pub use crate::statement_hook::StatementHook;
-    pub use crate::value::{ValueError, ValueReason, WireInstant, WireTime, WireValue};
+    pub use crate::value::{
+        ArrayElement, ValueError, ValueReason, WireInstant, WireTime, WireValue,
+    };
 }

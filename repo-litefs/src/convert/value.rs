@@ -1,7 +1,7 @@
 //! Values: `sea_orm::Value` ⇄ `pb::Value`, through `repo_core::spi::WireValue` (which already
 //! reduces every date, time and decimal to integers).
 
-use repo_core::spi::{ValueKind, WireInstant, WireTime, WireValue};
+use repo_core::spi::{ArrayElement, ValueKind, WireInstant, WireTime, WireValue};
 use sea_orm::Value;
 
 use super::ConvertError;
@@ -127,6 +127,69 @@ fn encode_wire(w: WireValue) -> Result<V, ConvertError> {
         )?,
         W::Uuid(v) => v.map_or(null(ValueKind::Uuid), |u| V::Uuid(u.to_vec())),
         W::Decimal(v) => v.map_or(null(ValueKind::Decimal), |d| V::Decimal(d.to_vec())),
+        W::Array { element, values } => V::Array(encode_array(element, values)?),
+    })
+}
+
+fn encode_array(
+    element: ArrayElement,
+    values: Option<Vec<WireValue>>,
+) -> Result<pb::ArrayValue, ConvertError> {
+    let (kind, enum_type) = match element {
+        ArrayElement::Kind(kind) => (pb::ValueKind::from(kind), None),
+        ArrayElement::Enum(name) => (pb::ValueKind::Unspecified, Some(name)),
+    };
+    Ok(pb::ArrayValue {
+        element: kind as i32,
+        enum_type,
+        null: values.is_none(),
+        elements: values
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| {
+                Ok(pb::Value {
+                    value: Some(encode_wire(v)?),
+                })
+            })
+            .collect::<Result<_, ConvertError>>()?,
+    })
+}
+
+/// An array's element type and elements. An element that is itself an array is refused
+/// before it is looked into, so decoding recurses one level whatever the input nests.
+fn decode_array(a: pb::ArrayValue) -> Result<WireValue, ConvertError> {
+    let element = match a.enum_type {
+        Some(name) if a.element == pb::ValueKind::Unspecified as i32 => ArrayElement::Enum(name),
+        Some(_) => {
+            return Err(ConvertError(
+                "an array with both an element kind and an enum type".into(),
+            ));
+        }
+        None => ArrayElement::Kind(value_kind(a.element)?),
+    };
+    if a.null {
+        if !a.elements.is_empty() {
+            return Err(ConvertError("a NULL array with elements".into()));
+        }
+        return Ok(WireValue::Array {
+            element,
+            values: None,
+        });
+    }
+    let values = a
+        .elements
+        .into_iter()
+        .map(|e| match e.value {
+            None => Err(ConvertError::missing("array element")),
+            Some(V::Array(_)) => Err(ConvertError(
+                "an array element is an array: arrays do not nest".into(),
+            )),
+            Some(v) => decode_wire(v),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(WireValue::Array {
+        element,
+        values: Some(values),
     })
 }
 
@@ -201,6 +264,7 @@ fn decode_wire(v: V) -> Result<WireValue, ConvertError> {
         }
         V::Uuid(b) => W::Uuid(Some(bytes16(b, "a uuid")?)),
         V::Decimal(b) => W::Decimal(Some(bytes16(b, "a decimal")?)),
+        V::Array(a) => decode_array(a)?,
     })
 }
 
@@ -304,6 +368,8 @@ pub(crate) fn value_kind(kind: i32) -> Result<ValueKind, ConvertError> {
         WireValue::TimeDateTimeWithTimeZone(_) => Ok(ValueKind::TimeDateTimeWithTimeZone),
         WireValue::Uuid(_) => Ok(ValueKind::Uuid),
         WireValue::Decimal(_) => Ok(ValueKind::Decimal),
-        WireValue::Enum { .. } => Err(ConvertError("an enum has no null kind".into())),
+        WireValue::Enum { .. } | WireValue::Array { .. } => {
+            Err(ConvertError("an enum has no null kind".into()))
+        }
     }
 }

@@ -11,6 +11,7 @@ pub mod mood;
 pub mod nodes;
 pub mod server;
 pub mod tag_batch;
+pub mod tagged;
 
 pub use cluster::{PgCluster, PgError};
 pub use server::PgServer;
