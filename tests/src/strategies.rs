@@ -191,6 +191,9 @@ pub fn same(a: &Value, b: &Value) -> bool {
         (Value::TimeDateTimeWithTimeZone(Some(x)), Value::TimeDateTimeWithTimeZone(Some(y))) => {
             x == y && x.offset() == y.offset()
         }
+        (Value::Array(tx, Some(xs)), Value::Array(ty, Some(ys))) => {
+            tx == ty && xs.len() == ys.len() && xs.iter().zip(ys.iter()).all(|(x, y)| same(x, y))
+        }
         _ => a == b,
     }
 }
