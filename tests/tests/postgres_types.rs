@@ -122,8 +122,8 @@ fn a_postgres_enum_crosses_the_wire_both_ways() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        // The standby reads RETURNING rows through the entity's shape.
-        let nodes = PgNodes::start(&cluster, |c| c.repo(|b| b.entity::<mood::Entity>())).await;
+        // The entity is not registered: the typed API carries its shape.
+        let nodes = PgNodes::start(&cluster, |c| c).await;
         let row = |label: &str, m, maybe| mood::ActiveModel {
             label: Set(label.to_owned()),
             m: Set(m),
@@ -185,6 +185,34 @@ fn a_postgres_enum_crosses_the_wire_both_ways() {
             .await
             .expect("a forwarded update with enum values");
         assert_eq!(changed.rows_affected, 2);
+        // Through `&repo` as a sea-orm connection, a RETURNING row needs the entity
+        // registered (`RepoBuilder::entity`): without, a clear error, and nothing written.
+        let unregistered = row("via connection", Mood::Ok, None)
+            .insert(nodes.standby.repo())
+            .await
+            .expect_err("no shape for the row");
+        assert!(
+            unregistered.to_string().contains("RepoBuilder::entity"),
+            "{unregistered}"
+        );
+        assert_eq!(written(&nodes.primary_db).await, 0, "rolled back");
         nodes.shutdown().await;
+        let registered = PgNodes::start(&cluster, |c| c.repo(|b| b.entity::<mood::Entity>())).await;
+        let via_connection = row("via connection", Mood::Ok, None)
+            .insert(registered.standby.repo())
+            .await
+            .expect("registered: the row reads through its shape");
+        assert_eq!(via_connection.m, Mood::Ok);
+        assert_eq!(written(&registered.primary_db).await, 1);
+        registered.shutdown().await;
     });
+}
+
+/// Rows the `&repo` inserts wrote.
+async fn written(db: &sea_orm::DatabaseConnection) -> i64 {
+    repo_tests::postgres::nodes::scalar(
+        db,
+        "SELECT count(*) FROM moods WHERE label = 'via connection'",
+    )
+    .await
 }

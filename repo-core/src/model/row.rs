@@ -205,7 +205,10 @@ impl Row {
 fn storage_value(result: &QueryResult, idx: usize) -> Result<Value, DbErr> {
     let Some(row) = result.try_as_sqlite_row() else {
         return Err(DbErr::Type(
-            "a row without a shape must come from SQLite".into(),
+            "a row returned by a write on a database other than SQLite is read through its \
+             entity's shape: write through the typed API (`repo.insert(…)`), or register \
+             the entity with `RepoBuilder::entity` for `&repo` as a connection"
+                .into(),
         ));
     };
     let class = storage_class(row, idx)?;
