@@ -5,6 +5,7 @@
 //! server answers with `INVALID_ARGUMENT`.
 
 mod action;
+mod array;
 mod db_err;
 mod error;
 mod lookup;

@@ -1,10 +1,11 @@
 //! Values: `sea_orm::Value` ⇄ `pb::Value`, through `repo_core::spi::WireValue` (which already
 //! reduces every date, time and decimal to integers).
 
-use repo_core::spi::{ArrayElement, ValueKind, WireInstant, WireTime, WireValue};
+use repo_core::spi::{ValueKind, WireInstant, WireTime, WireValue};
 use sea_orm::Value;
 
 use super::ConvertError;
+use super::array::{decode_array, encode_array};
 use crate::proto as pb;
 use pb::value::Value as V;
 
@@ -58,7 +59,7 @@ fn null(kind: ValueKind) -> V {
     V::Null(pb::ValueKind::from(kind) as i32)
 }
 
-fn encode_wire(w: WireValue) -> Result<V, ConvertError> {
+pub(super) fn encode_wire(w: WireValue) -> Result<V, ConvertError> {
     use WireValue as W;
     Ok(match w {
         W::Bool(v) => v.map_or(null(ValueKind::Bool), V::Bool),
@@ -131,68 +132,6 @@ fn encode_wire(w: WireValue) -> Result<V, ConvertError> {
     })
 }
 
-fn encode_array(
-    element: ArrayElement,
-    values: Option<Vec<WireValue>>,
-) -> Result<pb::ArrayValue, ConvertError> {
-    let (kind, enum_type) = match element {
-        ArrayElement::Kind(kind) => (pb::ValueKind::from(kind), None),
-        ArrayElement::Enum(name) => (pb::ValueKind::Unspecified, Some(name)),
-    };
-    Ok(pb::ArrayValue {
-        element: kind as i32,
-        enum_type,
-        null: values.is_none(),
-        elements: values
-            .unwrap_or_default()
-            .into_iter()
-            .map(|v| {
-                Ok(pb::Value {
-                    value: Some(encode_wire(v)?),
-                })
-            })
-            .collect::<Result<_, ConvertError>>()?,
-    })
-}
-
-/// An array's element type and elements. An element that is itself an array is refused
-/// before it is looked into, so decoding recurses one level whatever the input nests.
-fn decode_array(a: pb::ArrayValue) -> Result<WireValue, ConvertError> {
-    let element = match a.enum_type {
-        Some(name) if a.element == pb::ValueKind::Unspecified as i32 => ArrayElement::Enum(name),
-        Some(_) => {
-            return Err(ConvertError(
-                "an array with both an element kind and an enum type".into(),
-            ));
-        }
-        None => ArrayElement::Kind(value_kind(a.element)?),
-    };
-    if a.null {
-        if !a.elements.is_empty() {
-            return Err(ConvertError("a NULL array with elements".into()));
-        }
-        return Ok(WireValue::Array {
-            element,
-            values: None,
-        });
-    }
-    let values = a
-        .elements
-        .into_iter()
-        .map(|e| match e.value {
-            None => Err(ConvertError::missing("array element")),
-            Some(V::Array(_)) => Err(ConvertError(
-                "an array element is an array: arrays do not nest".into(),
-            )),
-            Some(v) => decode_wire(v),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(WireValue::Array {
-        element,
-        values: Some(values),
-    })
-}
-
 fn narrow<T: TryFrom<N>, N: Copy + std::fmt::Display>(v: N, what: &str) -> Result<T, ConvertError> {
     T::try_from(v).map_err(|_| ConvertError(format!("{v} does not fit a {what}")))
 }
@@ -218,7 +157,7 @@ fn bytes16(b: Vec<u8>, what: &str) -> Result<[u8; 16], ConvertError> {
         .map_err(|_| ConvertError(format!("{what} must be 16 bytes")))
 }
 
-fn decode_wire(v: V) -> Result<WireValue, ConvertError> {
+pub(super) fn decode_wire(v: V) -> Result<WireValue, ConvertError> {
     use WireValue as W;
     Ok(match v {
         V::Null(kind) => typed_null(kind)?,

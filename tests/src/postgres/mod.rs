@@ -5,6 +5,7 @@
 //! Tests skip with a message when PostgreSQL is missing, unless [`install::REQUIRE_VAR`] is
 //! set (`.ci/run` sets it): then a missing PostgreSQL fails them.
 
+pub mod array_columns;
 pub mod cluster;
 pub mod install;
 pub mod mood;
