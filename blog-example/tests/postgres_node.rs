@@ -3,7 +3,9 @@
 //! (`repo_tests::postgres`). A post created through the standby's HTTP API is written once
 //! on the primary and reads back at once from the standby (read-your-writes by LSN); a
 //! comment sent over the standby's WebSocket reaches a viewer of the post on the primary's
-//! node. Skips like the other PostgreSQL tests (`CI_REQUIRE_POSTGRES`).
+//! node. `/health` reports PostgreSQL's replication lag (0 on the primary and on a
+//! caught-up standby, growing while the standby's replay is paused) and names nothing of
+//! LiteFS. Skips like the other PostgreSQL tests (`CI_REQUIRE_POSTGRES`).
 
 mod support;
 
@@ -40,6 +42,35 @@ async fn get_json(node: &ChildNode, path: &str) -> Value {
     let (status, body) = http(node.http_addr, "GET", path, None).await;
     assert_eq!(status, 200, "{} {path}: {body}", node.name);
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {body}"))
+}
+
+/// `/health`'s `replication_lag` of `node`, after checking it names nothing of LiteFS.
+async fn lag(node: &ChildNode) -> Value {
+    let health = get_json(node, "/health").await;
+    let text = health.to_string().to_lowercase();
+    assert!(
+        !text.contains("litefs") && !text.contains("mount") && !text.contains(".lag"),
+        "{}: {health}",
+        node.name
+    );
+    health["replication_lag"].clone()
+}
+
+/// Polls `node`'s lag until `done` holds, for at most ten seconds.
+async fn lag_until(node: &ChildNode, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let lag = lag(node).await;
+        if done(&lag) {
+            return lag;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{}: {what} within 10 s; last {lag}",
+            node.name
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// The value of the series `name{labels}` on a scraped `/metrics` page.
@@ -131,6 +162,33 @@ async fn the_blog_on_a_postgres_standby_forwards_and_reads_its_writes_at_once() 
     // Both writes were forwarded by the standby's node, none by the primary's.
     assert_eq!(forwarded(standby).await, 2.0);
     assert_eq!(forwarded(primary).await, 0.0);
+
+    // The lag is PostgreSQL's: 0 on the primary; on the standby, 0 once caught up, and
+    // growing while its replay is paused behind a write it received.
+    assert_eq!(
+        lag(primary).await,
+        json!({"ms": 0, "status": "reported", "reason": null})
+    );
+    let zero = |lag: &Value| lag["ms"] == 0 && lag["status"] == "reported";
+    lag_until(standby, "caught up", zero).await;
+    cluster
+        .standby
+        .psql("SELECT pg_wal_replay_pause()")
+        .expect("pause replay");
+    cluster
+        .primary
+        .psql("CREATE TABLE lag_probe (x int)")
+        .expect("a write to replay");
+    let behind = lag_until(standby, "behind", |lag| {
+        lag["ms"].as_i64().is_some_and(|ms| ms > 0)
+    })
+    .await;
+    assert_eq!(behind["status"], "reported", "{behind}");
+    cluster
+        .standby
+        .psql("SELECT pg_wal_replay_resume()")
+        .expect("resume replay");
+    lag_until(standby, "caught up again", zero).await;
     drop(nodes);
     drop(cluster);
 }

@@ -17,7 +17,8 @@
 //!   [`statement`]'s classification);
 //! - **data model** (`model/`): [`Request`] (action, [`Operation`], request id, deadline,
 //!   [`Consistency`]), [`Response`] and [`Outcome`], [`Row`]s typed by an entity's `spi::RowShape`,
-//!   `spi::WireValue` (every sea-orm value SQLite stores, range-checked), [`CallFacts`];
+//!   `spi::WireValue` (every sea-orm value SQLite stores and PostgreSQL arrays of them,
+//!   range-checked), [`CallFacts`];
 //! - **execution** (`execution/`): the [`Executor`] (the innermost service) and its writer
 //!   ([`WriterConfig`]: one connection, a time budget SQLite enforces, [`SqliteLimits`]),
 //!   `spi::TransactionHook`s and group commit, the [`TransactionRegistry`] of
@@ -95,5 +96,7 @@ pub mod spi {
     pub use crate::session::{LocalSession, Session, SessionOpener, SessionStep};
     pub use crate::shape::shape_of;
     pub use crate::statement_hook::StatementHook;
-    pub use crate::value::{ValueError, ValueReason, WireInstant, WireTime, WireValue};
+    pub use crate::value::{
+        ArrayElement, ValueError, ValueReason, WireInstant, WireTime, WireValue,
+    };
 }

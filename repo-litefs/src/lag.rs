@@ -1,4 +1,6 @@
-//! Replication lag as LiteFS reports it in the `.lag` file of its mount.
+//! Replication lag: as LiteFS reports it in the `.lag` file of its mount, or as another
+//! backend samples it from its database ([`SampledLag`]; PostgreSQL's
+//! `repo_postgres::Postgres`).
 //!
 //! LiteFS writes `.lag` as `"%+010d\n"` milliseconds since this node last heard from the
 //! primary (`+000000123`; `+000000000` on the primary), and `+2147483647` until the initial
@@ -14,6 +16,7 @@
 //! ```
 
 use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// The name of LiteFS's lag file in its mount directory.
 pub const LAG_FILE: &str = ".lag";
@@ -35,6 +38,13 @@ pub enum ReplicationLag {
     Unreadable,
     /// `.lag` did not hold LiteFS's format.
     Invalid,
+    /// The backend samples the lag from its database and has not read it yet.
+    NotSampled,
+    /// The backend's last read of the lag from its database failed.
+    DatabaseUnreadable,
+    /// A standby that has replayed no transaction since it started: the time of the last
+    /// replayed one, which the lag is measured from, is unknown.
+    NothingReplayed,
 }
 
 impl ReplicationLag {
@@ -45,12 +55,16 @@ impl ReplicationLag {
             ReplicationLag::Initializing
             | ReplicationLag::NoMountDir
             | ReplicationLag::Unreadable
-            | ReplicationLag::Invalid => None,
+            | ReplicationLag::Invalid
+            | ReplicationLag::NotSampled
+            | ReplicationLag::DatabaseUnreadable
+            | ReplicationLag::NothingReplayed => None,
         }
     }
 
     /// A stable label for `/health`: `reported`, `initializing`, `no_mount_dir`,
-    /// `unreadable` or `invalid`.
+    /// `unreadable`, `invalid`, `not_sampled`, `database_unreadable` or
+    /// `nothing_replayed`.
     pub fn label(self) -> &'static str {
         match self {
             ReplicationLag::Millis(_) => "reported",
@@ -58,6 +72,9 @@ impl ReplicationLag {
             ReplicationLag::NoMountDir => "no_mount_dir",
             ReplicationLag::Unreadable => "unreadable",
             ReplicationLag::Invalid => "invalid",
+            ReplicationLag::NotSampled => "not_sampled",
+            ReplicationLag::DatabaseUnreadable => "database_unreadable",
+            ReplicationLag::NothingReplayed => "nothing_replayed",
         }
     }
 
@@ -73,7 +90,37 @@ impl ReplicationLag {
             }
             ReplicationLag::Unreadable => Some("the .lag file in the LiteFS mount cannot be read"),
             ReplicationLag::Invalid => Some("the .lag file does not hold LiteFS's format"),
+            ReplicationLag::NotSampled => Some("the lag has not been read from the database yet"),
+            ReplicationLag::DatabaseUnreadable => {
+                Some("the database did not answer the lag query (see the node's log)")
+            }
+            ReplicationLag::NothingReplayed => {
+                Some("the standby has replayed no transaction since it started")
+            }
         }
+    }
+}
+
+/// A lag a backend reads from its database in the background and a health check reads
+/// from memory (no I/O): cheap to clone, all clones share one value.
+#[derive(Debug, Clone)]
+pub struct SampledLag(Arc<Mutex<ReplicationLag>>);
+
+impl Default for SampledLag {
+    fn default() -> Self {
+        Self(Arc::new(Mutex::new(ReplicationLag::NotSampled)))
+    }
+}
+
+impl SampledLag {
+    /// The last lag read ([`ReplicationLag::NotSampled`] before the first).
+    pub fn get(&self) -> ReplicationLag {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records a new reading.
+    pub fn set(&self, lag: ReplicationLag) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = lag;
     }
 }
 

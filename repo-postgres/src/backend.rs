@@ -6,6 +6,7 @@ use futures::future::BoxFuture;
 use repo_core::RepoError;
 use repo_litefs::backend::{Backend, ReplicationPosition, SqlDialect};
 use repo_litefs::durability::PositionSource;
+use repo_litefs::lag::SampledLag;
 use repo_litefs::tracker::PrimaryTracker;
 use sea_orm::DatabaseConnection;
 
@@ -62,6 +63,10 @@ impl Backend for Postgres {
 
     fn dialect(&self) -> SqlDialect {
         SqlDialect::Postgres
+    }
+
+    fn replication_lag(&self) -> Option<SampledLag> {
+        Some(self.follower.lag())
     }
 
     fn restore_error(&self, error: RepoError) -> BoxFuture<'_, RepoError> {

@@ -1,17 +1,21 @@
 //! A database error from the primary, raised again on this node's PostgreSQL so that it is
 //! a genuine `PgDatabaseError` (sea-orm's `sql_err()` classifies only those).
 //!
-//! The error arrives carried ([`SqlStateError`]: its SQLSTATE and message). This node runs
-//! `DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = '<sqlstate>', MESSAGE = '<message>'; END
-//! $$`, which PostgreSQL allows on a hot standby (it writes nothing), and keeps the error
-//! it gets when its code and message are the primary's. Otherwise (a message the block
-//! cannot carry, the database unreachable) the carried error stands: same code, message
-//! and kind, only `sql_err()` differs. Only the error path pays this round trip.
+//! The error arrives carried ([`SqlStateError`]: its SQLSTATE, message and PostgreSQL's
+//! error fields). This node runs `DO $$ BEGIN RAISE EXCEPTION USING ERRCODE =
+//! '<sqlstate>', MESSAGE = '<message>', DETAIL = …, CONSTRAINT = …; END $$` with every
+//! field the primary reported (detail, hint, schema, table, column, data type,
+//! constraint), which PostgreSQL allows on a hot standby (it writes nothing), and keeps the
+//! error it gets when its code, message and fields are the primary's. Otherwise (a text
+//! the block cannot carry, the database unreachable) the carried error stands: same code,
+//! message, kind, constraint and table, only `sql_err()` differs. Only the error path pays
+//! this round trip. What differs from the primary's genuine error is where PostgreSQL
+//! raised it (file, line, routine, context: PL/pgSQL's `RAISE`; docs/BACKENDS.md).
 
 use std::sync::Arc;
 
 use repo_core::RepoError;
-use repo_litefs::convert::SqlStateError;
+use repo_litefs::convert::{ErrorFields, SqlStateError};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, RuntimeErr, sqlx};
 
 /// The dollar-quote tag of the block (a message containing it is not re-raised).
@@ -68,15 +72,50 @@ fn carried(e: &Arc<sqlx::Error>) -> Option<SqlStateError> {
 /// The block that raises `carried`, or `None` when its text cannot be carried by it.
 pub fn raise_block(carried: &SqlStateError) -> Option<String> {
     let code = carried.sqlstate();
-    let message = sqlx::error::DatabaseError::message(carried);
     // Class 00 is success, not an error; RAISE refuses it.
-    if code.starts_with("00") || message.contains(TAG) || message.contains('\0') {
+    if code.starts_with("00") {
         return None;
     }
-    let literal = message.replace('\'', "''");
+    let f = carried.fields();
+    let options = [
+        (
+            "MESSAGE",
+            Some(sqlx::error::DatabaseError::message(carried)),
+        ),
+        ("DETAIL", f.detail.as_deref()),
+        ("HINT", f.hint.as_deref()),
+        ("SCHEMA", f.schema.as_deref()),
+        ("TABLE", f.table.as_deref()),
+        ("COLUMN", f.column.as_deref()),
+        ("DATATYPE", f.data_type.as_deref()),
+        ("CONSTRAINT", f.constraint.as_deref()),
+    ];
+    let mut using = format!("ERRCODE = '{code}'");
+    for (option, text) in options {
+        let Some(text) = text else { continue };
+        if text.contains(TAG) || text.contains('\0') {
+            return None;
+        }
+        using.push_str(&format!(", {option} = '{}'", text.replace('\'', "''")));
+    }
     Some(format!(
-        "DO {TAG} BEGIN RAISE EXCEPTION USING ERRCODE = '{code}', MESSAGE = '{literal}'; END {TAG}"
+        "DO {TAG} BEGIN RAISE EXCEPTION USING {using}; END {TAG}"
     ))
+}
+
+/// The fields of a genuine error, as a carried one holds them.
+fn fields_of(d: &dyn sqlx::error::DatabaseError) -> Option<ErrorFields> {
+    let pg = d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()?;
+    let owned = |s: Option<&str>| s.map(str::to_owned);
+    Some(ErrorFields {
+        detail: owned(pg.detail()),
+        hint: owned(pg.hint()),
+        schema: owned(pg.schema()),
+        table: owned(pg.table()),
+        column: owned(pg.column()),
+        data_type: owned(pg.data_type()),
+        constraint: owned(pg.constraint()),
+    })
 }
 
 /// Raises `carried` on `db` and returns the error PostgreSQL raised, if it is the same.
@@ -89,6 +128,7 @@ async fn raise(db: &DatabaseConnection, carried: &SqlStateError) -> Option<Arc<s
     let same = raised.as_database_error().is_some_and(|d| {
         d.code().as_deref() == Some(carried.sqlstate())
             && d.message() == sqlx::error::DatabaseError::message(carried)
+            && fields_of(d).as_ref() == Some(carried.fields())
     });
     if !same {
         tracing::debug!("a re-raised PostgreSQL error differed from the primary's; carried as is");
@@ -115,5 +155,26 @@ mod tests {
         assert_eq!(raise_block(&tagged), None);
         let success = SqlStateError::new("00000".into(), "ok".into());
         assert_eq!(raise_block(&success), None);
+        let fields = ErrorFields {
+            detail: Some("Key (email)=(o'brien) already exists.".into()),
+            constraint: Some("users_email_key".into()),
+            table: Some("users".into()),
+            ..ErrorFields::default()
+        };
+        let with = SqlStateError::with_fields("23505".into(), "dup".into(), fields.clone());
+        assert_eq!(
+            raise_block(&with).as_deref(),
+            Some(
+                "DO $repo_reraise$ BEGIN RAISE EXCEPTION USING ERRCODE = '23505', \
+                 MESSAGE = 'dup', DETAIL = 'Key (email)=(o''brien) already exists.', \
+                 TABLE = 'users', CONSTRAINT = 'users_email_key'; END $repo_reraise$"
+            )
+        );
+        let tagged_field = ErrorFields {
+            hint: Some("$repo_reraise$".into()),
+            ..fields
+        };
+        let tagged = SqlStateError::with_fields("23505".into(), "dup".into(), tagged_field);
+        assert_eq!(raise_block(&tagged), None);
     }
 }

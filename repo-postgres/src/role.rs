@@ -1,9 +1,10 @@
 //! `RoleFollower`: this node's role from `pg_is_in_recovery()`, in memory, refreshed in the
-//! background and on demand.
+//! background and on demand; and its replication lag, read with it.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use repo_litefs::lag::{ReplicationLag, SampledLag};
 use repo_litefs::tracker::{PrimaryHandle, PrimaryState, PrimaryTracker};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use tokio::sync::Notify;
@@ -72,6 +73,8 @@ pub struct RoleFollower {
     wake: Arc<Notify>,
     /// The configured primary name, which [`RoleFollower::set_primary`] changes.
     primary: Arc<std::sync::Mutex<String>>,
+    /// The replication lag, read with the role (see [`RoleFollower::lag`]).
+    lag: SampledLag,
     /// Aborts the task when the last clone goes.
     _task: Arc<AbortOnDrop>,
 }
@@ -96,13 +99,30 @@ impl RoleFollower {
         let (tracker, handle) = PrimaryTracker::manual(PrimaryState::unknown());
         let wake = Arc::new(Notify::new());
         let primary = Arc::new(std::sync::Mutex::new(config.primary.clone()));
-        let task = tokio::spawn(follow(db, config, handle, wake.clone(), primary.clone()));
+        let lag = SampledLag::default();
+        let task = tokio::spawn(follow(
+            db,
+            config,
+            handle,
+            wake.clone(),
+            primary.clone(),
+            lag.clone(),
+        ));
         Self {
             tracker,
             wake,
             primary,
+            lag,
             _task: Arc::new(AbortOnDrop(task)),
         }
+    }
+
+    /// This node's replication lag, read with the role every interval: 0 on the primary
+    /// and on a standby that has replayed all the WAL it received; otherwise the time
+    /// since the last transaction it replayed was committed on the primary (`now() -
+    /// pg_last_xact_replay_timestamp()`), in milliseconds.
+    pub fn lag(&self) -> SampledLag {
+        self.lag.clone()
     }
 
     /// The role and the primary, in memory.
@@ -128,21 +148,26 @@ impl RoleFollower {
     }
 }
 
-/// Reads the role every interval or when woken, and publishes it.
+/// Reads the role (and the lag) every interval or when woken, and publishes them.
 async fn follow(
     db: DatabaseConnection,
     config: RoleConfig,
     handle: PrimaryHandle,
     wake: Arc<Notify>,
     configured: Arc<std::sync::Mutex<String>>,
+    lag: SampledLag,
 ) {
     let mut failed = 0u32;
     // The node discovery last named (kept while the standby reconnects).
     let mut discovered: Option<String> = None;
     loop {
         match in_recovery(&db).await {
-            Ok(recovering) => {
+            Ok((recovering, millis)) => {
                 failed = 0;
+                lag.set(match millis {
+                    Some(ms) => ReplicationLag::Millis(ms),
+                    None => ReplicationLag::NothingReplayed,
+                });
                 handle.set(if recovering {
                     if !config.upstreams.is_empty()
                         && let Some(node) = upstream_node(&db, &config.upstreams).await
@@ -162,6 +187,7 @@ async fn follow(
             }
             Err(e) => {
                 failed += 1;
+                lag.set(ReplicationLag::DatabaseUnreadable);
                 tracing::warn!(error = %e, failed, "pg_is_in_recovery() failed");
                 if failed >= config.failures {
                     handle.set(PrimaryState::unknown());
@@ -175,17 +201,29 @@ async fn follow(
     }
 }
 
-/// Whether the database is a standby (in recovery).
-async fn in_recovery(db: &DatabaseConnection) -> Result<bool, sea_orm::DbErr> {
+/// The role and the lag in one statement: 0 on the primary and on a standby that has
+/// replayed all it received (an idle primary sends no transactions, so the time since the
+/// last one would grow without any lag); otherwise the time since the last replayed
+/// transaction committed; NULL when none was replayed since the standby started.
+const ROLE_AND_LAG: &str = "SELECT pg_is_in_recovery(), CASE \
+     WHEN NOT pg_is_in_recovery() THEN 0 \
+     WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0 \
+     ELSE greatest(0, floor(extract(epoch FROM now() - pg_last_xact_replay_timestamp()) \
+     * 1000))::bigint END";
+
+/// Whether the database is a standby (in recovery), and its lag in milliseconds.
+async fn in_recovery(db: &DatabaseConnection) -> Result<(bool, Option<i64>), sea_orm::DbErr> {
     let row = db
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT pg_is_in_recovery()",
-        ))
+        .query_one_raw(Statement::from_string(DbBackend::Postgres, ROLE_AND_LAG))
         .await?
         .ok_or_else(|| sea_orm::DbErr::Custom("pg_is_in_recovery() returned no row".into()))?;
-    row.try_get_by_index(0)
-        .map_err(|e| sea_orm::DbErr::Type(e.to_string()))
+    let recovering = row
+        .try_get_by_index(0)
+        .map_err(|e| sea_orm::DbErr::Type(e.to_string()))?;
+    let lag = row
+        .try_get_by_index(1)
+        .map_err(|e| sea_orm::DbErr::Type(e.to_string()))?;
+    Ok((recovering, lag))
 }
 
 /// The node behind the server this standby streams from, if it is listed in `upstreams`.

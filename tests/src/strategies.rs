@@ -69,59 +69,113 @@ pub fn parameter() -> impl Strategy<Value = Value> {
 /// Every `Value` variant that SQLite can store, with NULLs (any value the wire carries, as a
 /// row value, say).
 pub fn value() -> impl Strategy<Value = Value> {
-    prop_oneof![
-        opt(any::<bool>()).prop_map(Value::Bool),
-        opt(any::<i8>()).prop_map(Value::TinyInt),
-        opt(any::<i16>()).prop_map(Value::SmallInt),
-        opt(any::<i32>()).prop_map(Value::Int),
-        opt(any::<i64>()).prop_map(Value::BigInt),
-        opt(any::<u8>()).prop_map(Value::TinyUnsigned),
-        opt(any::<u16>()).prop_map(Value::SmallUnsigned),
-        opt(any::<u32>()).prop_map(Value::Unsigned),
+    prop::strategy::Union::new(values_by_kind())
+}
+
+/// A PostgreSQL array (`Value::Array`) of any element type the wire carries: NULL, empty,
+/// or up to 8 elements of one kind, NULL elements included (see [`array_parameter`] for the
+/// ones a statement may bind).
+pub fn array_value() -> impl Strategy<Value = Value> {
+    let kinds = values_by_kind();
+    (0..kinds.len()).prop_flat_map(move |i| {
+        let element = kinds[i].clone();
+        (
+            element.clone(),
+            prop_oneof![
+                1 => Just(None),
+                5 => prop::collection::vec(element, 0..8).prop_map(Some),
+            ],
+        )
+            .prop_map(|(seed, elements)| Value::Array(seed.array_type(), elements.map(Box::new)))
+    })
+}
+
+/// An array a statement may bind: no NULL element, each element bindable
+/// (`WireValue::check_bindable`).
+pub fn array_parameter() -> impl Strategy<Value = Value> {
+    array_value().prop_filter("bindable", |v| {
+        repo_core::spi::WireValue::try_from(v).is_ok_and(|w| w.check_bindable().is_ok())
+    })
+}
+
+/// One strategy per `Value` variant SQLite can store, with NULLs.
+fn values_by_kind() -> Vec<BoxedStrategy<Value>> {
+    vec![
+        opt(any::<bool>()).prop_map(Value::Bool).boxed(),
+        opt(any::<i8>()).prop_map(Value::TinyInt).boxed(),
+        opt(any::<i16>()).prop_map(Value::SmallInt).boxed(),
+        opt(any::<i32>()).prop_map(Value::Int).boxed(),
+        opt(any::<i64>()).prop_map(Value::BigInt).boxed(),
+        opt(any::<u8>()).prop_map(Value::TinyUnsigned).boxed(),
+        opt(any::<u16>()).prop_map(Value::SmallUnsigned).boxed(),
+        opt(any::<u32>()).prop_map(Value::Unsigned).boxed(),
         // SQLite integers are signed: a `u64` above `i64::MAX` is refused (see value_bounds).
-        opt(0..=i64::MAX as u64).prop_map(Value::BigUnsigned),
-        opt(any::<f32>()).prop_map(Value::Float),
-        opt(any::<f64>()).prop_map(Value::Double),
-        opt(".*").prop_map(Value::String),
-        (".{1,12}", opt(".*")).prop_map(|(t, v)| Value::Enum(match v {
-            Some(v) => OptionEnum::Some(Box::new(Enum {
-                type_name: t.as_str().into(),
-                value: v.into()
-            })),
-            None => OptionEnum::None(t.as_str().into()),
-        })),
-        opt(any::<char>()).prop_map(Value::Char),
-        opt(prop::collection::vec(any::<u8>(), 0..64)).prop_map(Value::Bytes),
-        opt(json()).prop_map(|j| Value::Json(j.map(Box::new))),
+        opt(0..=i64::MAX as u64)
+            .prop_map(Value::BigUnsigned)
+            .boxed(),
+        opt(any::<f32>()).prop_map(Value::Float).boxed(),
+        opt(any::<f64>()).prop_map(Value::Double).boxed(),
+        opt(".*").prop_map(Value::String).boxed(),
+        (".{1,12}", opt(".*"))
+            .prop_map(|(t, v)| {
+                Value::Enum(match v {
+                    Some(v) => OptionEnum::Some(Box::new(Enum {
+                        type_name: t.as_str().into(),
+                        value: v.into(),
+                    })),
+                    None => OptionEnum::None(t.as_str().into()),
+                })
+            })
+            .boxed(),
+        opt(any::<char>()).prop_map(Value::Char).boxed(),
+        opt(prop::collection::vec(any::<u8>(), 0..64))
+            .prop_map(Value::Bytes)
+            .boxed(),
+        opt(json())
+            .prop_map(|j| Value::Json(j.map(Box::new)))
+            .boxed(),
         opt((1i32..3_652_059)
             .prop_map(|d| NaiveDate::from_num_days_from_ce_opt(d).unwrap_or_default()))
-        .prop_map(Value::ChronoDate),
+        .prop_map(Value::ChronoDate)
+        .boxed(),
         opt((0u32..86_400, 0u32..1_000_000_000).prop_map(|(s, n)| {
             NaiveTime::from_num_seconds_from_midnight_opt(s, n).unwrap_or_default()
         }))
-        .prop_map(Value::ChronoTime),
-        opt(chrono_instant().prop_map(|d| d.naive_utc())).prop_map(Value::ChronoDateTime),
-        opt(chrono_instant()).prop_map(Value::ChronoDateTimeUtc),
+        .prop_map(Value::ChronoTime)
+        .boxed(),
+        opt(chrono_instant().prop_map(|d| d.naive_utc()))
+            .prop_map(Value::ChronoDateTime)
+            .boxed(),
+        opt(chrono_instant())
+            .prop_map(Value::ChronoDateTimeUtc)
+            .boxed(),
         opt(chrono_instant().prop_map(|d| d.with_timezone(&chrono::Local)))
-            .prop_map(Value::ChronoDateTimeLocal),
+            .prop_map(Value::ChronoDateTimeLocal)
+            .boxed(),
         opt((chrono_instant(), offset()).prop_map(|(d, o)| d.with_timezone(&o)))
-            .prop_map(Value::ChronoDateTimeWithTimeZone),
-        opt(time_date()).prop_map(Value::TimeDate),
-        opt(time_time()).prop_map(Value::TimeTime),
+            .prop_map(Value::ChronoDateTimeWithTimeZone)
+            .boxed(),
+        opt(time_date()).prop_map(Value::TimeDate).boxed(),
+        opt(time_time()).prop_map(Value::TimeTime).boxed(),
         opt((time_date(), time_time()).prop_map(|(d, t)| time::PrimitiveDateTime::new(d, t)))
-            .prop_map(Value::TimeDateTime),
+            .prop_map(Value::TimeDateTime)
+            .boxed(),
         opt(
             (-377_705_116_800i64..253_402_300_799, -86_399i32..86_399).prop_map(|(s, o)| {
                 let tz = time::UtcOffset::from_whole_seconds(o).unwrap_or(time::UtcOffset::UTC);
                 time::OffsetDateTime::from_unix_timestamp(s)
                     .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
                     .to_offset(tz)
-            })
+            }),
         )
-        .prop_map(Value::TimeDateTimeWithTimeZone),
-        opt(any::<u128>().prop_map(uuid::Uuid::from_u128)).prop_map(Value::Uuid),
+        .prop_map(Value::TimeDateTimeWithTimeZone)
+        .boxed(),
+        opt(any::<u128>().prop_map(uuid::Uuid::from_u128))
+            .prop_map(Value::Uuid)
+            .boxed(),
         opt((any::<i64>(), 0u32..=28).prop_map(|(m, s)| rust_decimal::Decimal::new(m, s)))
-            .prop_map(Value::Decimal),
+            .prop_map(Value::Decimal)
+            .boxed(),
     ]
 }
 
@@ -136,6 +190,9 @@ pub fn same(a: &Value, b: &Value) -> bool {
         ) => x == y && x.offset() == y.offset(),
         (Value::TimeDateTimeWithTimeZone(Some(x)), Value::TimeDateTimeWithTimeZone(Some(y))) => {
             x == y && x.offset() == y.offset()
+        }
+        (Value::Array(tx, Some(xs)), Value::Array(ty, Some(ys))) => {
+            tx == ty && xs.len() == ys.len() && xs.iter().zip(ys.iter()).all(|(x, y)| same(x, y))
         }
         _ => a == b,
     }

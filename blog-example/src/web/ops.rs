@@ -16,11 +16,15 @@ use crate::lag::ReplicationLag;
 /// `503` if the database does not answer.
 ///
 /// `circuit` is `closed`, `open` or `half_open` (`null` when the stack has no breaker).
-/// `replication_lag` is `{ms, status, reason}`: `ms` is LiteFS's lag in milliseconds or
-/// `null`, `status` one of [`ReplicationLag::label`]'s values, `reason` why `ms` is `null`.
+/// `replication_lag` is `{ms, status, reason}`: `ms` is the lag in milliseconds or `null`,
+/// `status` one of [`ReplicationLag::label`]'s values, `reason` why `ms` is `null`. On
+/// LiteFS the lag is LiteFS's `.lag`; on PostgreSQL it is read with the role (0 on the
+/// primary and on a standby that replayed all it received, otherwise `now() -
+/// pg_last_xact_replay_timestamp()`).
 pub(crate) async fn health(State(state): State<AppState>) -> Response {
     let node = state.node.clone();
-    // The source may read a file (LiteFS's `.lag`): keep it off the async workers.
+    // The source may read a file (LiteFS's `.lag`; PostgreSQL's lag is in memory): keep it
+    // off the async workers.
     let info = match tokio::task::spawn_blocking(move || node.current()).await {
         Ok(info) => info,
         Err(e) => {

@@ -147,6 +147,7 @@ impl Executor {
         request: Request,
         hook: Option<Arc<dyn TransactionHook>>,
     ) -> Result<Response, RepoError> {
+        super::sqlite_arrays::refuse_arrays(self.db.get_database_backend(), &request.operation)?;
         match &self.committer {
             Some(committer) => committer.run(request, hook).await,
             None => self.run_alone(request, hook.as_deref()).await,

@@ -8,6 +8,7 @@ pub(crate) mod hooked;
 pub(crate) mod joined;
 pub(crate) mod ledger;
 pub(crate) mod round_trip;
+pub(crate) mod sqlite_arrays;
 pub(crate) mod stack;
 pub(crate) mod statement_hook;
 pub(crate) mod transaction;

@@ -2,6 +2,7 @@
 //! ([`Response`](crate::Response)), rows typed by entity shapes, statements and the wire form
 //! of sea-orm values, and the facts layers report about a call.
 
+pub(crate) mod array_column;
 pub(crate) mod correlation_id;
 pub(crate) mod durability;
 pub(crate) mod facts;

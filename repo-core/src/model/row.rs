@@ -29,7 +29,10 @@ pub struct Row {
 /// The value type each column of an entity needs, by column name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RowShape {
+    /// Scalar columns: the `Value` variant each is read as.
     kinds: HashMap<String, ValueKind>,
+    /// PostgreSQL array columns: the kind of their elements (read as `Value::Array`).
+    arrays: HashMap<String, ValueKind>,
 }
 
 impl RowShape {
@@ -37,7 +40,27 @@ impl RowShape {
     pub fn new(columns: impl IntoIterator<Item = (String, ValueKind)>) -> Self {
         Self {
             kinds: columns.into_iter().collect(),
+            arrays: HashMap::new(),
         }
+    }
+
+    /// This shape with `(column, element kind)` pairs of PostgreSQL array columns added.
+    pub fn with_arrays(mut self, columns: impl IntoIterator<Item = (String, ValueKind)>) -> Self {
+        for (column, kind) in columns {
+            self.kinds.remove(&column);
+            self.arrays.insert(column, kind);
+        }
+        self
+    }
+
+    /// The element kind of array column `column`, if the shape knows it as an array.
+    pub fn array_kind(&self, column: &str) -> Option<ValueKind> {
+        self.arrays.get(column).copied()
+    }
+
+    /// Every `(column, element kind)` pair of an array column, in no particular order.
+    pub fn array_columns(&self) -> impl Iterator<Item = (&str, ValueKind)> {
+        self.arrays.iter().map(|(c, k)| (c.as_str(), *k))
     }
 
     /// The kind of `column`, if the shape knows it.
@@ -45,7 +68,7 @@ impl RowShape {
         self.kinds.get(column).copied()
     }
 
-    /// Every `(column, kind)` pair, in no particular order.
+    /// Every `(column, kind)` pair of a scalar column, in no particular order.
     pub fn columns(&self) -> impl Iterator<Item = (&str, ValueKind)> {
         self.kinds.iter().map(|(c, k)| (c.as_str(), *k))
     }
@@ -160,16 +183,18 @@ impl ValueKind {
 
 impl Row {
     /// Reads a row returned by SQLite, typing each column by `shape` where it knows the
-    /// column and by SQLite's storage class otherwise (integer → `BigInt`, real →
-    /// `Double`, text → `String`, blob → `Bytes`, NULL → `String(None)`); from PostgreSQL
-    /// (feature `postgres`), by the column's declared type where the shape does not know it.
+    /// column (an array column as `Value::Array`, on PostgreSQL) and by SQLite's storage
+    /// class otherwise (integer → `BigInt`, real → `Double`, text → `String`, blob →
+    /// `Bytes`, NULL → `String(None)`); from PostgreSQL (feature `postgres`), by the
+    /// column's declared type where the shape does not know it.
     pub fn read(result: &QueryResult, shape: Option<&RowShape>) -> Result<Self, DbErr> {
         let columns = result.column_names();
         let mut values = Vec::with_capacity(columns.len());
         for (idx, name) in columns.iter().enumerate() {
-            let value = match shape.and_then(|s| s.kind(name)) {
-                Some(kind) => kind.read(result, idx)?,
-                None => storage_value(result, idx)?,
+            let value = match shape.map(|s| (s.kind(name), s.array_kind(name))) {
+                Some((_, Some(element))) => element.read_array(result, idx)?,
+                Some((Some(kind), None)) => kind.read(result, idx)?,
+                Some((None, None)) | None => storage_value(result, idx)?,
             };
             values.push(value);
         }
@@ -186,7 +211,9 @@ fn storage_value(result: &QueryResult, idx: usize) -> Result<Value, DbErr> {
     }
     let Some(row) = result.try_as_sqlite_row() else {
         return Err(DbErr::Type(
-            "a row without a shape must come from SQLite or PostgreSQL".into(),
+            "a row without a shape must come from SQLite or PostgreSQL: register the \
+             entity with `RepoBuilder::entity`, or write through the typed API"
+                .into(),
         ));
     };
     let class = storage_class(row, idx)?;

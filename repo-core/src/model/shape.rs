@@ -8,12 +8,14 @@ use sea_orm::sea_query::ColumnType;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IdenStatic, Iterable, Value};
 
 use crate::row::{RowShape, ValueKind};
+use crate::value::ArrayElement;
 
 /// The shape of `E`'s rows: for each column, the `Value` variant its model field accepts.
 ///
 /// Each field is probed with a sample value of every kind (`ActiveModel::try_set` rejects
 /// a wrong variant); a field that accepts none (an `ActiveEnum`, say) falls back to its
-/// declared column type. The result is cached per entity type.
+/// declared column type. A PostgreSQL array column is probed with a one-element array of
+/// each kind. The result is cached per entity type.
 pub fn shape_of<E: EntityTrait>() -> Arc<RowShape> {
     static CACHE: OnceLock<RwLock<HashMap<TypeId, Arc<RowShape>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
@@ -21,9 +23,15 @@ pub fn shape_of<E: EntityTrait>() -> Arc<RowShape> {
     if let Some(shape) = cache.read().ok().and_then(|c| c.get(&key).cloned()) {
         return shape;
     }
-    let shape = Arc::new(RowShape::new(
-        E::Column::iter().map(|col| (col.as_str().to_owned(), probe::<E>(col))),
-    ));
+    let (mut scalars, mut arrays) = (Vec::new(), Vec::new());
+    for col in E::Column::iter() {
+        let name = col.as_str().to_owned();
+        match probe_array::<E>(col) {
+            Some(element) => arrays.push((name, element)),
+            None => scalars.push((name, probe::<E>(col))),
+        }
+    }
+    let shape = Arc::new(RowShape::new(scalars).with_arrays(arrays));
     if let Ok(mut c) = cache.write() {
         c.insert(key, shape.clone());
     }
@@ -45,6 +53,27 @@ fn probe<E: EntityTrait>(col: E::Column) -> ValueKind {
         }
     }
     declared
+}
+
+/// The element kind of an array column (`ColumnType::Array`) whose field accepts a
+/// `Value::Array` of it; `None` for any other column (and an enum array, read as text).
+fn probe_array<E: EntityTrait>(col: E::Column) -> Option<ValueKind> {
+    let def = col.def();
+    let ColumnType::Array(inner) = def.get_column_type() else {
+        return None;
+    };
+    let candidates = std::iter::once(declared_kind(inner)).chain(ValueKind::ALL);
+    for kind in candidates {
+        let ty = ArrayElement::Kind(kind).array_type();
+        let mut am = <E::ActiveModel as ActiveModelTrait>::default();
+        if am
+            .try_set(col, Value::Array(ty, Some(Box::new(vec![sample(kind)]))))
+            .is_ok()
+        {
+            return Some(kind);
+        }
+    }
+    None
 }
 
 fn declared_kind(ty: &ColumnType) -> ValueKind {

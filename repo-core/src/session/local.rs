@@ -287,6 +287,9 @@ async fn hold(
 
 /// Runs one step inside `txn`.
 async fn run_step(txn: &DatabaseTransaction, step: SessionStep) -> Result<Outcome, RepoError> {
+    if let SessionStep::Statement(operation) = &step {
+        crate::execution::sqlite_arrays::refuse_arrays(txn.get_database_backend(), operation)?;
+    }
     match step {
         SessionStep::Statement(Operation::Execute(stmt)) => Ok(Outcome::Executed(summary(
             txn.get_database_backend(),

@@ -32,6 +32,7 @@ pub use litefs::{LiteFs, LiteFsTxid};
 pub use position::ReplicationPosition;
 
 use crate::durability::PositionSource;
+use crate::lag::SampledLag;
 use crate::tracker::PrimaryTracker;
 
 /// What one replication backend provides to a node (see the [module docs](self)).
@@ -59,6 +60,12 @@ pub trait Backend: fmt::Debug + Send + Sync + 'static {
 
     /// The SQL dialect forwarded statements are parsed and checked in.
     fn dialect(&self) -> SqlDialect;
+
+    /// This node's replication lag, kept up to date by the backend, for health checks.
+    /// `None` (the default): LiteFS's `.lag` in the node's mount directory.
+    fn replication_lag(&self) -> Option<SampledLag> {
+        None
+    }
 
     /// Turns an error as it arrived from the primary into the error the same failure would
     /// be here (so `sql_err()` matches). The default keeps it as it is.

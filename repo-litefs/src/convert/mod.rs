@@ -5,6 +5,7 @@
 //! server answers with `INVALID_ARGUMENT`.
 
 mod action;
+mod array;
 mod db_err;
 mod error;
 mod lookup;
@@ -14,7 +15,7 @@ mod request;
 mod value;
 
 pub(crate) use action::encode_action;
-pub use db_err::{SqlStateError, decode_db_err, encode_db_err};
+pub use db_err::{ErrorFields, SqlStateError, decode_db_err, encode_db_err};
 pub use error::{error_from_status, status_from_error};
 pub(crate) use lookup::{decode_lookup, encode_lookup};
 pub use outcome::{decode_outcome, encode_outcome};

@@ -179,19 +179,29 @@ fn shape(s: &RowShape) -> pb::Shape {
         .map(|(c, k)| pb::ColumnKind {
             column: c.to_owned(),
             kind: pb::ValueKind::from(k) as i32,
+            array: false,
         })
+        .chain(s.array_columns().map(|(c, k)| pb::ColumnKind {
+            column: c.to_owned(),
+            kind: pb::ValueKind::from(k) as i32,
+            array: true,
+        }))
         .collect();
     columns.sort_by(|a, b| a.column.cmp(&b.column));
     pb::Shape { columns }
 }
 
 fn decode_shape(s: pb::Shape) -> Result<Arc<RowShape>, ConvertError> {
-    let columns = s
-        .columns
-        .into_iter()
-        .map(|c| Ok((c.column, value_kind(c.kind)?)))
-        .collect::<Result<Vec<_>, ConvertError>>()?;
-    Ok(Arc::new(RowShape::new(columns)))
+    let (mut scalars, mut arrays) = (Vec::new(), Vec::new());
+    for c in s.columns {
+        let kind = value_kind(c.kind)?;
+        if c.array {
+            arrays.push((c.column, kind));
+        } else {
+            scalars.push((c.column, kind));
+        }
+    }
+    Ok(Arc::new(RowShape::new(scalars).with_arrays(arrays)))
 }
 
 fn step(step: &BatchStep) -> Result<pb::BatchStep, ConvertError> {

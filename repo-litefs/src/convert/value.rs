@@ -5,6 +5,7 @@ use repo_core::spi::{ValueKind, WireInstant, WireTime, WireValue};
 use sea_orm::Value;
 
 use super::ConvertError;
+use super::array::{decode_array, encode_array};
 use crate::proto as pb;
 use pb::value::Value as V;
 
@@ -58,7 +59,7 @@ fn null(kind: ValueKind) -> V {
     V::Null(pb::ValueKind::from(kind) as i32)
 }
 
-fn encode_wire(w: WireValue) -> Result<V, ConvertError> {
+pub(super) fn encode_wire(w: WireValue) -> Result<V, ConvertError> {
     use WireValue as W;
     Ok(match w {
         W::Bool(v) => v.map_or(null(ValueKind::Bool), V::Bool),
@@ -127,6 +128,7 @@ fn encode_wire(w: WireValue) -> Result<V, ConvertError> {
         )?,
         W::Uuid(v) => v.map_or(null(ValueKind::Uuid), |u| V::Uuid(u.to_vec())),
         W::Decimal(v) => v.map_or(null(ValueKind::Decimal), |d| V::Decimal(d.to_vec())),
+        W::Array { element, values } => V::Array(encode_array(element, values)?),
     })
 }
 
@@ -155,7 +157,7 @@ fn bytes16(b: Vec<u8>, what: &str) -> Result<[u8; 16], ConvertError> {
         .map_err(|_| ConvertError(format!("{what} must be 16 bytes")))
 }
 
-fn decode_wire(v: V) -> Result<WireValue, ConvertError> {
+pub(super) fn decode_wire(v: V) -> Result<WireValue, ConvertError> {
     use WireValue as W;
     Ok(match v {
         V::Null(kind) => typed_null(kind)?,
@@ -201,6 +203,7 @@ fn decode_wire(v: V) -> Result<WireValue, ConvertError> {
         }
         V::Uuid(b) => W::Uuid(Some(bytes16(b, "a uuid")?)),
         V::Decimal(b) => W::Decimal(Some(bytes16(b, "a decimal")?)),
+        V::Array(a) => decode_array(a)?,
     })
 }
 
@@ -304,6 +307,8 @@ pub(crate) fn value_kind(kind: i32) -> Result<ValueKind, ConvertError> {
         WireValue::TimeDateTimeWithTimeZone(_) => Ok(ValueKind::TimeDateTimeWithTimeZone),
         WireValue::Uuid(_) => Ok(ValueKind::Uuid),
         WireValue::Decimal(_) => Ok(ValueKind::Decimal),
-        WireValue::Enum { .. } => Err(ConvertError("an enum has no null kind".into())),
+        WireValue::Enum { .. } | WireValue::Array { .. } => {
+            Err(ConvertError("an enum has no null kind".into()))
+        }
     }
 }

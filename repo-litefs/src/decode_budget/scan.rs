@@ -3,9 +3,12 @@
 //! `forward.proto`, adding the in-memory size of every repeated element (a batch step, a
 //! value, a shape column). Strings and bytes are not counted: they take what they sent.
 //!
-//! The walk allocates nothing and recurses only as deep as the schema nests (four
-//! messages), whatever the input. Malformed input stops the walk with what was counted so
-//! far, which is at least what prost allocates before it reports the same input malformed.
+//! The walk allocates nothing. It recurses as deep as the schema nests (four messages) and,
+//! for an array's elements (a `Value` holds an `ArrayValue` holds `Value`s), as deep as the
+//! input nests, up to prost's own recursion limit: prost refuses a deeper message before
+//! allocating past that depth, so nothing deeper needs counting. Malformed input stops the
+//! walk with what was counted so far, which is at least what prost allocates before it
+//! reports the same input malformed.
 
 use std::mem::size_of;
 
@@ -20,7 +23,14 @@ enum Schema {
     Shape,
     Batch,
     BatchStep,
+    Value,
+    ArrayValue,
 }
+
+/// How deep the walk goes, the request being depth 1: prost decodes messages nested up to
+/// its `RECURSION_LIMIT` (100, not public) below the one it was asked for and refuses a
+/// deeper one, so nothing past that is ever allocated. Two levels of margin.
+const MAX_DEPTH: u32 = 103;
 
 /// What one length-delimited field holds: bytes counted per occurrence, and the message to
 /// walk into.
@@ -53,7 +63,8 @@ impl Schema {
             (Self::ForwardRequest, 5) => walk(Self::Query),
             (Self::ForwardRequest, 7) => walk(Self::Batch),
             (Self::Query, 2) | (Self::BatchStep, 4) => walk(Self::Shape),
-            (Self::Statement, 2) => element::<pb::Value>(None),
+            (Self::Statement, 2) | (Self::ArrayValue, 4) => element::<pb::Value>(Some(Self::Value)),
+            (Self::Value, 30) => walk(Self::ArrayValue),
             (Self::Shape, 1) => element::<pb::ColumnKind>(None),
             (Self::Batch, 1) => element::<pb::BatchStep>(Some(Self::BatchStep)),
             _ => None,
@@ -64,7 +75,7 @@ impl Schema {
 /// The bytes the repeated elements of the `ForwardRequest` encoded in `wire` will take
 /// once decoded.
 pub(super) fn decoded_bytes(wire: &[u8]) -> u64 {
-    message_bytes(Schema::ForwardRequest, wire)
+    message_bytes(Schema::ForwardRequest, wire, 1)
 }
 
 /// The bytes the `ForwardRequest`s inside the `TransactionMessage` encoded in `wire`
@@ -102,8 +113,12 @@ fn fields(mut wire: &[u8], number: u64) -> Vec<&[u8]> {
     found
 }
 
-fn message_bytes(schema: Schema, mut wire: &[u8]) -> u64 {
+/// What `wire`, a `schema` message at nesting `depth` (the request is 1), holds.
+fn message_bytes(schema: Schema, mut wire: &[u8], depth: u32) -> u64 {
     let mut total = 0_u64;
+    if depth > MAX_DEPTH {
+        return total;
+    }
     while !wire.is_empty() {
         let Some(tag) = varint(&mut wire) else {
             return total;
@@ -116,7 +131,7 @@ fn message_bytes(schema: Schema, mut wire: &[u8]) -> u64 {
             if let Some(field) = schema.field(number) {
                 total = total.saturating_add(field.element_bytes as u64);
                 if let Some(nested) = field.nested {
-                    total = total.saturating_add(message_bytes(nested, body));
+                    total = total.saturating_add(message_bytes(nested, body, depth + 1));
                 }
             }
         } else if skip(wire_type, &mut wire).is_none() {
@@ -220,6 +235,59 @@ mod tests {
     fn counts_values_of_a_statement() {
         let wire = request(pb::forward_request::Operation::Execute(statement(1_000)));
         assert_eq!(decoded_bytes(&wire), size::<pb::Value>(1_000));
+    }
+
+    fn array(elements: Vec<pb::Value>) -> pb::Value {
+        pb::Value {
+            value: Some(pb::value::Value::Array(pb::ArrayValue {
+                element: pb::ValueKind::BigInt as i32,
+                enum_type: None,
+                null: false,
+                elements,
+            })),
+        }
+    }
+
+    #[test]
+    fn counts_the_elements_of_arrays_at_any_depth() {
+        let element = pb::Value {
+            value: Some(pb::value::Value::BigInt(7)),
+        };
+        let mut s = statement(2);
+        s.values.push(array(vec![element.clone(); 1_000]));
+        let wire = request(pb::forward_request::Operation::Execute(s.clone()));
+        assert_eq!(decoded_bytes(&wire), size::<pb::Value>(3 + 1_000));
+        // Nested arrays are refused after decoding, but prost allocates them first: the
+        // walk counts every level.
+        let nested = array(vec![array(vec![element; 10]); 10]);
+        s.values.push(nested);
+        let wire = request(pb::forward_request::Operation::Execute(s));
+        assert_eq!(
+            decoded_bytes(&wire),
+            size::<pb::Value>(3 + 1_000 + 1 + 10 + 100)
+        );
+    }
+
+    #[test]
+    fn a_deeply_nested_array_is_walked_no_deeper_than_prost_decodes() {
+        let mut v = pb::Value {
+            value: Some(pb::value::Value::BigInt(7)),
+        };
+        for _ in 0..500 {
+            v = array(vec![v]);
+        }
+        let mut s = statement(0);
+        s.values.push(v);
+        let wire = request(pb::forward_request::Operation::Execute(s));
+        let counted = decoded_bytes(&wire);
+        assert!(
+            counted <= size::<pb::Value>(MAX_DEPTH as usize),
+            "{counted}"
+        );
+        assert!(
+            pb::ForwardRequest::decode(wire.as_slice()).is_err(),
+            "prost refuses it"
+        );
     }
 
     #[test]
@@ -328,12 +396,22 @@ mod tests {
 
     /// The exact bytes of repeated elements in a decoded request.
     fn exact(request: &pb::ForwardRequest) -> u64 {
-        let values = |s: &Option<pb::Statement>| s.as_ref().map_or(0, |s| s.values.len());
+        fn elements(v: &pb::Value) -> usize {
+            match &v.value {
+                Some(pb::value::Value::Array(a)) => {
+                    a.elements.len() + a.elements.iter().map(elements).sum::<usize>()
+                }
+                _ => 0,
+            }
+        }
+        let count =
+            |s: &pb::Statement| s.values.len() + s.values.iter().map(elements).sum::<usize>();
+        let values = |s: &Option<pb::Statement>| s.as_ref().map_or(0, count);
         let columns = |s: &Option<pb::Shape>| s.as_ref().map_or(0, |s| s.columns.len());
         use pb::forward_request::Operation as O;
         match &request.operation {
             None | Some(O::Transaction(_)) => 0,
-            Some(O::Execute(s)) => size::<pb::Value>(s.values.len()),
+            Some(O::Execute(s)) => size::<pb::Value>(count(s)),
             Some(O::Query(q)) => {
                 size::<pb::Value>(values(&q.statement)) + size::<pb::ColumnKind>(columns(&q.shape))
             }
@@ -350,11 +428,21 @@ mod tests {
     }
 
     fn any_statement() -> impl Strategy<Value = Option<pb::Statement>> {
-        proptest::option::of((0..40_usize, any::<bool>()).prop_map(|(n, present)| {
-            let mut s = statement(n);
-            s.values_present = present;
-            s
-        }))
+        let arrays = proptest::collection::vec((0..20_usize, 0..3_usize), 0..3);
+        proptest::option::of((0..40_usize, any::<bool>(), arrays).prop_map(
+            |(n, present, arrays)| {
+                let mut s = statement(n);
+                s.values_present = present;
+                for (len, depth) in arrays {
+                    let mut v = array(statement(len).values);
+                    for _ in 0..depth {
+                        v = array(vec![v; 2]);
+                    }
+                    s.values.push(v);
+                }
+                s
+            },
+        ))
     }
 
     fn any_shape() -> impl Strategy<Value = Option<pb::Shape>> {
@@ -363,6 +451,7 @@ mod tests {
                 pb::ColumnKind {
                     column: "c".into(),
                     kind: 4,
+                    array: false,
                 };
                 n
             ],
@@ -380,6 +469,7 @@ mod tests {
         });
         let operation = prop_oneof![
             (0..50_usize).prop_map(|n| O::Execute(statement(n))),
+            any_statement().prop_filter_map("a statement", |s| s.map(O::Execute)),
             (any_statement(), any_shape()).prop_map(|(statement, shape)| O::Query(pb::Query {
                 statement,
                 shape,

@@ -11,11 +11,12 @@ use repo_core::{RepoError, RepoService, Request, Response};
 use repo_middleware::{BreakerState, CircuitBreakerLayer};
 use tower::{Layer, Service};
 
-use crate::lag::{ReplicationLag, read_lag};
+use crate::lag::{ReplicationLag, SampledLag, read_lag};
 use crate::tracker::{PrimaryTracker, Role};
 
 /// What a node knows about itself right now. Reading it does no network I/O; the lag is
-/// read from LiteFS's `.lag` file (a small local read).
+/// read from LiteFS's `.lag` file (a small local read), or from memory where the backend
+/// samples it (PostgreSQL).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeHealth {
     /// This node's name.
@@ -49,6 +50,9 @@ pub(crate) struct HealthSource {
     pub(crate) node: String,
     pub(crate) tracker: PrimaryTracker,
     pub(crate) mount_dir: Option<PathBuf>,
+    /// The backend's own lag, when it samples one (`Backend::replication_lag`); otherwise
+    /// LiteFS's `.lag` in `mount_dir`.
+    pub(crate) sampled_lag: Option<SampledLag>,
     pub(crate) breaker: Option<CircuitBreakerLayer>,
     pub(crate) last_error: LastErrorLayer,
 }
@@ -60,7 +64,10 @@ impl HealthSource {
             node: self.node.clone(),
             role: state.role,
             primary: state.primary.clone(),
-            replication_lag: read_lag(self.mount_dir.as_deref()),
+            replication_lag: match &self.sampled_lag {
+                Some(lag) => lag.get(),
+                None => read_lag(self.mount_dir.as_deref()),
+            },
             circuit: self.breaker.as_ref().map(CircuitBreakerLayer::state),
             last_error: self.last_error.last(),
         }

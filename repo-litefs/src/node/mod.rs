@@ -398,6 +398,7 @@ fn build_repo(
         node: config.name.clone(),
         tracker: tracker.clone(),
         mount_dir: config.mount_dir.clone(),
+        sampled_lag: backend.replication_lag(),
         breaker,
         last_error,
     };

@@ -5,6 +5,7 @@
 //! Tests skip with a message when PostgreSQL is missing, unless [`install::REQUIRE_VAR`] is
 //! set (`.ci/run` sets it): then a missing PostgreSQL fails them.
 
+pub mod array_columns;
 pub mod cluster;
 pub mod install;
 pub mod listeners;
@@ -12,6 +13,7 @@ pub mod mood;
 pub mod nodes;
 pub mod server;
 pub mod tag_batch;
+pub mod tagged;
 
 pub use cluster::{PgCluster, PgError};
 pub use server::PgServer;

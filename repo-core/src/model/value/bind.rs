@@ -6,14 +6,16 @@
 //! writer rounds an offset to whole minutes (the stored instant moves). Neither panics,
 //! so [`WireValue::check`] lets them through; a statement's parameters need this check too.
 
-use super::WireValue;
 use super::bounds::{self, ValueError};
+use super::{WireValue, array};
 use crate::row::ValueKind;
 
 impl WireValue {
     /// Checks what [`WireValue::check`] checks, and that sqlx writes the value as exactly
     /// the parameter it stands for, unchanged: zoned date-times need an offset in whole
-    /// minutes, and `time`'s a local year in 0000-9999 and an offset under 24 hours.
+    /// minutes, and `time`'s a local year in 0000-9999 and an offset under 24 hours; an
+    /// array's elements each bindable and none NULL (sea-query's PostgreSQL binder panics
+    /// on a NULL element).
     ///
     /// Meant for a statement's parameters (rows read back never hold such values).
     ///
@@ -25,6 +27,9 @@ impl WireValue {
     /// assert!(odd_offset.check_bindable().is_err());
     /// ```
     pub fn check_bindable(&self) -> Result<(), ValueError> {
+        if let WireValue::Array { element, values } = self {
+            return array::check_bindable(element, values.as_deref());
+        }
         self.check()?;
         let (kind, verdict) = match self {
             WireValue::ChronoDateTimeWithTimeZone(Some((_, offset))) => (

@@ -60,6 +60,15 @@ pub enum ValueReason {
     /// A `time` date-time that RFC 3339 (sqlx's text form) cannot hold: a local year
     /// outside 0000-9999 or an offset of 24 hours or more.
     NotRfc3339,
+    /// An array element that is not of the array's element type (an array included:
+    /// arrays do not nest).
+    ArrayElementType,
+    /// A NULL element in an array bound as a parameter: sea-query's PostgreSQL binder
+    /// cannot bind one.
+    ArrayNullElement,
+    /// An array of `u8` bound as a parameter: sea-query's PostgreSQL binder reads it as
+    /// `Vec<u8>`, which is bytes, and panics (sea-orm makes `Vec<u8>` bytes, never this).
+    ArrayOfTinyUnsigned,
 }
 
 impl std::fmt::Display for ValueReason {
@@ -76,6 +85,13 @@ impl std::fmt::Display for ValueReason {
             Self::InvalidJson => "JSON text does not parse",
             Self::OffsetSeconds => "UTC offset with a seconds part, which sqlx cannot write",
             Self::NotRfc3339 => "local year or offset outside RFC 3339, which sqlx writes",
+            Self::ArrayElementType => "an element not of the array's element type",
+            Self::ArrayNullElement => {
+                "a NULL element, which sea-query's PostgreSQL binder cannot bind"
+            }
+            Self::ArrayOfTinyUnsigned => {
+                "an array of u8, which sea-query's PostgreSQL binder cannot bind"
+            }
         })
     }
 }
@@ -85,17 +101,36 @@ impl std::fmt::Display for ValueReason {
 /// It becomes [`RepoError::Codec`], which a forwarding server answers with
 /// `INVALID_ARGUMENT`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("{kind:?} value refused: {reason}")]
+#[error("{kind:?} {} refused: {reason}", if *.array { "array" } else { "value" })]
 pub struct ValueError {
-    /// The kind of value that was refused.
+    /// The kind of value that was refused (an array's element kind; `String` for an enum).
     kind: ValueKind,
     /// Why it was refused.
     reason: ValueReason,
+    /// Whether an array of `kind` was refused, rather than one value.
+    array: bool,
 }
 
 impl ValueError {
     pub(super) fn new(kind: ValueKind, reason: ValueReason) -> Self {
-        Self { kind, reason }
+        Self {
+            kind,
+            reason,
+            array: false,
+        }
+    }
+
+    pub(super) fn in_array(kind: ValueKind, reason: ValueReason) -> Self {
+        Self {
+            kind,
+            reason,
+            array: true,
+        }
+    }
+
+    /// Whether an array was refused (its elements are of [`ValueError::kind`]).
+    pub fn is_array(&self) -> bool {
+        self.array
     }
 
     /// The kind of value that was refused.

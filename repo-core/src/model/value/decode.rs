@@ -3,8 +3,8 @@
 use sea_orm::Value;
 use sea_orm::sea_query::{Enum, OptionEnum};
 
-use super::WireValue;
 use super::bounds::{self, ValueError, ValueReason};
+use super::{WireValue, array};
 use crate::error::RepoError;
 use crate::row::ValueKind;
 
@@ -97,6 +97,7 @@ impl WireValue {
             )?),
             W::Uuid(v) => Value::Uuid(v.map(uuid::Uuid::from_bytes)),
             W::Decimal(v) => Value::Decimal(typed(K::Decimal, v, bounds::decimal)?),
+            W::Array { element, values } => array::into_value(element, values)?,
         })
     }
 }

@@ -8,6 +8,7 @@ use chrono::Datelike;
 use sea_orm::Value;
 use sea_orm::sea_query::OptionEnum;
 
+use super::array;
 use super::bounds::{self, ValueError, ValueReason};
 use super::{WireInstant, WireTime, WireValue};
 use crate::error::RepoError;
@@ -55,6 +56,7 @@ impl WireValue {
                 bounds::time_zoned(n, o)
             }),
             W::Decimal(v) => within(K::Decimal, v, bounds::decimal),
+            W::Array { element, values } => array::check(element, values.as_deref()),
             W::Bool(_)
             | W::TinyInt(_)
             | W::SmallInt(_)
@@ -125,12 +127,13 @@ impl TryFrom<&Value> for WireValue {
             ),
             Value::Uuid(v) => W::Uuid(v.map(|u| u.into_bytes())),
             Value::Decimal(v) => W::Decimal(v.map(|d| d.serialize())),
+            Value::Array(ty, values) => array::encode(ty, values.as_deref().map(Vec::as_slice))?,
             // Variants of features this workspace does not enable (feature unification can
             // turn them on through another crate); SQLite cannot store most of them anyway.
             #[allow(unreachable_patterns)]
             other => {
                 return Err(RepoError::Codec(format!(
-                    "value of type {} has no wire encoding: SQLite cannot store it",
+                    "value of type {} has no wire encoding: neither SQLite nor the wire carries it",
                     variant_name(other)
                 )));
             }

@@ -1,6 +1,7 @@
 //! `WireValue`: a sea-orm [`Value`] as plain data that survives any byte encoding.
 //!
-//! Every variant of sea-orm's `Value` that SQLite can store has a variant here that keeps
+//! Every variant of sea-orm's `Value` that SQLite can store, and PostgreSQL's arrays of
+//! them, has a variant here that keeps
 //! its exact Rust type (an `i32` stays an `i32`, a `DateTime<FixedOffset>` keeps its
 //! offset), so a row or a bound parameter decodes on another node exactly as it would
 //! locally: sea-orm matches value variants strictly. Dates and times are kept as integers
@@ -13,11 +14,13 @@
 //!
 //! [`Value`]: sea_orm::Value
 
+mod array;
 mod bind;
 mod bounds;
 mod decode;
 mod encode;
 
+pub use array::ArrayElement;
 pub use bounds::{ValueError, ValueReason};
 
 use chrono::{DateTime, NaiveTime, TimeZone, Timelike};
@@ -70,6 +73,12 @@ pub enum WireValue {
     Uuid(Option<[u8; 16]>),
     /// `rust_decimal::Decimal::serialize` form.
     Decimal(Option<[u8; 16]>),
+    /// A PostgreSQL array: its element type and, unless the array is NULL, its elements
+    /// (each of that type, none an array; the rules are in `array.rs`).
+    Array {
+        element: ArrayElement,
+        values: Option<Vec<WireValue>>,
+    },
 }
 
 /// A time of day: seconds since midnight and nanoseconds (nanoseconds can exceed a second

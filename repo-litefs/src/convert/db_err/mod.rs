@@ -21,16 +21,17 @@
 //!    `None` for a carried error exactly as it does for the primary's. The one observable
 //!    difference is `try_downcast_ref::<SqliteError>()`, which fails for a carried error.
 //! 3. **SQLSTATE** (`sqlstate_error.rs`): an error another database raised (PostgreSQL)
-//!    travels with its SQLSTATE instead of a SQLite code and arrives as a
-//!    [`SqlStateError`] (same code, message and `kind()`); the node's backend then raises
-//!    it again on its own connection so that it is the driver's genuine error
-//!    (`repo_litefs::backend::Backend::restore_error`).
+//!    travels with its SQLSTATE instead of a SQLite code, and with PostgreSQL's error
+//!    fields (detail, hint, schema, table, column, data type, constraint), and arrives as a
+//!    [`SqlStateError`] (same code, message, `kind()`, `constraint()`, `table()`); the
+//!    node's backend then raises it again on its own connection so that it is the driver's
+//!    genuine error (`repo_litefs::backend::Backend::restore_error`).
 
 mod primary_error;
 mod reraise;
 mod sqlstate_error;
 
-pub use sqlstate_error::SqlStateError;
+pub use sqlstate_error::{ErrorFields, SqlStateError};
 
 use std::sync::Arc;
 
@@ -56,12 +57,14 @@ pub fn encode_db_err(err: &DbErr) -> pb::DatabaseError {
         DbErr::Json(_) => (K::Json, None),
         _ => (K::Other, None),
     };
+    let mut fields = ErrorFields::default();
     let (message, sqlite_code, sqlstate) = match runtime {
         Some(RuntimeErr::SqlxError(e)) => match e.as_database_error() {
             // A SQLSTATE is five characters; SQLite's codes are numbers of at most four
             // digits, so the two never meet.
             Some(db) => match db.code() {
                 Some(code) if sqlstate_error::is_sqlstate(&code) => {
+                    fields = error_fields(db);
                     (db.message().to_owned(), None, Some(code.into_owned()))
                 }
                 code => (
@@ -89,6 +92,40 @@ pub fn encode_db_err(err: &DbErr) -> pb::DatabaseError {
         message: bounded(message),
         sqlite_code,
         sqlstate,
+        detail: fields.detail.map(bounded),
+        hint: fields.hint.map(bounded),
+        schema: fields.schema.map(bounded),
+        table: fields.table.map(bounded),
+        column: fields.column.map(bounded),
+        data_type: fields.data_type.map(bounded),
+        constraint: fields.constraint.map(bounded),
+    }
+}
+
+/// The fields of a SQLSTATE error: `constraint()` and `table()` from any driver's error,
+/// and PostgreSQL's own (detail, hint, schema, column, data type) from sqlx's
+/// `PgDatabaseError` with the `postgres` feature (or from a carried [`SqlStateError`]).
+fn error_fields(db: &dyn sqlx::error::DatabaseError) -> ErrorFields {
+    if let Some(carried) = db.try_downcast_ref::<SqlStateError>() {
+        return carried.fields().clone();
+    }
+    let owned = |s: Option<&str>| s.map(str::to_owned);
+    #[cfg(feature = "postgres")]
+    if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        return ErrorFields {
+            detail: owned(pg.detail()),
+            hint: owned(pg.hint()),
+            schema: owned(pg.schema()),
+            table: owned(pg.table()),
+            column: owned(pg.column()),
+            data_type: owned(pg.data_type()),
+            constraint: owned(pg.constraint()),
+        };
+    }
+    ErrorFields {
+        table: owned(db.table()),
+        constraint: owned(db.constraint()),
+        ..ErrorFields::default()
     }
 }
 
@@ -118,12 +155,21 @@ pub async fn decode_db_err(err: pb::DatabaseError) -> DbErr {
     use pb::DbErrKind as K;
     let kind = K::try_from(err.kind).unwrap_or(K::Other);
     let message = err.message;
+    let fields = ErrorFields {
+        detail: err.detail,
+        hint: err.hint,
+        schema: err.schema,
+        table: err.table,
+        column: err.column,
+        data_type: err.data_type,
+        constraint: err.constraint,
+    };
     let runtime = |message: String| async move {
         match (err.sqlite_code, err.sqlstate) {
             (Some(code), _) => RuntimeErr::SqlxError(sqlite_error(code, message).await),
             (None, Some(sqlstate)) if sqlstate_error::is_sqlstate(&sqlstate) => {
                 RuntimeErr::SqlxError(Arc::new(sqlx::Error::Database(Box::new(
-                    SqlStateError::new(sqlstate, message),
+                    SqlStateError::with_fields(sqlstate, message, fields),
                 ))))
             }
             (None, _) => RuntimeErr::Internal(message),

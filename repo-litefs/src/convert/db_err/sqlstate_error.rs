@@ -1,5 +1,5 @@
 //! `SqlStateError`: an error a SQL server (PostgreSQL) raised on the primary, carried to
-//! the replica with its SQLSTATE and message.
+//! the replica with its SQLSTATE, message and PostgreSQL's error fields.
 
 use std::borrow::Cow;
 use std::error::Error as StdError;
@@ -23,17 +23,54 @@ pub struct SqlStateError {
     sqlstate: String,
     /// The primary's message.
     message: String,
+    /// PostgreSQL's fields of the error, as far as the primary reported them.
+    fields: ErrorFields,
+}
+
+/// The fields PostgreSQL reports with an error besides its code and message, each when it
+/// set it (sqlx's `PgDatabaseError` getters of the same names). These are the ones
+/// PL/pgSQL's `RAISE ... USING` can set again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ErrorFields {
+    /// `DETAIL` ("Key (email)=(a@example.com) already exists.").
+    pub detail: Option<String>,
+    /// `HINT`.
+    pub hint: Option<String>,
+    /// The schema of the object the error concerns.
+    pub schema: Option<String>,
+    /// The table the error concerns.
+    pub table: Option<String>,
+    /// The column the error concerns (a not-null violation's).
+    pub column: Option<String>,
+    /// The data type the error concerns.
+    pub data_type: Option<String>,
+    /// The constraint violated.
+    pub constraint: Option<String>,
 }
 
 impl SqlStateError {
-    /// The error with `sqlstate` and `message`.
+    /// The error with `sqlstate` and `message`, and no other field.
     pub fn new(sqlstate: String, message: String) -> Self {
-        Self { sqlstate, message }
+        Self::with_fields(sqlstate, message, ErrorFields::default())
+    }
+
+    /// The error with `sqlstate`, `message` and PostgreSQL's `fields`.
+    pub fn with_fields(sqlstate: String, message: String, fields: ErrorFields) -> Self {
+        Self {
+            sqlstate,
+            message,
+            fields,
+        }
     }
 
     /// The SQLSTATE (`23505`, ...).
     pub fn sqlstate(&self) -> &str {
         &self.sqlstate
+    }
+
+    /// PostgreSQL's fields of the error.
+    pub fn fields(&self) -> &ErrorFields {
+        &self.fields
     }
 }
 
@@ -61,6 +98,14 @@ impl DatabaseError for SqlStateError {
 
     fn code(&self) -> Option<Cow<'_, str>> {
         Some(Cow::Borrowed(&self.sqlstate))
+    }
+
+    fn constraint(&self) -> Option<&str> {
+        self.fields.constraint.as_deref()
+    }
+
+    fn table(&self) -> Option<&str> {
+        self.fields.table.as_deref()
     }
 
     fn as_error(&self) -> &(dyn StdError + Send + Sync + 'static) {
