@@ -14,8 +14,11 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use repo_litefs::emulator::{EmulatorError, LiteFsEmulator};
+use sea_orm::sqlx::sqlite::SqliteSynchronous;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdout, Command};
+
+use crate::local_durability::flag_value;
 
 /// How long a node may take to start and report its address.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -69,12 +72,14 @@ pub enum ProcessClusterError {
 }
 
 /// Starts the emulator for `names` under `dir` with `lag` of replication, then one
-/// `program node` process per name; the first name is the primary.
+/// `program node` process per name; the first name is the primary. The nodes open their
+/// files with `synchronous` (see [`crate::local_durability`]).
 pub async fn start(
     program: &Path,
     dir: &Path,
     names: &[&str],
     lag: Duration,
+    synchronous: SqliteSynchronous,
 ) -> Result<ProcessCluster, ProcessClusterError> {
     let emulator = LiteFsEmulator::start(dir, names, "blog.db", lag).await?;
     // Reserve a forwarding port per node, so that every node can name the others'. The
@@ -104,6 +109,7 @@ pub async fn start(
             litefs_api: emulated.api_url,
             litefs_dir: emulated.dir,
             grpc_addr,
+            synchronous: Some(synchronous),
         };
         nodes.push(spawn_node(program, spec, &endpoints, &secret).await?);
     }
@@ -121,6 +127,8 @@ pub struct NodeSpec {
     pub litefs_api: String,
     /// The LiteFS mount (for `.lag`).
     pub litefs_dir: PathBuf,
+    /// SQLite's `synchronous` on its file (`None`: the node's default, `FULL`).
+    pub synchronous: Option<SqliteSynchronous>,
     /// Where its forwarding server listens.
     pub grpc_addr: SocketAddr,
 }
@@ -150,6 +158,9 @@ pub async fn spawn_node(
         .args(["--grpc-addr", &spec.grpc_addr.to_string()])
         .args(["--endpoints", endpoints])
         .arg("--local-cluster-child");
+    if let Some(synchronous) = spec.synchronous {
+        command.args(["--sqlite-synchronous", flag_value(synchronous)]);
+    }
     spawn(command, spec.name, Some(spec.db_path), secret).await
 }
 

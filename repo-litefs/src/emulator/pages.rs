@@ -277,11 +277,14 @@ impl Replica {
                 .await
                 .map_err(|_| CopyError::Cancelled)
                 .and_then(|r| r)
-                .map(|()| true)
+                .map(Some)
         } else {
-            Ok(false)
+            Ok(None)
         };
         sqlx::query("COMMIT").execute(&mut self.conn).await?;
+        // Closed only now that the lock is released: a watcher woken by the file's close
+        // (`FileEvents`) reads the new state without waiting for the lock.
+        let written = written.map(|file| file.is_some());
         match written {
             Ok(true) => {
                 self.holds = Some(snapshot.generation);
@@ -297,13 +300,14 @@ impl Replica {
 }
 
 /// Writes into `path` the pages of `bytes` listed in `pages` (all that differ when `None`),
-/// page 1 with a fresh change counter, and truncates the file to `bytes`' length.
+/// page 1 with a fresh change counter, and truncates the file to `bytes`' length; returns
+/// the file, still open (see [`Replica::copy`]).
 fn write_pages(
     path: &Path,
     bytes: &[u8],
     page_size: usize,
     pages: Option<BTreeSet<u32>>,
-) -> Result<(), CopyError> {
+) -> Result<File, CopyError> {
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -345,7 +349,7 @@ fn write_pages(
         file.write_all(&first)?;
     }
     file.set_len(bytes.len() as u64)?;
-    Ok(())
+    Ok(file)
 }
 
 /// The pages of `bytes` that differ from the file's (pages past its end included).
