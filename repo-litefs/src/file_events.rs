@@ -22,11 +22,25 @@ pub(crate) struct FileEvents {
 
 impl FileEvents {
     /// Events about `files` (watched through their directories, so a file created or
-    /// replaced later is covered). Call inside a Tokio runtime.
+    /// replaced later is covered): written and closed, renamed into place, deleted. Call
+    /// inside a Tokio runtime.
     pub(crate) fn watch(files: &[PathBuf]) -> Self {
+        Self::new(files, false)
+    }
+
+    /// Deletions of `files` only (a rollback journal's end): the kernel then reports
+    /// nothing else that happens in their directories, such as the `.lag` files the
+    /// emulator rewrites ten times a second, which would wake the watcher for nothing.
+    #[cfg_attr(not(feature = "emulator"), allow(dead_code))]
+    pub(crate) fn deletions(files: &[PathBuf]) -> Self {
+        Self::new(files, true)
+    }
+
+    /// See [`FileEvents::watch`] and [`FileEvents::deletions`].
+    fn new(files: &[PathBuf], deletions_only: bool) -> Self {
         #[cfg(target_os = "linux")]
         {
-            let watch = linux::Watch::new(files);
+            let watch = linux::Watch::new(files, deletions_only);
             if watch.is_none() {
                 tracing::debug!(
                     ?files,
@@ -37,7 +51,7 @@ impl FileEvents {
         }
         #[cfg(not(target_os = "linux"))]
         {
-            let _ = files;
+            let _ = (files, deletions_only);
             Self {}
         }
     }
@@ -93,7 +107,7 @@ mod linux {
 
     impl Watch {
         /// `None` when inotify or one of the watches is unavailable.
-        pub(super) fn new(files: &[PathBuf]) -> Option<Self> {
+        pub(super) fn new(files: &[PathBuf], deletions_only: bool) -> Option<Self> {
             let fd = inotify::init(CreateFlags::CLOEXEC | CreateFlags::NONBLOCK).ok()?;
             let mut dirs: HashSet<PathBuf> = HashSet::new();
             let mut names = HashSet::new();
@@ -104,7 +118,11 @@ mod linux {
                     _ => Path::new(".").to_owned(),
                 };
                 if dirs.insert(dir.clone()) {
-                    let flags = WatchFlags::CLOSE_WRITE | WatchFlags::MOVED_TO | WatchFlags::DELETE;
+                    let flags = if deletions_only {
+                        WatchFlags::DELETE
+                    } else {
+                        WatchFlags::CLOSE_WRITE | WatchFlags::MOVED_TO | WatchFlags::DELETE
+                    };
                     inotify::add_watch(&fd, dir.as_path(), flags).ok()?;
                 }
                 names.insert(name.to_owned());

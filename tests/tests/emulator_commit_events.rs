@@ -100,9 +100,11 @@ async fn commits_within_one_lag_share_one_read_of_the_primary() {
     assert!(emulator.wait_synced(Duration::from_secs(20)).await);
     let txids = txid() - first;
     let reads = emulator.primary_reads() - reads;
-    assert!(txids >= 3, "the commits were observed apart: {txids} TXIDs");
+    assert!(txids >= 5, "the commits were observed apart: {txids} TXIDs");
+    // All were observed before the first one's lag ended: its read holds them all (a
+    // second read only if the machine stalled for most of the 2 s).
     assert!(
-        reads < txids,
-        "{reads} reads of the primary for {txids} TXIDs: one read per TXID"
+        reads <= 2,
+        "{reads} reads of the primary for {txids} TXIDs: about one read per TXID"
     );
 }

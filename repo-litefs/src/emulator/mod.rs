@@ -31,7 +31,7 @@
 //! A loop looks at the primary's file change counter (a 4-byte read, no SQL) every
 //! millisecond while commits come, every 50 ms once idle, and at once when woken: by the
 //! end of any commit on a node's file, from any process (the kernel reports the rollback
-//! journal closed and deleted, as SQLite's default journal mode does at every commit), a
+//! journal deleted, as SQLite's default journal mode does at every commit), a
 //! guarded commit ([`LiteFsEmulator::commit_guard`]), [`LiteFsEmulator::wake`] or a wait
 //! for sync. Idle looks only catch commits nothing announced (another journal mode, a file
 //! system without events), seen up to 50 ms late. An idle cluster costs well under 1 % of
