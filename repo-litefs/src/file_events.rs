@@ -41,7 +41,7 @@ impl FileEvents {
         #[cfg(target_os = "linux")]
         {
             let watch = linux::Watch::new(files, deletions_only);
-            if watch.is_none() {
+            if watch.is_none() && !files.is_empty() {
                 tracing::debug!(
                     ?files,
                     "no file events (inotify unavailable): periodic looks only"
@@ -106,8 +106,11 @@ mod linux {
     }
 
     impl Watch {
-        /// `None` when inotify or one of the watches is unavailable.
+        /// `None` when there are no files, or inotify or one of the watches is unavailable.
         pub(super) fn new(files: &[PathBuf], deletions_only: bool) -> Option<Self> {
+            if files.is_empty() {
+                return None;
+            }
             let fd = inotify::init(CreateFlags::CLOEXEC | CreateFlags::NONBLOCK).ok()?;
             let mut dirs: HashSet<PathBuf> = HashSet::new();
             let mut names = HashSet::new();

@@ -325,7 +325,7 @@ impl LiteFsEmulator {
     /// How often the replication loop looks at an idle primary for a commit nothing
     /// announced (default 50 ms; see the [module docs](super)). Commits that end in SQLite's
     /// default journal mode are seen at once anyway, where the kernel reports file events;
-    /// a test sets a long period to check that they are.
+    /// a test sets a long period to check that they are. Periods over a day count as a day.
     pub fn set_idle_look(&self, period: Duration) {
         self.shared.wake.set_idle(period);
     }

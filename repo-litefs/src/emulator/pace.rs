@@ -58,8 +58,10 @@ impl Wake {
         self.notify.notify_one();
     }
 
-    /// Changes how often an idle primary is looked at.
+    /// Changes how often an idle primary is looked at (at most once a day: a longer period
+    /// would make no difference and could overflow the clock).
     pub(crate) fn set_idle(&self, idle: Duration) {
+        let idle = idle.min(Duration::from_secs(24 * 3600));
         self.idle_micros.store(micros(idle), Ordering::Relaxed);
     }
 
