@@ -146,6 +146,12 @@ pub async fn spawn_node(
     endpoints: &str,
     secret: &str,
 ) -> Result<ChildNode, ProcessClusterError> {
+    let command = node_command(program, &spec, endpoints);
+    spawn(command, spec.name, Some(spec.db_path), secret).await
+}
+
+/// The `program node …` command line for `spec` (the secret is added by [`spawn`]).
+fn node_command(program: &Path, spec: &NodeSpec, endpoints: &str) -> Command {
     let mut command = Command::new(program);
     command
         .arg("node")
@@ -161,7 +167,7 @@ pub async fn spawn_node(
     if let Some(synchronous) = spec.synchronous {
         command.args(["--sqlite-synchronous", flag_value(synchronous)]);
     }
-    spawn(command, spec.name, Some(spec.db_path), secret).await
+    command
 }
 
 /// Where one node process on PostgreSQL finds its server and listens.
@@ -281,7 +287,42 @@ fn serving_address(line: &str) -> Option<SocketAddr> {
 
 #[cfg(test)]
 mod tests {
-    use super::serving_address;
+    use super::{NodeSpec, node_command, serving_address};
+    use sea_orm::sqlx::sqlite::SqliteSynchronous;
+
+    /// The arguments `spec`'s node process is started with.
+    fn args(synchronous: Option<SqliteSynchronous>) -> Vec<String> {
+        let spec = NodeSpec {
+            name: "node-1".to_owned(),
+            db_path: "/tmp/n1/blog.db".into(),
+            litefs_api: "http://127.0.0.1:1".to_owned(),
+            litefs_dir: "/tmp/n1".into(),
+            grpc_addr: "127.0.0.1:2".parse().expect("addr"),
+            synchronous,
+        };
+        let command = node_command(std::path::Path::new("blog-example"), &spec, "node-1=x");
+        command
+            .as_std()
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_node_process_gets_the_clusters_synchronous() {
+        let off = args(Some(SqliteSynchronous::Off));
+        let at = off.iter().position(|a| a == "--sqlite-synchronous");
+        assert_eq!(
+            at.and_then(|i| off.get(i + 1)).map(String::as_str),
+            Some("off")
+        );
+        let full = args(Some(SqliteSynchronous::Full));
+        assert!(
+            full.windows(2)
+                .any(|w| w == ["--sqlite-synchronous", "full"])
+        );
+        assert!(!args(None).iter().any(|a| a == "--sqlite-synchronous"));
+    }
 
     #[test]
     fn reads_the_address_from_a_nodes_first_line() {
