@@ -33,6 +33,7 @@ pub mod console;
 pub mod entities;
 pub use repo_litefs::lag;
 pub mod local_cluster;
+pub mod local_durability;
 pub mod node;
 pub mod observability;
 pub mod postgres;

@@ -74,6 +74,7 @@ pub async fn start(
             secret: secret.clone(),
             // The emulator's `<db>-pos` is not LiteFS's TXID: wait by the ledger row.
             txid_wait: false,
+            sqlite_synchronous: None,
             stop_on_stdin_close: false,
         };
         nodes.push(node::start_on(config, listener, metrics.clone()).await?);

@@ -14,7 +14,7 @@ use std::time::Duration;
 use blog_example::cli::{self, CliError, Invocation};
 use blog_example::node::{self, NodeConfig};
 use blog_example::observability::{logging, metrics};
-use blog_example::{console, process_cluster, tour};
+use blog_example::{console, local_durability, process_cluster, tour};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt};
 
 async fn run_node(config: NodeConfig) -> Result<(), Box<dyn Error>> {
@@ -72,11 +72,28 @@ async fn run_cluster() -> Result<(), Box<dyn Error>> {
         dir.path().display()
     );
     let lag = replication_lag();
-    let cluster =
-        process_cluster::start(&program, dir.path(), &["node-1", "node-2", "node-3"], lag).await?;
+    let synchronous = local_durability::local_cluster_synchronous(|k| std::env::var(k).ok())?;
+    let cluster = process_cluster::start(
+        &program,
+        dir.path(),
+        &["node-1", "node-2", "node-3"],
+        lag,
+        synchronous,
+    )
+    .await?;
     println!(
         "emulated replication lag: {} ms (LOCAL_CLUSTER_LAG_MS to change)",
         lag.as_millis()
+    );
+    println!(
+        "SQLite synchronous: {} ({}=full to fsync every commit; {})",
+        local_durability::flag_value(synchronous).to_uppercase(),
+        local_durability::ENV,
+        if synchronous == local_durability::DEFAULT {
+            "the files are removed on exit, so a commit need only survive a node crashing"
+        } else {
+            "chosen by the environment"
+        }
     );
     let primary = cluster.emulator.primary();
     for node in &cluster.nodes {

@@ -49,6 +49,10 @@ pub struct NodeConfig {
     /// Whether read-your-writes may end by LiteFS's TXID (`<db>-pos`): true on LiteFS, false
     /// on the emulator, whose TXID is not LiteFS's.
     pub txid_wait: bool,
+    /// SQLite's `synchronous` on the node's database file (`None`: SQLite's default,
+    /// `FULL`); the local cluster chooses `OFF` for its temporary files (see
+    /// [`crate::local_durability`]).
+    pub sqlite_synchronous: Option<sea_orm::sqlx::sqlite::SqliteSynchronous>,
     /// Whether the process stops when its standard input closes: set on the nodes the local
     /// cluster starts as child processes, so that they never outlive it.
     pub stop_on_stdin_close: bool,
@@ -95,6 +99,9 @@ impl NodeConfig {
         }
         if let Some(dir) = &self.mount_dir {
             config = config.mount_dir(dir.clone());
+        }
+        if let Some(synchronous) = self.sqlite_synchronous {
+            config = config.synchronous(synchronous);
         }
         config.txid_wait(self.txid_wait)
     }

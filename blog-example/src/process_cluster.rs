@@ -14,8 +14,11 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use repo_litefs::emulator::{EmulatorError, LiteFsEmulator};
+use sea_orm::sqlx::sqlite::SqliteSynchronous;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdout, Command};
+
+use crate::local_durability::flag_value;
 
 /// How long a node may take to start and report its address.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -69,12 +72,14 @@ pub enum ProcessClusterError {
 }
 
 /// Starts the emulator for `names` under `dir` with `lag` of replication, then one
-/// `program node` process per name; the first name is the primary.
+/// `program node` process per name; the first name is the primary. The nodes open their
+/// files with `synchronous` (see [`crate::local_durability`]).
 pub async fn start(
     program: &Path,
     dir: &Path,
     names: &[&str],
     lag: Duration,
+    synchronous: SqliteSynchronous,
 ) -> Result<ProcessCluster, ProcessClusterError> {
     let emulator = LiteFsEmulator::start(dir, names, "blog.db", lag).await?;
     // Reserve a forwarding port per node, so that every node can name the others'. The
@@ -104,6 +109,7 @@ pub async fn start(
             litefs_api: emulated.api_url,
             litefs_dir: emulated.dir,
             grpc_addr,
+            synchronous: Some(synchronous),
         };
         nodes.push(spawn_node(program, spec, &endpoints, &secret).await?);
     }
@@ -121,6 +127,8 @@ pub struct NodeSpec {
     pub litefs_api: String,
     /// The LiteFS mount (for `.lag`).
     pub litefs_dir: PathBuf,
+    /// SQLite's `synchronous` on its file (`None`: the node's default, `FULL`).
+    pub synchronous: Option<SqliteSynchronous>,
     /// Where its forwarding server listens.
     pub grpc_addr: SocketAddr,
 }
@@ -138,6 +146,12 @@ pub async fn spawn_node(
     endpoints: &str,
     secret: &str,
 ) -> Result<ChildNode, ProcessClusterError> {
+    let command = node_command(program, &spec, endpoints);
+    spawn(command, spec.name, Some(spec.db_path), secret).await
+}
+
+/// The `program node …` command line for `spec` (the secret is added by [`spawn`]).
+fn node_command(program: &Path, spec: &NodeSpec, endpoints: &str) -> Command {
     let mut command = Command::new(program);
     command
         .arg("node")
@@ -150,7 +164,10 @@ pub async fn spawn_node(
         .args(["--grpc-addr", &spec.grpc_addr.to_string()])
         .args(["--endpoints", endpoints])
         .arg("--local-cluster-child");
-    spawn(command, spec.name, Some(spec.db_path), secret).await
+    if let Some(synchronous) = spec.synchronous {
+        command.args(["--sqlite-synchronous", flag_value(synchronous)]);
+    }
+    command
 }
 
 /// Where one node process on PostgreSQL finds its server and listens.
@@ -270,7 +287,42 @@ fn serving_address(line: &str) -> Option<SocketAddr> {
 
 #[cfg(test)]
 mod tests {
-    use super::serving_address;
+    use super::{NodeSpec, node_command, serving_address};
+    use sea_orm::sqlx::sqlite::SqliteSynchronous;
+
+    /// The arguments `spec`'s node process is started with.
+    fn args(synchronous: Option<SqliteSynchronous>) -> Vec<String> {
+        let spec = NodeSpec {
+            name: "node-1".to_owned(),
+            db_path: "/tmp/n1/blog.db".into(),
+            litefs_api: "http://127.0.0.1:1".to_owned(),
+            litefs_dir: "/tmp/n1".into(),
+            grpc_addr: "127.0.0.1:2".parse().expect("addr"),
+            synchronous,
+        };
+        let command = node_command(std::path::Path::new("blog-example"), &spec, "node-1=x");
+        command
+            .as_std()
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_node_process_gets_the_clusters_synchronous() {
+        let off = args(Some(SqliteSynchronous::Off));
+        let at = off.iter().position(|a| a == "--sqlite-synchronous");
+        assert_eq!(
+            at.and_then(|i| off.get(i + 1)).map(String::as_str),
+            Some("off")
+        );
+        let full = args(Some(SqliteSynchronous::Full));
+        assert!(
+            full.windows(2)
+                .any(|w| w == ["--sqlite-synchronous", "full"])
+        );
+        assert!(!args(None).iter().any(|a| a == "--sqlite-synchronous"));
+    }
 
     #[test]
     fn reads_the_address_from_a_nodes_first_line() {

@@ -24,6 +24,7 @@ async fn every_node_reports_its_own_role_and_writes() {
         dir.path(),
         &["node-1", "node-2", "node-3"],
         Duration::from_millis(5),
+        blog_example::local_durability::DEFAULT,
     )
     .await
     .expect("cluster");

@@ -44,6 +44,7 @@ async fn each_node_process_reports_its_own_role_on_real_litefs() {
             litefs_api: litefs.api_url(),
             litefs_dir: litefs.mount.clone(),
             grpc_addr,
+            synchronous: None,
         };
         let program = Path::new(env!("CARGO_BIN_EXE_blog-example"));
         nodes.push(

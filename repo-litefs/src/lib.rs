@@ -29,6 +29,7 @@ pub mod decode_budget;
 pub mod durability;
 #[cfg(feature = "emulator")]
 pub mod emulator;
+mod file_events;
 pub mod forward;
 pub mod lag;
 pub mod ledger;

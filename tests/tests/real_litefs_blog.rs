@@ -49,6 +49,7 @@ async fn start_nodes(cluster: &LiteFsCluster) -> Vec<RunningNode> {
             endpoints: endpoints.clone(),
             secret: ClusterSecret::new(SECRET).expect("secret"),
             txid_wait: true,
+            sqlite_synchronous: None,
             stop_on_stdin_close: false,
         };
         nodes.push(

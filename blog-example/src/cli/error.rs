@@ -105,6 +105,14 @@ pub enum CliError {
         /// The value given.
         value: String,
     },
+    /// `--sqlite-synchronous` is not one of SQLite's `synchronous` settings.
+    #[error("invalid {origin}: `{value}` is not one of off, normal, full, extra")]
+    InvalidSynchronous {
+        /// Where the value came from.
+        origin: Origin,
+        /// The value given.
+        value: String,
+    },
     /// `--database-url` is not a `postgres://` or `postgresql://` URL (its value is not
     /// repeated: it may hold a password).
     #[error("invalid {origin}: not a postgres:// or postgresql:// URL")]

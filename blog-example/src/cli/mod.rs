@@ -48,7 +48,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Three nodes on 127.0.0.1 over the LiteFS emulator, until Ctrl-C (the default)
+    /// Three nodes on 127.0.0.1 over the LiteFS emulator, until Ctrl-C (the default). Its
+    /// files are in a temporary directory removed on exit, opened with SQLite's synchronous
+    /// OFF (a commit survives a node crashing, not a power loss; no fsync per commit):
+    /// LOCAL_CLUSTER_SYNCHRONOUS=full to fsync every commit as a LiteFS node does;
+    /// LOCAL_CLUSTER_LAG_MS sets the emulated replication lag (default 5)
     Cluster,
     /// A single-node tour of the repository API on a SQLite file
     Tour {

@@ -5,6 +5,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use clap::builder::NonEmptyStringValueParser;
 use repo_litefs::{ClusterSecret, Endpoints};
+use sea_orm::sqlx::sqlite::SqliteSynchronous;
 
 use super::error::{CliError, Origin};
 use crate::node::NodeConfig;
@@ -34,10 +35,12 @@ pub(super) const CLUSTER_SECRET: Setting = setting("--cluster-secret", "CLUSTER_
 pub(super) const ENDPOINTS: Setting = setting("--endpoints", "ENDPOINTS");
 pub(super) const DATABASE_URL: Setting = setting("--database-url", "DATABASE_URL");
 pub(super) const PRIMARY_NAME: Setting = setting("--primary-name", "PRIMARY_NAME");
+pub(super) const SQLITE_SYNCHRONOUS: Setting =
+    setting("--sqlite-synchronous", "SQLITE_SYNCHRONOUS");
 
 /// Every setting, for `--help` checks.
 #[cfg(test)]
-pub(super) const ALL: [Setting; 11] = [
+pub(super) const ALL: [Setting; 12] = [
     NODE_NAME,
     DATABASE_PATH,
     LITEFS_API,
@@ -49,6 +52,7 @@ pub(super) const ALL: [Setting; 11] = [
     CLUSTER_SECRET,
     DATABASE_URL,
     PRIMARY_NAME,
+    SQLITE_SYNCHRONOUS,
 ];
 
 /// The fallback for the node name when neither `--node-name` nor `NODE_NAME` is set.
@@ -116,6 +120,11 @@ pub(super) struct NodeArgs {
     /// with --database-url]
     #[arg(long, value_name = "NAME", value_parser = NonEmptyStringValueParser::new())]
     primary_name: Option<String>,
+    /// SQLite's `synchronous` on the database file: `full` survives a power loss (keep it
+    /// on LiteFS); `off` skips the fsyncs and survives only a process crash (the local
+    /// cluster's choice for its temporary files) [env: SQLITE_SYNCHRONOUS] [default: full]
+    #[arg(long, value_name = "off|normal|full|extra", value_parser = NonEmptyStringValueParser::new())]
+    sqlite_synchronous: Option<String>,
 }
 
 impl NodeArgs {
@@ -171,6 +180,7 @@ impl NodeArgs {
             .map_err(|source| CliError::InvalidSecret { origin, source })?;
         let database_path = pick(self.database_path, DATABASE_PATH);
         let litefs_dir = pick(self.litefs_dir, LITEFS_DIR);
+        let synchronous = pick(self.sqlite_synchronous, SQLITE_SYNCHRONOUS);
         let postgres = match pick(self.database_url, DATABASE_URL) {
             None => {
                 if let Some((_, origin)) = pick(self.primary_name, PRIMARY_NAME) {
@@ -188,6 +198,7 @@ impl NodeArgs {
                 let litefs_only = [
                     database_path.as_ref().map(|(_, origin)| *origin),
                     litefs_dir.as_ref().map(|(_, origin)| *origin),
+                    synchronous.as_ref().map(|(_, origin)| *origin),
                     litefs_origin,
                 ];
                 if let Some(origin) = litefs_only.into_iter().flatten().next() {
@@ -210,8 +221,17 @@ impl NodeArgs {
                 Some(PostgresDatabase { url, primary })
             }
         };
+        let sqlite_synchronous = match synchronous {
+            None => None,
+            Some((value, origin)) => Some(
+                value
+                    .parse::<SqliteSynchronous>()
+                    .map_err(|_| CliError::InvalidSynchronous { origin, value })?,
+            ),
+        };
         Ok(NodeConfig {
             name,
+            sqlite_synchronous,
             postgres,
             db_path: database_path
                 .map_or_else(|| DEFAULT_DATABASE_PATH.into(), |(value, _)| value.into()),

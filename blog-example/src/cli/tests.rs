@@ -344,3 +344,32 @@ fn a_database_url_runs_the_node_on_postgres_with_the_primary_named() {
         })
     ));
 }
+
+#[test]
+fn sqlite_synchronous_is_full_unless_chosen_by_flag_or_variable() {
+    use sea_orm::sqlx::sqlite::SqliteSynchronous;
+    let base = [("NODE_NAME", "fra-1"), ("CLUSTER_SECRET", SECRET)];
+    assert_eq!(node(&[], &base).expect("config").sqlite_synchronous, None);
+    let flag = node(&["--sqlite-synchronous", "off"], &base).expect("config");
+    assert_eq!(flag.sqlite_synchronous, Some(SqliteSynchronous::Off));
+    let mut vars = base.to_vec();
+    vars.push(("SQLITE_SYNCHRONOUS", "NORMAL"));
+    let var = node(&[], &vars).expect("config");
+    assert_eq!(var.sqlite_synchronous, Some(SqliteSynchronous::Normal));
+    let wins = node(&["--sqlite-synchronous", "full"], &vars).expect("config");
+    assert_eq!(wins.sqlite_synchronous, Some(SqliteSynchronous::Full));
+    assert!(matches!(
+        node(&["--sqlite-synchronous", "fast"], &base),
+        Err(CliError::InvalidSynchronous { origin: Origin::Flag("--sqlite-synchronous"), value })
+            if value == "fast"
+    ));
+    let mut pg = base.to_vec();
+    pg.extend([
+        ("DATABASE_URL", "postgres://app@127.0.0.1:5432/blog"),
+        ("PRIMARY_NAME", "ams-1"),
+    ]);
+    assert!(matches!(
+        node(&["--sqlite-synchronous", "off"], &pg),
+        Err(CliError::Conflicting { .. })
+    ));
+}

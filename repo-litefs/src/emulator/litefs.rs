@@ -27,7 +27,7 @@ use tokio::task::AbortHandle;
 
 use super::files::{report_lag, write_lag};
 use super::http;
-use super::pace::Wake;
+use super::pace::{Wake, wake_on_commits};
 use super::replication::replicate;
 use super::replicator::connect;
 use super::state::{ClusterState, Shared};
@@ -119,6 +119,7 @@ impl LiteFsEmulator {
             rounds: watch::Sender::new(0),
             wake: Wake::default(),
             positions: watch::Sender::new(0),
+            primary_reads: std::sync::atomic::AtomicU64::new(0),
         });
         shared.write_files()?;
         for node in &shared.nodes {
@@ -139,6 +140,12 @@ impl LiteFsEmulator {
         }
         tasks.push(tokio::spawn(replicate(shared.clone(), lag)).abort_handle());
         tasks.push(tokio::spawn(report_lag(shared.clone())).abort_handle());
+        let journals = shared
+            .nodes
+            .iter()
+            .map(|n| n.dir.join(format!("{}-journal", shared.db_name)))
+            .collect();
+        tasks.push(tokio::spawn(wake_on_commits(shared.wake.clone(), journals)).abort_handle());
         Ok(Self { shared, tasks })
     }
 
@@ -177,6 +184,15 @@ impl LiteFsEmulator {
         name: &str,
     ) -> std::sync::Arc<dyn crate::durability::PositionSource> {
         std::sync::Arc::new(super::position::EmulatedPosition::new(&self.shared, name))
+    }
+
+    /// How many times the replication loop has read the primary's whole file so far: a
+    /// round that finds its TXID already held by the last read does not read it again
+    /// (the emulator's main cost on a large database; see the [module docs](super)).
+    pub fn primary_reads(&self) -> u64 {
+        self.shared
+            .primary_reads
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Node `name`'s position now (lineage and TXID), if it has one.
@@ -304,6 +320,14 @@ impl LiteFsEmulator {
     /// when idle, every millisecond while commits come, and at once after a guarded commit).
     pub fn wake(&self) {
         self.shared.wake.wake();
+    }
+
+    /// How often the replication loop looks at an idle primary for a commit nothing
+    /// announced (default 50 ms; see the [module docs](super)). Commits that end in SQLite's
+    /// default journal mode are seen at once anyway, where the kernel reports file events;
+    /// a test sets a long period to check that they are. Periods over a day count as a day.
+    pub fn set_idle_look(&self, period: Duration) {
+        self.shared.wake.set_idle(period);
     }
 
     /// Waits until every running, connected replica has the primary's TXID (bounded).

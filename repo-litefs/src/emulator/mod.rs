@@ -16,19 +16,27 @@
 //! half of it (as LiteFS applies an LTX file at once). Page 1 gets a change counter the
 //! replica's readers have not seen, so their caches and schemas are reloaded. Pages are
 //! bytes, so any schema replicates: foreign keys, triggers, views, `WITHOUT ROWID` tables,
-//! any column type, and schema changes. Cost: one read of the primary's file per round
-//! (page-cache speed, a few milliseconds at 20 MB) plus the changed pages per replica; a
-//! replica that joins or rejoins (or after a failover) is compared whole once.
+//! any column type, and schema changes. Cost: one read of the primary's whole file per
+//! round (page-cache speed: about 1 ms per 7 MB on this project's machine) plus the changed
+//! pages per replica; a replica that joins or rejoins (or after a failover) is compared
+//! whole once. A round whose TXID the previous read already holds (commits observed
+//! before that read began) reads nothing: while commits keep coming, the file is read
+//! about once per lag, not once per commit ([`LiteFsEmulator::primary_reads`] counts the
+//! reads). The read itself still grows with the file: see docs/BENCHMARKS.md.
 //! Rollback-journal databases only (SQLite's default; a primary in WAL mode is refused
 //! with a warning): in WAL mode the committed state is partly in the `-wal` file.
 //!
 //! # No busy polling
 //!
 //! A loop looks at the primary's file change counter (a 4-byte read, no SQL) every
-//! millisecond while commits come, every 50 ms once idle, and at once when woken: by a
+//! millisecond while commits come, every 50 ms once idle, and at once when woken: by the
+//! end of any commit on a node's file, from any process (the kernel reports the rollback
+//! journal deleted, as SQLite's default journal mode does at every commit), a
 //! guarded commit ([`LiteFsEmulator::commit_guard`]), [`LiteFsEmulator::wake`] or a wait
-//! for sync. Idle looks only catch commits made outside the library's writers (seen up to
-//! 50 ms late). An idle cluster costs well under 1 % of a core.
+//! for sync. Idle looks only catch commits nothing announced (another journal mode, a file
+//! system without events), seen up to 50 ms late. An idle cluster costs well under 1 % of
+//! a core. A replica's file is closed after the copy has released its lock, so that a
+//! watcher woken by the close (read-your-writes' `Arrivals`) reads the new state at once.
 //!
 //! # Failure model
 //!

@@ -34,6 +34,9 @@ struct Source {
     looked: bool,
     /// Its tenure's generation: the lineage of the data copied from it.
     generation: u64,
+    /// The newest TXID observed before the snapshot's last read began, which that read
+    /// therefore holds (see [`copy_round`]); 0 before the first read.
+    contained: u64,
 }
 
 pub(super) async fn replicate(shared: Arc<Shared>, lag: Duration) {
@@ -103,6 +106,7 @@ pub(super) async fn replicate(shared: Arc<Shared>, lag: Duration) {
                         counter: None,
                         looked: false,
                         generation,
+                        contained: 0,
                     })
                 }
                 Err(e) => {
@@ -187,9 +191,27 @@ async fn copy_round(
     due: u64,
     replicas: &mut HashMap<String, Replica>,
 ) -> bool {
-    if let Err(e) = from.snapshot.refresh().await {
-        tracing::warn!(error = %e, "emulated replication cannot read the primary; retrying");
-        return false;
+    // A read holds every commit observed before it began: the loop observed the commit's
+    // change counter, so the commit had begun writing the file, and the read's SHARED lock
+    // waits for it to end. A TXID due now that the last read already holds needs no new
+    // read: the replicas holding that read are told they hold the TXID (its data reached
+    // them with the read, early, as commits after a due one always did). So the primary's
+    // file is read about once per lag while commits keep coming, not once per commit.
+    if due > from.contained {
+        let observed = shared
+            .state
+            .lock()
+            .ok()
+            .and_then(|s| s.txid.get(&from.name).copied())
+            .unwrap_or(0);
+        shared
+            .primary_reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Err(e) = from.snapshot.refresh().await {
+            tracing::warn!(error = %e, "emulated replication cannot read the primary; retrying");
+            return false;
+        }
+        from.contained = observed;
     }
     let cut_off: HashSet<String> = shared.reach().map(|(_, c)| c).unwrap_or_default();
     let mut done = true;
@@ -302,6 +324,9 @@ async fn hand_over(
     let Some(txid) = txid else {
         return;
     };
+    shared
+        .primary_reads
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let copied = match from.snapshot.refresh().await {
         Ok(_) => match replicas.get_mut(to) {
             Some(replica) => replica.copy(&from.snapshot, || true).await,

@@ -132,6 +132,8 @@ pub(crate) struct Shared {
     pub(super) wake: Wake,
     /// Bumped whenever a node's position (lineage, TXID) changes.
     pub(super) positions: watch::Sender<u64>,
+    /// How many times the loop has read the primary's whole file.
+    pub(super) primary_reads: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {

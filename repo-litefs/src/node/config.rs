@@ -7,6 +7,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use repo_core::{BoxedLayer, RepoBuilder, WriterConfig};
 use repo_middleware::StackConfig;
+use sea_orm::sqlx::sqlite::SqliteSynchronous;
 use sea_orm::{DatabaseConnection, DbErr};
 use sea_orm_migration::MigratorTrait;
 
@@ -61,6 +62,9 @@ pub struct NodeConfig {
     pub(crate) tracker: Option<PrimaryTracker>,
     /// A connection given by the caller instead of opening `db_path`.
     pub(crate) connection: Option<DatabaseConnection>,
+    /// SQLite's `synchronous` for the connections the node opens on `db_path` (`None`:
+    /// SQLite's default, `FULL`).
+    pub(crate) synchronous: Option<SqliteSynchronous>,
     /// Where read-your-writes looks for the ledger row (default: the node's database).
     pub(crate) ledger_probe: Option<DatabaseConnection>,
     /// The application's migrations (run on the primary before the ledger's table).
@@ -129,6 +133,7 @@ impl NodeConfig {
             secret,
             tracker: None,
             connection: None,
+            synchronous: None,
             ledger_probe: None,
             migrate: None,
             customize: None,
@@ -202,6 +207,17 @@ impl NodeConfig {
     /// open their database in a way of their own.
     pub fn connection(mut self, db: DatabaseConnection) -> Self {
         self.connection = Some(db);
+        self
+    }
+
+    /// SQLite's `synchronous` setting for the connections the node opens on its file (not
+    /// for a connection given with [`NodeConfig::connection`]); the node's writer copies it.
+    /// Default: SQLite's own, `FULL`, which a LiteFS deployment keeps (a commit survives
+    /// a power loss). `OFF` skips the fsyncs (a commit survives the process crashing, not
+    /// the machine): for databases that do not outlive the process anyway, such as a local
+    /// cluster in a temporary directory.
+    pub fn synchronous(mut self, synchronous: SqliteSynchronous) -> Self {
+        self.synchronous = Some(synchronous);
         self
     }
 

@@ -3,10 +3,11 @@
 //! and the forwarding layer never writes locally there); the primary prepares the schema,
 //! a replica waits for it to replicate.
 
-use std::path::Path;
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
+};
 use tokio::time::Instant;
 
 use super::NodeError;
@@ -18,7 +19,7 @@ use crate::ledger;
 pub(super) async fn open_as_primary(config: &NodeConfig) -> Result<DatabaseConnection, NodeError> {
     let db = match &config.connection {
         Some(db) => db.clone(),
-        None => connect(&config.db_path, "rwc").await?,
+        None => connect(config, "rwc").await?,
     };
     if let Some(migrate) = &config.migrate {
         migrate(db.clone()).await?;
@@ -47,7 +48,7 @@ pub(super) async fn open_as_replica(
     loop {
         let opened = match &config.connection {
             Some(db) => Some(db.clone()),
-            None if config.db_path.exists() => connect(&config.db_path, "rw").await.ok(),
+            None if config.db_path.exists() => connect(config, "rw").await.ok(),
             None => None,
         };
         if let Some(db) = opened {
@@ -74,6 +75,12 @@ pub(super) async fn open_as_replica(
     }
 }
 
-async fn connect(path: &Path, mode: &str) -> Result<DatabaseConnection, sea_orm::DbErr> {
-    Database::connect(format!("sqlite://{}?mode={mode}", path.display())).await
+/// Opens `config.db_path` (`mode`: `rw` or `rwc`) with the configured `synchronous`.
+async fn connect(config: &NodeConfig, mode: &str) -> Result<DatabaseConnection, sea_orm::DbErr> {
+    let mut options =
+        ConnectOptions::new(format!("sqlite://{}?mode={mode}", config.db_path.display()));
+    if let Some(synchronous) = config.synchronous {
+        options.map_sqlx_sqlite_opts(move |o| o.synchronous(synchronous));
+    }
+    Database::connect(options).await
 }

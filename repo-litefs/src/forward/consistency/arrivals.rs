@@ -2,9 +2,11 @@
 //!
 //! A waiting write registers (its request id, and the primary's position after the commit
 //! when known), then looks for itself once. From then on the node's watcher does the
-//! looking: every millisecond while at least one write waits (never while none does) it
-//! looks at the node's [`ChangeSignal`] (a few bytes of a few files, no SQL), and only when
-//! that changed does it look for every waiting write at once: the position (one read per
+//! looking: every millisecond while at least one write waits (never while none does), and
+//! at once when the kernel reports that one of the signal's files was written and closed,
+//! renamed into place or deleted ([`FileEvents`]: the emulator's copy, a `<db>-pos`
+//! rewritten), it looks at the node's [`ChangeSignal`] (a few bytes of a few files, no
+//! SQL), and only when that changed does it look for every waiting write at once: the position (one read per
 //! distinct target, stopping at the first one not reached) and one ledger query for all
 //! the ids (`WHERE request_id IN (…)`). A write found is told through its channel. So the
 //! database is asked once per change of this node's files, whatever the number of waiting
@@ -24,6 +26,7 @@ use uuid::Uuid;
 
 use super::signal::{ChangeSignal, Fingerprint};
 use crate::backend::ReplicationPosition;
+use crate::file_events::FileEvents;
 use crate::ledger::{TABLE, ledger_statement};
 
 /// How often the watcher looks at the signal while writes wait.
@@ -55,6 +58,8 @@ struct Shared {
     position: Option<Arc<dyn ReplicationPosition>>,
     /// What tells the watcher that the database may have changed.
     signal: ChangeSignal,
+    /// How often the watcher looks at the signal while writes wait, events aside.
+    look: Duration,
     /// The writes waiting now, by registration key.
     waiting: Mutex<HashMap<u64, Waiting>>,
     /// The next registration key.
@@ -119,11 +124,22 @@ impl Arrivals {
         position: Option<Arc<dyn ReplicationPosition>>,
         signal: ChangeSignal,
     ) -> Self {
+        Self::with_look(local, position, signal, LOOK)
+    }
+
+    /// Like [`Arrivals::new`], looking every `look` (events aside).
+    fn with_look(
+        local: DatabaseConnection,
+        position: Option<Arc<dyn ReplicationPosition>>,
+        signal: ChangeSignal,
+        look: Duration,
+    ) -> Self {
         Self {
             shared: Arc::new(Shared {
                 local,
                 position,
                 signal,
+                look,
                 waiting: Mutex::new(HashMap::new()),
                 next_key: AtomicU64::new(0),
                 wake: Notify::new(),
@@ -191,17 +207,22 @@ impl Arrivals {
 }
 
 /// The watcher: sleeps while no write waits; otherwise looks at the signal every [`LOOK`]
-/// and, when it changed, for every waiting write.
+/// and when a file event comes, and, when it changed, for every waiting write.
 async fn watch(shared: Arc<Shared>, first: Fingerprint) {
     let mut last = Some(first);
-    let mut tick = tokio::time::interval(LOOK);
+    let mut events = FileEvents::watch(shared.signal.paths());
+    let mut tick = tokio::time::interval(shared.look);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         while shared.waiting.lock().map_or(true, |w| w.is_empty()) {
             // A write registering after the check stores a permit: no wake-up is lost.
             shared.wake.notified().await;
         }
-        tick.tick().await;
+        // Events that came while nobody waited cost one look, which finds nothing changed.
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = events.next() => {}
+        }
         let now = shared.signal.look();
         if last
             .as_ref()
@@ -290,5 +311,55 @@ impl Shared {
                 .filter_map(|bytes| Uuid::from_slice(&bytes).ok())
                 .collect(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+    use uuid::Uuid;
+
+    use super::{Arrivals, ChangeSignal};
+
+    /// Replaces `path`'s content through a rename, as the emulator and LiteFS's own writes
+    /// of `<db>-pos` appear.
+    fn replace(path: &std::path::Path, content: &str) {
+        let fresh = path.with_extension("new");
+        std::fs::write(&fresh, content).expect("write");
+        std::fs::rename(&fresh, path).expect("rename");
+    }
+
+    /// With periodic looks an hour apart, only the kernel's event about the rewritten
+    /// `<db>-pos` can make the watcher look: the waiting write is found through it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_file_event_makes_the_watcher_look_at_once() {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("app.db").display());
+        let db = Database::connect(url).await.expect("db");
+        crate::ledger::create_table(&db).await.expect("ledger");
+        let pos = dir.path().join("app.db-pos");
+        replace(&pos, "0000000000000001/0000000000000000\n");
+        let arrivals = Arrivals::with_look(
+            db.clone(),
+            None,
+            ChangeSignal::files([&pos]),
+            Duration::from_secs(3600),
+        );
+        let id = Uuid::new_v4();
+        let mut waiting = arrivals.register(id, None);
+        // Let the watcher take its first (immediate) periodic look: the next is an hour away.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        db.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "INSERT INTO litefs_ledger (request_id, response, created_at) VALUES (?, ?, 0)",
+            [id.as_bytes().to_vec().into(), Vec::<u8>::new().into()],
+        ))
+        .await
+        .expect("the row arrives");
+        replace(&pos, "0000000000000002/0000000000000000\n");
+        let found = tokio::time::timeout(Duration::from_secs(20), waiting.arrived()).await;
+        assert!(found.is_ok(), "the event about <db>-pos was not acted on");
     }
 }

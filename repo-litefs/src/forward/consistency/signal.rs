@@ -76,6 +76,14 @@ impl ChangeSignal {
         Self::Files(vec![db, wal.into()])
     }
 
+    /// The files watched (none for [`ChangeSignal::Ticks`]).
+    pub(crate) fn paths(&self) -> &[PathBuf] {
+        match self {
+            Self::Files(files) => files,
+            Self::Ticks => &[],
+        }
+    }
+
     /// Looks at the signal now (blocking file reads of a few bytes, page-cache speed).
     pub fn look(&self) -> Fingerprint {
         match self {
