@@ -8,7 +8,20 @@ use super::{Rejection, SqlDialect};
 
 /// PostgreSQL functions a forwarded statement may not call, in lower case (beyond every
 /// name starting with one of [`POSTGRES_FORBIDDEN_PREFIXES`]).
-const POSTGRES_FORBIDDEN_FUNCTIONS: &[&str] = &["set_config", "setval", "dblink"];
+///
+/// `ts_stat` and `ts_rewrite` run SQL given as text (as `query_to_xml` does); the BRIN and
+/// GIN maintenance functions rewrite index pages.
+const POSTGRES_FORBIDDEN_FUNCTIONS: &[&str] = &[
+    "set_config",
+    "setval",
+    "dblink",
+    "ts_stat",
+    "ts_rewrite",
+    "brin_summarize_new_values",
+    "brin_summarize_range",
+    "brin_desummarize_range",
+    "gin_clean_pending_list",
+];
 
 /// Prefixes of PostgreSQL function names a forwarded statement may not call: the server's
 /// own administrative functions (`pg_terminate_backend`, `pg_advisory_lock`, `pg_sleep`,

@@ -79,9 +79,13 @@
 //! any table named `pg_…`. The refused functions are every `pg_…` function (advisory
 //! locks, `pg_terminate_backend`, `pg_cancel_backend`, `pg_reload_conf`, `pg_read_file`,
 //! `pg_sleep`, `pg_notify`, …), `set_config`, `setval`, the large-object functions
-//! (`lo_…`), `dblink…`, and the functions that run SQL given as a string
-//! (`query_to_xml…`, `cursor_to_xml…`, `table_to_xml…`, `schema_to_xml…`,
-//! `database_to_xml…`), which would carry any call past this check. Statements run under
+//! (`lo_…`), `dblink…`, the index maintenance functions (`brin_summarize…`,
+//! `brin_desummarize_range`, `gin_clean_pending_list`), and the functions that run SQL
+//! given as a string (`query_to_xml…`, `cursor_to_xml…`, `table_to_xml…`,
+//! `schema_to_xml…`, `database_to_xml…`, `ts_stat`, `ts_rewrite`), which would carry any
+//! call past this check. This list covers PostgreSQL's own functions; an extension's
+//! functions and the application's own are not known to it, so connect the nodes as a role
+//! that may do no more than the application needs (not a superuser). Statements run under
 //! PostgreSQL's `statement_timeout`, which interrupts any of them.
 //!
 //! Statements `sqlparser` cannot parse (for example `PRAGMA journal_mode = wal`, `DETACH`,

@@ -115,6 +115,23 @@ fn functions_with_side_effects_are_refused() {
             "INSERT INTO tags (name) VALUES (setval('tags_id_seq', 1)::text)",
             "setval",
         ),
+        // SQL given as text, run by the function (found by an outsider's attack).
+        (
+            "INSERT INTO audit (what) SELECT count(*)::text FROM ts_stat('SELECT to_tsvector(pg_advisory_lock(4711)::text)')",
+            "ts_stat",
+        ),
+        (
+            "INSERT INTO audit (what) SELECT ts_rewrite('a'::tsquery, 'SELECT ''a''::tsquery, ''b''::tsquery')::text",
+            "ts_rewrite",
+        ),
+        (
+            "INSERT INTO audit (what) SELECT pg_catalog.TS_STAT('SELECT 1')::text",
+            "TS_STAT",
+        ),
+        (
+            "INSERT INTO audit (n) SELECT brin_summarize_new_values('some_brin_index')",
+            "brin_summarize_new_values",
+        ),
     ] {
         match check(sql) {
             Err(Rejection::ForbiddenFunction { name: refused }) => {
