@@ -1059,6 +1059,146 @@ fn bad_input_from_the_standby_fails_as_on_the_primary_and_never_panics() {
                 )),
             }
         }
+        // The node is still serving after all that.
+        app.standby
+            .repo()
+            .insert(new_product("R-2", 1))
+            .await
+            .expect("a forwarded write afterwards");
+        assert!(diffs.is_empty(), "{diffs:#?}");
+        app
+    });
+}
+
+/// Inside a transaction begun on the standby's node, statements run on the primary: the
+/// allowlist must hold there too (reads with side effects, `SET`, advisory locks).
+#[test]
+fn the_allowlist_holds_inside_an_interactive_transaction() {
+    with_app(true, |app| async move {
+        let fwd = app.standby.repo();
+        let mut let_through = Vec::new();
+        for sql in [
+            "SELECT pg_advisory_lock(4242)",
+            "SELECT pg_advisory_xact_lock(4243)",
+            "SET statement_timeout = 0",
+            "SELECT set_config('statement_timeout', '0', false)",
+            "SELECT pg_terminate_backend(0)",
+            "SELECT pg_catalog.pg_sleep(0)",
+            "DO $$ BEGIN INSERT INTO audit (what) VALUES ('do'); END $$",
+            "SELECT pg_notify('chan', 'x')",
+            "COPY audit (what) FROM STDIN",
+            "SELECT lo_create(0)",
+            "CREATE TEMP TABLE t (x int)",
+        ] {
+            let txn = fwd.begin().await.expect("begin");
+            let read = txn.query_all_raw(raw(sql)).await;
+            let exec = if read.is_ok() {
+                None
+            } else {
+                Some(txn.execute_raw(raw(sql)).await)
+            };
+            match (&read, &exec) {
+                (Err(_), Some(Err(_))) => {}
+                _ => let_through.push(format!(
+                    "{sql}: query {:?} / execute {:?}",
+                    read.as_ref().map(Vec::len),
+                    exec.as_ref().map(|r| r.as_ref().map(|e| e.rows_affected()))
+                )),
+            }
+            let _ = txn.rollback().await;
+        }
+        let locks = scalar(
+            &app.primary_db,
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'",
+        )
+        .await;
+        let seq = scalar(
+            &app.primary_db,
+            "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM order_numbers",
+        )
+        .await;
+        assert!(
+            let_through.is_empty() && locks == 0,
+            "let through inside a forwarded transaction: {let_through:#?}; advisory locks \
+             held on the primary afterwards: {locks}; sequence advanced to {seq}"
+        );
+        app
+    });
+}
+
+/// Values PostgreSQL stores but sea-orm's Rust types cannot hold, returned by a write
+/// (`RETURNING`): the forwarded call fails when the local one does (even where sqlx
+/// panics decoding an infinite `timestamptz`), writes nothing then, and the node serves on.
+#[test]
+fn unrepresentable_returned_values_fail_as_locally() {
+    with_app(true, |app| async move {
+        let p = app
+            .primary
+            .repo()
+            .insert(new_product("R-1", 1))
+            .await
+            .expect("seed");
+        let mut diffs = Vec::new();
+        for (label, total, placed) in [
+            ("numeric-nan", "'NaN'", "now()"),
+            ("numeric-tiny", "1e-40", "now()"),
+            ("numeric-huge", "1e40", "now()"),
+            ("ts-infinity", "1", "'infinity'"),
+            ("ts-bc", "1", "'4713-01-01 00:00:00+00 BC'"),
+        ] {
+            let mut ids = Vec::new();
+            for _ in 0..2 {
+                let id = uuid::Uuid::new_v4();
+                app.primary_db
+                    .execute_raw(raw(&format!(
+                        "INSERT INTO orders (id, product_id, qty, status, placed_at, total, note) \
+                         VALUES ('{id}', '{}', 1, 'paid', {placed}, {total}, '{label}')",
+                        p.id
+                    )))
+                    .await
+                    .expect(label);
+                ids.push(id);
+            }
+            let update = |id: uuid::Uuid| {
+                order::Entity::update_many()
+                    .col_expr(order::Column::Qty, Expr::value(2))
+                    .filter(order::Column::Id.eq(id))
+            };
+            let f = app
+                .standby
+                .repo()
+                .update_all(update(ids[0]))
+                .returning()
+                .await;
+            // Plain sea-orm may panic in sqlx's decoder: run it where a panic is caught.
+            let db = app.primary_db.clone();
+            let q = update(ids[1]);
+            let l = match tokio::spawn(async move { q.exec_with_returning(&db).await }).await {
+                Ok(l) => l,
+                Err(join) => Err(DbErr::Custom(format!("local sea-orm panicked: {join}"))),
+            };
+            let qty = |id: uuid::Uuid| format!("SELECT qty::bigint FROM orders WHERE id = '{id}'");
+            let (fq, lq) = (
+                scalar(&app.primary_db, &qty(ids[0])).await,
+                scalar(&app.primary_db, &qty(ids[1])).await,
+            );
+            // Locally the UPDATE commits before sqlx fails to decode the row (autocommit);
+            // forwarded, the failing write is rolled back: an error writes nothing.
+            let forwarded_wrote = fq == 2;
+            if f.is_ok() != l.is_ok() || f.is_ok() != forwarded_wrote || (f.is_ok() && fq != lq) {
+                diffs.push(format!(
+                    "{label}: forwarded {:?} (qty {fq}), local {:?} (qty {lq})",
+                    f.map(|v| v.len()).map_err(|e| e.to_string()),
+                    l.map(|v| v.len()).map_err(|e| e.to_string())
+                ));
+            }
+        }
+        // The node is still serving after all that.
+        app.standby
+            .repo()
+            .insert(new_product("R-2", 1))
+            .await
+            .expect("a forwarded write afterwards");
         assert!(diffs.is_empty(), "{diffs:#?}");
         app
     });
