@@ -1351,3 +1351,77 @@ fn oversized_and_malformed_typed_writes() {
         app
     });
 }
+
+/// sea-orm edge cases of typed writes from the standby, against plain sea-orm on the
+/// primary: a database-generated uuid key, an update or delete of a missing row, a
+/// named transaction and a key reused on the other node.
+#[test]
+fn typed_edge_cases_answer_as_plain_sea_orm() {
+    with_app(true, |app| async move {
+        let fwd = app.standby.repo();
+        // The key left to the database (DEFAULT gen_random_uuid()), through save().
+        let no_key = |sku: &str| {
+            let mut am = new_product(sku, 1);
+            am.id = sea_orm::ActiveValue::NotSet;
+            am
+        };
+        let f = fwd.insert_or_update(no_key("G-1")).await;
+        let l = no_key("G-2").save(&app.primary_db).await;
+        assert_eq!(f.is_ok(), l.is_ok(), "forwarded {f:?}, local {l:?}");
+        // An update of a missing row: sea-orm's RecordNotUpdated.
+        let mut ghost: product::ActiveModel = new_product("GHOST", 1);
+        ghost.stock = Set(9);
+        let f = fwd.update(ghost.clone()).await.expect_err("no such row");
+        let l = ghost
+            .clone()
+            .update(&app.primary_db)
+            .await
+            .expect_err("no such row");
+        assert_eq!(db_err(&f).map(ToString::to_string), Some(l.to_string()));
+        // A delete of a missing row: zero rows, no error.
+        let f = fwd.delete(ghost.clone()).await.expect("delete nothing");
+        assert_eq!(f.rows_affected, 0);
+        // A key used from the standby, then the same call with it on the primary's node.
+        let key = IdempotencyKey::new("outsider-both-nodes").expect("key");
+        let p = fwd.insert(new_product("N-1", 5)).await.expect("product");
+        let args = OrderArgs {
+            id: uuid::Uuid::new_v4(),
+            product: p.id,
+            qty: 1,
+        };
+        let first = fwd
+            .transaction::<PlaceOrder>(args.clone())
+            .idempotency_key(key.clone())
+            .await
+            .expect("first");
+        let again = fwd
+            .transaction::<PlaceOrder>(args.clone())
+            .idempotency_key(key.clone())
+            .await
+            .expect("again from the standby");
+        assert_eq!(first, again);
+        let other_args = OrderArgs {
+            id: uuid::Uuid::new_v4(),
+            ..args.clone()
+        };
+        let refused = fwd
+            .transaction::<PlaceOrder>(other_args)
+            .idempotency_key(key.clone())
+            .await
+            .expect_err("other args, same key");
+        assert!(!matches!(refused, RepoError::Database(_)), "{refused:?}");
+        let on_primary = app
+            .primary
+            .repo()
+            .transaction::<PlaceOrder>(args)
+            .idempotency_key(key)
+            .await;
+        assert_eq!(
+            scalar(&app.primary_db, "SELECT count(*) FROM orders").await,
+            1,
+            "one order whatever the node the key was reused on; primary answered {on_primary:?}"
+        );
+        assert_eq!(on_primary.expect("the recorded answer"), first);
+        app
+    });
+}
