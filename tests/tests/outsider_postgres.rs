@@ -1539,3 +1539,106 @@ fn sql_text_run_by_ts_stat_or_ts_rewrite_is_refused() {
         app
     });
 }
+
+/// Rows without an entity inside a transaction begun on the standby (typed on the primary
+/// by their declared types, docs/BACKENDS.md) read as in a local transaction.
+#[test]
+fn untyped_rows_inside_a_forwarded_transaction_read_as_locally() {
+    with_app(true, |app| async move {
+        let fwd = app.standby.repo();
+        let p = fwd.insert(new_product("Q-1", 5)).await.expect("seed");
+        fwd.insert(new_order(p.id, 3)).await.expect("order");
+        let sql = "SELECT sum(p.price) AS s, avg(o.qty) AS a, max(o.status) AS st, \
+                   min(o.placed_at) AS t, bool_and(o.qty > 0) AS b, count(*) AS c, \
+                   max(p.attrs::text)::jsonb AS j, max(p.id::text)::uuid AS u, \
+                   1::int2 AS small, max(o.weight) AS w, max(p.name) AS n \
+                   FROM orders o JOIN products p ON p.id = o.product_id";
+        let mut seen = Vec::new();
+        for repo in [fwd, app.primary.repo()] {
+            let txn = repo.begin().await.expect("begin");
+            let rows = txn.query_all_raw(raw(sql)).await.expect("query");
+            let r = &rows[0];
+            seen.push(format!(
+                "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+                r.try_get::<Decimal>("", "s"),
+                r.try_get::<Decimal>("", "a"),
+                r.try_get::<String>("", "st"),
+                r.try_get::<chrono::DateTime<chrono::FixedOffset>>("", "t"),
+                r.try_get::<bool>("", "b"),
+                r.try_get::<i64>("", "c"),
+                r.try_get::<serde_json::Value>("", "j"),
+                r.try_get::<uuid::Uuid>("", "u"),
+                r.try_get::<i16>("", "small"),
+                r.try_get::<f64>("", "w"),
+                r.try_get::<String>("", "n"),
+            ));
+            txn.rollback().await.expect("rollback");
+        }
+        assert_eq!(seen[0], seen[1]);
+        assert!(!seen[0].contains("Err"), "{}", seen[0]);
+        app
+    });
+}
+
+/// Batch edge cases from the standby against plain sea-orm: every row in conflict,
+/// nothing matched, and statements with very many parameters.
+#[test]
+fn batch_edge_cases_answer_as_plain_sea_orm() {
+    with_app(true, |app| async move {
+        let fwd = app.standby.repo();
+        fwd.insert(new_product("DUP", 1)).await.expect("seed");
+        let nothing = || {
+            product::Entity::insert_many([new_product("DUP", 2)]).on_conflict(
+                sea_orm::sea_query::OnConflict::column(product::Column::Sku)
+                    .do_nothing()
+                    .to_owned(),
+            )
+        };
+        let f = fwd.insert_all(nothing()).await;
+        let l = nothing().exec(&app.primary_db).await;
+        assert_eq!(
+            f.as_ref().err().and_then(db_err).map(ToString::to_string),
+            l.as_ref().err().map(ToString::to_string),
+            "forwarded {f:?}, local {l:?}"
+        );
+        let none = fwd
+            .update_all(
+                product::Entity::update_many()
+                    .col_expr(product::Column::Stock, Expr::value(1))
+                    .filter(product::Column::Sku.eq("none")),
+            )
+            .returning()
+            .await
+            .expect("nothing matched");
+        assert!(none.is_empty());
+        // 5,000 rows (35,000 parameters) and 10,000 rows (70,000: past PostgreSQL's 65,535).
+        for (n, label) in [(5_000, "five"), (10_000, "ten")] {
+            let rows = |prefix: &str| {
+                (0..n)
+                    .map(|i| new_product(&format!("{prefix}-{label}-{i}"), 1))
+                    .collect::<Vec<_>>()
+            };
+            let f = fwd
+                .insert_all(product::Entity::insert_many(rows("f")))
+                .await;
+            let l = product::Entity::insert_many(rows("l"))
+                .exec(&app.primary_db)
+                .await;
+            let count = |prefix: &str| {
+                format!("SELECT count(*) FROM products WHERE sku LIKE '{prefix}-{label}-%'")
+            };
+            let (fc, lc) = (
+                scalar(&app.primary_db, &count("f")).await,
+                scalar(&app.primary_db, &count("l")).await,
+            );
+            assert_eq!(
+                (f.is_ok(), fc),
+                (l.is_ok(), lc),
+                "{n} rows: forwarded {:?}, local {:?}",
+                f.map(|_| ()),
+                l.map(|_| ())
+            );
+        }
+        app
+    });
+}
