@@ -516,7 +516,7 @@ fn typed_writes_from_the_standby_answer_as_on_the_primary() {
 }
 
 async fn violation(
-    repo_like: &(impl ConnectionTrait + Sync),
+    repo_like: &impl ConnectionTrait,
     fwd: &repo_core::Repo,
     sql: &str,
 ) -> (DbErr, RepoError) {
@@ -528,10 +528,6 @@ async fn violation(
         .execute_raw(Statement::from_string(DbBackend::Postgres, sql))
         .await
         .expect_err("forwarded violation");
-    let forwarded = match forwarded {
-        DbErr::Custom(_) | DbErr::Exec(_) | DbErr::Query(_) | DbErr::Conn(_) => forwarded,
-        other => other,
-    };
     (local, RepoError::Database(forwarded))
 }
 
@@ -1639,6 +1635,87 @@ fn batch_edge_cases_answer_as_plain_sea_orm() {
                 l.map(|_| ())
             );
         }
+        app
+    });
+}
+
+/// The CPU-bound write used by the timeout tests (a 10^10-row join, no disk).
+const SLOW: &str = "INSERT INTO audit (what) SELECT count(*)::text \
+                    FROM generate_series(1, 100000) a, generate_series(1, 100000) b";
+
+fn slow_request() -> Request {
+    Request::new(Action::Execute, "audit", Operation::Execute(raw(SLOW)))
+}
+
+/// A forwarded write that runs past the primary's `statement_timeout` (5 s, set by
+/// `repo_postgres::connect`), within the call's deadline, fails as it does locally,
+/// writes nothing, and the node's writer is free again afterwards.
+#[test]
+fn a_write_past_the_statement_timeout_fails_as_locally() {
+    with_app(true, |app| async move {
+        let local = app
+            .primary_db
+            .execute_raw(raw(SLOW))
+            .await
+            .expect_err("cancelled locally");
+        let options = repo_core::CallOptions {
+            timeout: Some(Duration::from_secs(60)),
+            ..Default::default()
+        };
+        let forwarded = app
+            .standby
+            .repo()
+            .call(slow_request(), &options)
+            .await
+            .expect_err("cancelled forwarded");
+        let f = db_err(&forwarded).expect("a database error");
+        assert_eq!(sqlstate(&local).as_deref(), Some("57014"), "{local}");
+        assert_eq!(sqlstate(f), sqlstate(&local), "{forwarded:?}");
+        assert_eq!(text(f), text(&local));
+        assert_eq!(
+            scalar(&app.primary_db, "SELECT count(*) FROM audit").await,
+            0
+        );
+        app.standby
+            .repo()
+            .execute_raw(raw("INSERT INTO audit (what) VALUES ('after')"))
+            .await
+            .expect("the writer is free");
+        app
+    });
+}
+
+/// README: "a statement still running at the request's deadline ... is interrupted, rolls
+/// back and fails with `RepoError::Interrupted`". On PostgreSQL, with a call deadline
+/// shorter than `statement_timeout`, the answer should say the write did not commit.
+#[test]
+#[ignore = "finding 5: on PostgreSQL the call's deadline does not interrupt the statement: an ambiguous 'may have committed' answer"]
+fn a_write_past_the_call_deadline_is_interrupted_definitively() {
+    with_app(true, |app| async move {
+        let options = repo_core::CallOptions {
+            timeout: Some(Duration::from_secs(1)),
+            ..Default::default()
+        };
+        let err = app
+            .standby
+            .repo()
+            .call(slow_request(), &options)
+            .await
+            .expect_err("past its deadline");
+        let local_err = app
+            .primary
+            .repo()
+            .call(slow_request(), &options)
+            .await
+            .expect_err("past its deadline, on the primary's node");
+        assert_eq!(
+            (err.commit_state(), local_err.commit_state()),
+            (
+                repo_core::CommitState::NotCommitted,
+                repo_core::CommitState::NotCommitted
+            ),
+            "forwarded: {err:?}; local: {local_err:?}"
+        );
         app
     });
 }
