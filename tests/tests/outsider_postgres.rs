@@ -1522,9 +1522,21 @@ fn sql_text_run_by_ts_stat_or_ts_rewrite_is_refused() {
                 other => let_through.push(format!("{sql}: {other:?}")),
             }
         }
+        // And as a read inside a transaction begun on the standby (it runs on the primary).
+        let txn = fwd.begin().await.expect("begin");
+        let read = txn
+            .query_all_raw(raw(
+                "SELECT count(*) FROM ts_stat('SELECT to_tsvector(pg_advisory_lock(4713)::text)')",
+            ))
+            .await;
+        if read.is_ok() {
+            let_through.push("ts_stat inside a forwarded transaction: Ok".to_owned());
+        }
+        let _ = txn.rollback().await;
         let held = scalar(
             &app.primary_db,
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid IN (4711, 4712)",
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' \
+             AND objid IN (4711, 4712, 4713)",
         )
         .await;
         assert!(
