@@ -716,7 +716,6 @@ fn legitimate_dml_is_not_refused() {
 }
 
 #[test]
-#[ignore = "finding 1: WITH ... INSERT (plain and data-modifying CTEs) refused by the PostgreSQL allowlist"]
 fn a_cte_insert_is_not_refused() {
     with_app(true, |app| async move {
         let fwd = app.standby.repo();
@@ -1503,7 +1502,6 @@ fn the_allowlist_sees_through_disguises() {
 /// `ts_stat(sqlquery)` and `ts_rewrite(query, sqlquery)` run the SQL text they are given:
 /// a forbidden function inside that text must not run on the primary.
 #[test]
-#[ignore = "finding 4: ts_stat / ts_rewrite run SQL text past the allowlist (advisory lock held on the primary)"]
 fn sql_text_run_by_ts_stat_or_ts_rewrite_is_refused() {
     with_app(true, |app| async move {
         let fwd = app.standby.repo();
