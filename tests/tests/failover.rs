@@ -55,6 +55,25 @@ async fn write_load(
     (acked, errors)
 }
 
+/// Waits (bounded) until no write transaction is open on the SQLite file at `path`.
+async fn drain(path: &std::path::Path) {
+    use sea_orm::sqlx::sqlite::SqliteConnectOptions;
+    use sea_orm::sqlx::{ConnectOptions, Connection};
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .busy_timeout(Duration::from_secs(5));
+    let mut conn = options.connect().await.expect("open node-1's file");
+    sea_orm::sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut conn)
+        .await
+        .expect("node-1's last commit ended");
+    sea_orm::sqlx::query("ROLLBACK")
+        .execute(&mut conn)
+        .await
+        .expect("rollback");
+    conn.close().await.expect("close");
+}
+
 async fn bodies(db: &sea_orm::DatabaseConnection) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
     for c in comment::Entity::find().all(db).await.expect("comments") {
@@ -114,6 +133,10 @@ async fn fail_over_under_load(kill: bool) {
         cluster.nodes[0].kill_server();
     }
     cluster.nodes[0].tracker.set(PrimaryState::replica(None));
+    // A graceful handover: demoted, node-1 starts no write; one that passed its last role
+    // check before the demotion is committing, and holds the file's RESERVED lock until it
+    // ends. Only then is node-1's file final, and the standby caught up with it.
+    drain(&cluster.path(0)).await;
     assert!(
         first.wait_synced(Duration::from_secs(5)).await,
         "the standby caught up"
@@ -159,7 +182,14 @@ async fn fail_over_under_load(kill: bool) {
         errors,
         promoted_after
     );
-    assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+    let on_old_primary = bodies(&cluster.nodes[0].db).await;
+    assert!(
+        lost.is_empty(),
+        "acknowledged writes lost: {lost:?} (on the old primary: {:?})",
+        lost.iter()
+            .map(|b| on_old_primary.get(*b).copied().unwrap_or(0))
+            .collect::<Vec<_>>()
+    );
     assert!(
         duplicated.is_empty(),
         "writes applied twice: {duplicated:?}"
