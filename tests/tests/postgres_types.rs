@@ -185,25 +185,27 @@ fn a_postgres_enum_crosses_the_wire_both_ways() {
             .await
             .expect("a forwarded update with enum values");
         assert_eq!(changed.rows_affected, 2);
-        // Through `&repo` as a sea-orm connection, a RETURNING row needs the entity
-        // registered (`RepoBuilder::entity`): without, a clear error, and nothing written.
+        // Through `&repo` as a sea-orm connection, without the entity registered: the
+        // RETURNING row is typed by its columns' declared types (the enum as its label) and
+        // decodes as it does locally.
         let unregistered = row("via connection", Mood::Ok, None)
             .insert(nodes.standby.repo())
             .await
-            .expect_err("no shape for the row");
-        assert!(
-            unregistered.to_string().contains("RepoBuilder::entity"),
-            "{unregistered}"
-        );
-        assert_eq!(written(&nodes.primary_db).await, 0, "rolled back");
+            .expect("an unregistered row, typed by its declared types");
+        assert_eq!((unregistered.m, unregistered.maybe), (Mood::Ok, None));
+        assert_eq!(written(&nodes.primary_db).await, 1);
         nodes.shutdown().await;
+        // Registered, it reads through the entity's shape.
         let registered = PgNodes::start(&cluster, |c| c.repo(|b| b.entity::<mood::Entity>())).await;
-        let via_connection = row("via connection", Mood::Ok, None)
+        let via_connection = row("via connection", Mood::Sad, Some(Mood::Happy))
             .insert(registered.standby.repo())
             .await
             .expect("registered: the row reads through its shape");
-        assert_eq!(via_connection.m, Mood::Ok);
-        assert_eq!(written(&registered.primary_db).await, 1);
+        assert_eq!(
+            (via_connection.m, via_connection.maybe),
+            (Mood::Sad, Some(Mood::Happy))
+        );
+        assert_eq!(written(&registered.primary_db).await, 2);
         registered.shutdown().await;
     });
 }
