@@ -12,20 +12,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use blog_example::entities::tag;
-use repo_core::{
-    Action, CallOptions, CommitState, Consistency, Durability, IdempotencyKey, Operation,
-    RepoError, Request,
-};
+use repo_core::{CallOptions, CommitState, Consistency, Durability, IdempotencyKey, RepoError};
 use repo_litefs::Node;
 use repo_litefs::durability::{Candidates, DurabilityConfig};
 use repo_postgres::RoleConfig;
 use repo_tests::history::{Answer, History, Verdict};
 use repo_tests::postgres::listeners::listeners;
 use repo_tests::postgres::nodes::{scalar, test_config};
-use repo_tests::postgres::{PgCluster, PgServer};
+use repo_tests::postgres::{PgCluster, PgServer, events};
 use repo_tests::proxy::Proxy;
 use repo_tests::write_script::new_tag;
-use sea_orm::{DatabaseConnection, DbBackend, Statement};
+use sea_orm::DatabaseConnection;
 
 /// How long the primary waits for the candidates.
 const WAIT: Duration = Duration::from_secs(2);
@@ -161,17 +158,6 @@ fn received(server: &PgServer) -> u64 {
     repo_postgres::parse_lsn(&text).unwrap_or(0)
 }
 
-/// Polls `sql` on `server` (bounded) until it prints `expected`.
-fn until_psql(server: &PgServer, sql: &str, expected: &str) {
-    for _ in 0..600 {
-        if server.psql(sql).is_ok_and(|out| out == expected) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("{}: `{sql}` never gave {expected}", server.name);
-}
-
 /// Writes with `Durability::Candidates` lose nothing when the primary crashes: asynchronous
 /// replication with each standby's stream 30 ms behind the primary (a proxy, cut at the
 /// crash, so what was on the line is lost), writers on
@@ -223,10 +209,7 @@ fn crash_under_load(durability: Durability) -> Option<Verdict> {
     let mut cluster = PgCluster::start_or_skip()?;
     cluster.add_standby().expect("a second standby");
     // No unique constraint: a write executed twice would show as two rows.
-    cluster
-        .primary
-        .psql("CREATE TABLE events (id bigserial PRIMARY KEY, key text NOT NULL)")
-        .expect("events");
+    cluster.primary.psql(events::CREATE).expect("events");
     let ports = [
         cluster.primary.port,
         cluster.standby.port,
@@ -252,8 +235,7 @@ fn crash_under_load(durability: Durability) -> Option<Verdict> {
             ))
             .expect("stream through the proxy");
         standby.psql("SELECT pg_reload_conf()").expect("reload");
-        until_psql(
-            standby,
+        standby.wait_for(
             "SELECT count(*) FROM pg_tables WHERE tablename = 'events'",
             "1",
         );
@@ -295,12 +277,7 @@ fn crash_under_load(durability: Durability) -> Option<Verdict> {
                     // The same key until acknowledged, bounded: a retry is answered by the
                     // ledger if an earlier attempt committed.
                     for _ in 0..100 {
-                        let statement = Statement::from_string(
-                            DbBackend::Postgres,
-                            format!("INSERT INTO events (key) VALUES ('{key}')"),
-                        );
-                        let request =
-                            Request::new(Action::Execute, "events", Operation::Execute(statement));
+                        let request = events::insert(&key);
                         // Answered without waiting for read-your-writes, which would put
                         // each write on its writer's standby before the answer.
                         let options = CallOptions {

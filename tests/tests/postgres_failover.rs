@@ -10,14 +10,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use blog_example::entities::tag;
-use repo_core::{Action, CallOptions, IdempotencyKey, Operation, RepoError, Request};
+use repo_core::{CallOptions, IdempotencyKey, RepoError};
 use repo_litefs::{Endpoints, Node, NodeConfig};
 use repo_postgres::RoleConfig;
 use repo_tests::postgres::listeners::listeners;
 use repo_tests::postgres::nodes::{scalar, test_config};
-use repo_tests::postgres::{PgCluster, PgServer};
+use repo_tests::postgres::{PgCluster, PgServer, events};
 use repo_tests::proxy::Proxy;
-use sea_orm::{DbBackend, Set, Statement};
+use sea_orm::Set;
 use tokio::net::TcpListener;
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -59,21 +59,6 @@ async fn until_primary_is(node: &Node, primary: &str) {
     );
 }
 
-/// Polls `sql` on `server` (bounded) until it prints `expected`.
-fn until_psql(server: &PgServer, sql: &str, expected: &str) {
-    for _ in 0..600 {
-        if server.psql(sql).is_ok_and(|out| out == expected) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!(
-        "`{sql}` on {} never printed {expected}:\n{}",
-        server.name,
-        server.log_tail()
-    );
-}
-
 #[test]
 fn another_standby_follows_the_promoted_one_and_a_demoted_primary_answers_not_primary() {
     let Some(mut cluster) = PgCluster::start_or_skip() else {
@@ -86,8 +71,7 @@ fn another_standby_follows_the_promoted_one_and_a_demoted_primary_answers_not_pr
         .primary
         .psql("CREATE DATABASE void")
         .expect("stand-in");
-    until_psql(
-        &cluster.more[0],
+    cluster.more[0].wait_for(
         "SELECT count(*) FROM pg_database WHERE datname = 'void'",
         "1",
     );
@@ -171,8 +155,7 @@ fn another_standby_follows_the_promoted_one_and_a_demoted_primary_answers_not_pr
     cluster.more[0]
         .configure("recovery_min_apply_delay = '300ms'")
         .expect("delay replay");
-    until_psql(
-        &cluster.more[0],
+    cluster.more[0].wait_for(
         "SELECT received_tli FROM pg_stat_wal_receiver WHERE status = 'streaming'",
         "2",
     );
@@ -205,7 +188,7 @@ fn another_standby_follows_the_promoted_one_and_a_demoted_primary_answers_not_pr
         .primary
         .start_as_standby_of(&cluster.standby)
         .expect("rejoin");
-    until_psql(&cluster.primary, "SELECT count(*) FROM tags", "2");
+    cluster.primary.wait_for("SELECT count(*) FROM tags", "2");
     assert!(pg1.tracker().is_primary(), "pg-1 does not know yet");
     rt.block_on(async {
         let refused = pg4
@@ -250,10 +233,7 @@ fn a_promotion_under_load_loses_and_duplicates_no_acknowledged_write() {
         .configure("synchronous_standby_names = '*'")
         .expect("synchronous standby");
     // No unique constraint: a write executed twice would show as two rows.
-    cluster
-        .primary
-        .psql("CREATE TABLE events (id bigserial PRIMARY KEY, key text NOT NULL)")
-        .expect("events");
+    cluster.primary.psql(events::CREATE).expect("events");
     let rt = runtime();
     let (pg1, pg2, s_db, link) = rt.block_on(async {
         let (mut ls, _) = listeners(2).await;
@@ -295,12 +275,7 @@ fn a_promotion_under_load_loses_and_duplicates_no_acknowledged_write() {
                     // The same key until an answer, bounded: a retry is answered by the
                     // ledger if an earlier attempt committed.
                     for _ in 0..200 {
-                        let statement = Statement::from_string(
-                            DbBackend::Postgres,
-                            format!("INSERT INTO events (key) VALUES ('{key}')"),
-                        );
-                        let request =
-                            Request::new(Action::Execute, "events", Operation::Execute(statement));
+                        let request = events::insert(&key);
                         let options = CallOptions {
                             idempotency_key: Some(IdempotencyKey::new(&key).expect("key")),
                             timeout: Some(Duration::from_secs(5)),

@@ -7,6 +7,7 @@
 
 pub mod array_columns;
 pub mod cluster;
+pub mod events;
 pub mod install;
 pub mod listeners;
 pub mod mood;

@@ -190,6 +190,25 @@ impl PgServer {
         Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
     }
 
+    /// Polls `sql` (bounded, 30 s) until it prints `expected`.
+    ///
+    /// # Panics
+    ///
+    /// If it never does, with the end of the server's log.
+    pub fn wait_for(&self, sql: &str, expected: &str) {
+        for _ in 0..600 {
+            if self.psql(sql).is_ok_and(|out| out == expected) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!(
+            "`{sql}` on {} never printed {expected}:\n{}",
+            self.name,
+            self.log_tail()
+        );
+    }
+
     /// The end of the server's log, for failure messages.
     pub fn log_tail(&self) -> String {
         tail(&self.log)
