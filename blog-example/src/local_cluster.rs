@@ -76,6 +76,7 @@ pub async fn start(
             txid_wait: false,
             sqlite_synchronous: None,
             stop_on_stdin_close: false,
+            report_commits: true,
         };
         nodes.push(node::start_on(config, listener, metrics.clone()).await?);
     }

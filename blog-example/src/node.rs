@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use migrations::Migrator;
-use repo_core::Repo;
+use repo_core::{Repo, WriterConfig};
 use repo_litefs::node::{Node, NodeConfig as LibraryNodeConfig, NodeError as LibraryNodeError};
 use repo_litefs::{ClusterSecret, Endpoints};
 use repo_postgres::RoleConfig;
@@ -56,6 +56,10 @@ pub struct NodeConfig {
     /// Whether the process stops when its standard input closes: set on the nodes the local
     /// cluster starts as child processes, so that they never outlive it.
     pub stop_on_stdin_close: bool,
+    /// Whether the node's writer tells the LiteFS emulator what each commit writes (in a
+    /// file of `mount_dir`, [`repo_litefs::emulator::commit_reporter`]), so that it reads
+    /// only those pages of the primary: set on the local cluster's nodes.
+    pub report_commits: bool,
 }
 
 impl NodeConfig {
@@ -102,6 +106,15 @@ impl NodeConfig {
         }
         if let Some(synchronous) = self.sqlite_synchronous {
             config = config.synchronous(synchronous);
+        }
+        if let (true, Some(dir)) = (self.report_commits, &self.mount_dir) {
+            match repo_litefs::emulator::commit_reporter(&self.db_path, dir) {
+                Ok(guard) => config = config.writer(WriterConfig::default().commit_guard(guard)),
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "cannot report commits to the LiteFS emulator: it compares whole files"
+                ),
+            }
         }
         config.txid_wait(self.txid_wait)
     }

@@ -2,7 +2,8 @@
 //!
 //! The schema has four tables: `posts`, `tags`, `comments` (each belongs to
 //! one post) and the `post_tags` junction between posts and tags. Deleting a
-//! post or a tag cascades to the rows that reference it.
+//! post or a tag cascades to the rows that reference it. Two indexes serve the
+//! change feed's questions (posts in publication order, a post's comments).
 //!
 //! # Example
 //!
@@ -27,6 +28,7 @@ mod m20261127_000001_create_posts;
 mod m20261127_000002_create_tags;
 mod m20261127_000003_create_comments;
 mod m20261127_000004_create_post_tags;
+mod m20261130_000005_index_feed_queries;
 
 /// Runs the blog schema migrations in the order they were written.
 ///
@@ -44,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_create_post_tags::Migration),
             Box::new(repo_litefs::ledger::CreateLedgerTable),
             Box::new(repo_litefs::ledger::AddLedgerFingerprint),
+            Box::new(m20261130_000005_index_feed_queries::Migration),
         ]
     }
 }

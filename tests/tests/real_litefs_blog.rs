@@ -51,6 +51,7 @@ async fn start_nodes(cluster: &LiteFsCluster) -> Vec<RunningNode> {
             txid_wait: true,
             sqlite_synchronous: None,
             stop_on_stdin_close: false,
+            report_commits: false,
         };
         nodes.push(
             node::start_on(config, listener, None)

@@ -243,6 +243,7 @@ impl NodeArgs {
             secret,
             txid_wait: !self.local_cluster_child,
             stop_on_stdin_close: self.local_cluster_child,
+            report_commits: self.local_cluster_child,
         })
     }
 }

@@ -25,7 +25,7 @@ use std::time::Duration;
 use repo_litefs::ChangeSignal;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, Select,
 };
 use tokio::sync::{Notify, broadcast};
 use tokio::task::AbortHandle;
@@ -224,26 +224,7 @@ async fn announce_posts(
     events: &broadcast::Sender<PostEvent>,
     last: Option<(chrono::NaiveDateTime, i32)>,
 ) -> Result<(Option<(chrono::NaiveDateTime, i32)>, bool), DbErr> {
-    let mut query = post::Entity::find()
-        .filter(post::Column::Published.eq(true))
-        .filter(post::Column::Archived.eq(false));
-    if let Some((at, id)) = last {
-        query = query.filter(
-            sea_orm::Condition::any()
-                .add(post::Column::PublishedAt.gt(at))
-                .add(
-                    sea_orm::Condition::all()
-                        .add(post::Column::PublishedAt.eq(at))
-                        .add(post::Column::Id.gt(id)),
-                ),
-        );
-    }
-    let fresh = query
-        .order_by_asc(post::Column::PublishedAt)
-        .order_by_asc(post::Column::Id)
-        .limit(BATCH)
-        .all(db)
-        .await?;
+    let fresh = posts_published_after(last).all(db).await?;
     let full = fresh.len() as u64 == BATCH;
     let mut newest = last;
     for post in fresh {
@@ -256,6 +237,27 @@ async fn announce_posts(
     Ok((newest, full))
 }
 
+/// The query for up to [`BATCH`] posts published after `last` (publication time, then id),
+/// oldest first. The redundant `published_at >= at` lets the database read the range from
+/// the posts' publication index instead of every post (see the migration
+/// `m20261130_000005_index_feed_queries`).
+fn posts_published_after(last: Option<(chrono::NaiveDateTime, i32)>) -> Select<post::Entity> {
+    let mut query = post::Entity::find()
+        .filter(post::Column::Published.eq(true))
+        .filter(post::Column::Archived.eq(false));
+    if let Some((at, id)) = last {
+        query = query.filter(post::Column::PublishedAt.gte(at)).filter(
+            sea_orm::Condition::any()
+                .add(post::Column::PublishedAt.gt(at))
+                .add(post::Column::Id.gt(id)),
+        );
+    }
+    query
+        .order_by_asc(post::Column::PublishedAt)
+        .order_by_asc(post::Column::Id)
+        .limit(BATCH)
+}
+
 /// The comments above `after` (on `post_id` if given), oldest first, at most `limit`.
 pub(crate) async fn comments_after<C: ConnectionTrait>(
     db: &C,
@@ -263,15 +265,16 @@ pub(crate) async fn comments_after<C: ConnectionTrait>(
     after: i32,
     limit: u64,
 ) -> Result<Vec<comment::Model>, DbErr> {
+    comments_after_query(post_id, after, limit).all(db).await
+}
+
+/// The query behind [`comments_after`].
+fn comments_after_query(post_id: Option<i32>, after: i32, limit: u64) -> Select<comment::Entity> {
     let mut query = comment::Entity::find().filter(comment::Column::Id.gt(after));
     if let Some(post_id) = post_id {
         query = query.filter(comment::Column::PostId.eq(post_id));
     }
-    query
-        .order_by_asc(comment::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await
+    query.order_by_asc(comment::Column::Id).limit(limit)
 }
 
 async fn max_comment_id(db: &DatabaseConnection) -> Result<i32, DbErr> {
@@ -281,3 +284,7 @@ async fn max_comment_id(db: &DatabaseConnection) -> Result<i32, DbErr> {
         .await?;
     Ok(newest.map_or(0, |c| c.id))
 }
+
+#[cfg(test)]
+#[path = "feed_plans.rs"]
+mod plans;

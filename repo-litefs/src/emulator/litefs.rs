@@ -120,6 +120,8 @@ impl LiteFsEmulator {
             wake: Wake::default(),
             positions: watch::Sender::new(0),
             primary_reads: std::sync::atomic::AtomicU64::new(0),
+            whole_reads: std::sync::atomic::AtomicU64::new(0),
+            commits: std::sync::Mutex::default(),
         });
         shared.write_files()?;
         for node in &shared.nodes {
@@ -186,12 +188,21 @@ impl LiteFsEmulator {
         std::sync::Arc::new(super::position::EmulatedPosition::new(&self.shared, name))
     }
 
-    /// How many times the replication loop has read the primary's whole file so far: a
-    /// round that finds its TXID already held by the last read does not read it again
-    /// (the emulator's main cost on a large database; see the [module docs](super)).
+    /// How many times the replication loop has read the primary so far (whole, or only the
+    /// pages its guarded commits wrote): a round that finds its TXID already held by the
+    /// last read does not read it again (see the [module docs](super)).
     pub fn primary_reads(&self) -> u64 {
         self.shared
             .primary_reads
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many of [`LiteFsEmulator::primary_reads`] read the primary's whole file: the
+    /// first read of each primary, and any read that follows a commit the emulator did not
+    /// see written (one outside the guarded writer; see the [module docs](super)).
+    pub fn whole_reads(&self) -> u64 {
+        self.shared
+            .whole_reads
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 

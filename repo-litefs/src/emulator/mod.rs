@@ -8,23 +8,39 @@
 //!
 //! # Replication: pages, under SQLite's locks
 //!
-//! A round reads the primary's whole file while holding a read transaction on it (SQLite's
-//! SHARED lock: no commit can change the file meanwhile, so the bytes are one committed
-//! state), notes which pages differ from the previous read, and writes only the pages a
-//! replica lacks into its file while holding SQLite's EXCLUSIVE lock on it: no reader is
-//! inside the file during the write, and the next reader sees the whole new state, never
-//! half of it (as LiteFS applies an LTX file at once). Page 1 gets a change counter the
-//! replica's readers have not seen, so their caches and schemas are reloaded. Pages are
-//! bytes, so any schema replicates: foreign keys, triggers, views, `WITHOUT ROWID` tables,
-//! any column type, and schema changes. Cost: one read of the primary's whole file per
-//! round (page-cache speed: about 1 ms per 7 MB on this project's machine) plus the changed
-//! pages per replica; a replica that joins or rejoins (or after a failover) is compared
-//! whole once. A round whose TXID the previous read already holds (commits observed
-//! before that read began) reads nothing: while commits keep coming, the file is read
-//! about once per lag, not once per commit ([`LiteFsEmulator::primary_reads`] counts the
-//! reads). The read itself still grows with the file: see docs/BENCHMARKS.md.
-//! Rollback-journal databases only (SQLite's default; a primary in WAL mode is refused
-//! with a warning): in WAL mode the committed state is partly in the `-wal` file.
+//! A round reads the primary while holding a read transaction on it (SQLite's SHARED lock:
+//! no commit can change the file meanwhile, so the bytes are one committed state), notes
+//! which pages differ from the previous read, and writes only the pages a replica lacks
+//! into its file while holding SQLite's EXCLUSIVE lock on it: no reader is inside the file
+//! during the write, and the next reader sees the whole new state, never half of it (as
+//! LiteFS applies an LTX file at once). Page 1 gets a change counter the replica's readers
+//! have not seen, so their caches and schemas are reloaded. Pages are bytes, so any schema
+//! replicates: foreign keys, triggers, views, `WITHOUT ROWID` tables, any column type, and
+//! schema changes.
+//!
+//! # Cost: the pages commits wrote, not the file
+//!
+//! LiteFS learns what a commit wrote from its FUSE layer; the emulator learns it from the
+//! commit itself. A node's writer given the emulator's guard
+//! ([`LiteFsEmulator::commit_guard`], in this process) or [`commit_reporter`] (a node in
+//! another process, such as the local cluster's) reads, at SQLite's commit hook, which
+//! pages the commit is about to write from its rollback journal, and reports them by the
+//! file change counter the commit will leave (forgotten again if the transaction rolls
+//! back). A round then reads only the pages reported for every counter since its last read,
+//! plus page 1 and any page past the file's old end: its cost follows what changed,
+//! whatever the database's size. A counter nobody reported (a commit by a connection
+//! outside the guarded writer, an auto-vacuum database, a commit of more than 4,096 pages)
+//! makes the round read and compare the whole file, as does the first read of each primary
+//! ([`LiteFsEmulator::whole_reads`] counts those); a replica that joins or rejoins (or
+//! after a failover) is compared whole once. A round whose TXID the previous read already
+//! holds (commits observed before that read began) reads nothing: while commits keep
+//! coming, the primary is read about once per lag, not once per commit
+//! ([`LiteFsEmulator::primary_reads`]). A report is trusted: a commit reported that then
+//! never happened without its process seeing the rollback (the process killed inside the
+//! commit), followed by a commit reaching the same counter from a connection without a
+//! guard, would leave that commit's pages unread. Rollback-journal databases only (SQLite's default;
+//! a primary in WAL mode is refused with a warning): in WAL mode the committed state is
+//! partly in the `-wal` file.
 //!
 //! # No busy polling
 //!
@@ -79,8 +95,11 @@
 //! crashing mid-copy can leave a replica file torn (LiteFS's LTX application is
 //! crash-safe).
 
+mod commit_log;
+mod commit_reports;
 mod files;
 mod http;
+mod journal;
 mod litefs;
 mod pace;
 mod pages;
@@ -89,5 +108,6 @@ mod replication;
 mod replicator;
 mod state;
 
+pub use commit_reports::commit_reporter;
 pub use litefs::{EmulatedNode, EmulatorError, LiteFsEmulator};
 pub use replicator::Replicator;

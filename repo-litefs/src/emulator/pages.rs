@@ -2,13 +2,14 @@
 //!
 //! [`Snapshot`] reads the primary's file while a connection holds a read transaction on it
 //! (SQLite's SHARED lock: in rollback-journal mode no commit can touch the file meanwhile,
-//! so the bytes are one committed state) and keeps which pages each read found changed.
-//! [`Replica`] writes into a replica's file, while its connection holds SQLite's EXCLUSIVE
-//! lock (no reader is inside the file; the next one sees the whole new state), only the
-//! pages changed since the state it holds, then truncates it to the primary's size. Page 1
-//! gets a file change counter one above the replica's previous one, so that every reader's
-//! page cache and schema are invalidated even when a failover makes the replica follow a
-//! primary whose counter is lower.
+//! so the bytes are one committed state): only the pages its commits reported writing since
+//! the last read (see [`super::commit_log`]), or the whole file when one is unknown; it
+//! keeps which pages each read found changed. [`Replica`] writes into a replica's file,
+//! while its connection holds SQLite's EXCLUSIVE lock (no reader is inside the file; the
+//! next one sees the whole new state), only the pages changed since the state it holds,
+//! then truncates it to the primary's size. Page 1 gets a file change counter one above the
+//! replica's previous one, so that every reader's page cache and schema are invalidated
+//! even when a failover makes the replica follow a primary whose counter is lower.
 //!
 //! Whatever the schema (foreign keys, triggers, views, `WITHOUT ROWID`, any column type):
 //! pages are bytes. Rollback-journal databases only: a primary in WAL mode is refused with
@@ -16,13 +17,16 @@
 
 use std::collections::{BTreeSet, VecDeque};
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read as _, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sea_orm::sqlx::{self, ConnectOptions};
+
+use super::commit_log::Changed;
 
 /// How many reads' changed pages are kept: a replica further behind is compared whole.
 const HISTORY: usize = 256;
@@ -81,6 +85,8 @@ pub(crate) struct Snapshot {
     page_size: usize,
     /// Grows by one per read that found a change.
     generation: u64,
+    /// The file change counter at the last read.
+    counter: Option<u32>,
     /// `(generation, pages changed since generation - 1)`, oldest first.
     history: VecDeque<(u64, Vec<u32>)>,
 }
@@ -94,12 +100,18 @@ impl Snapshot {
             bytes: Arc::new(Vec::new()),
             page_size: 4096,
             generation: NEXT_BASE.fetch_add(1 << 32, Ordering::Relaxed),
+            counter: None,
             history: VecDeque::new(),
         })
     }
 
-    /// Reads the primary's file in one committed state; returns whether it changed.
-    pub(crate) async fn refresh(&mut self) -> Result<bool, CopyError> {
+    /// Reads the primary's file in one committed state: only the pages that `reported`
+    /// lists for the commits between the file change counter of the last read and the
+    /// current one, or (when it cannot list them) the whole file.
+    pub(crate) async fn refresh(
+        &mut self,
+        reported: impl FnOnce(u32, u32) -> Option<Changed>,
+    ) -> Result<Read, CopyError> {
         // The read transaction and its SHARED lock (held from the read on, until `COMMIT`)
         // in one hand-off to SQLite's thread: each hand-off is a thread wake-up, which is
         // what a round's latency is made of on a busy machine.
@@ -110,41 +122,81 @@ impl Snapshot {
             let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
             return Err(e.into());
         }
-        let read = self.read_locked().await;
+        let read = self.read_locked(reported).await;
         sqlx::query("COMMIT").execute(&mut self.conn).await?;
-        let (bytes, page_size, changed) = read?;
-        let resized = page_size != self.page_size;
+        let Loaded {
+            bytes,
+            header: found,
+            changed,
+            kind,
+        } = read?;
+        self.counter = found.counter;
+        let resized = found.page_size != self.page_size;
         self.bytes = bytes;
-        self.page_size = page_size;
+        self.page_size = found.page_size;
         if resized {
             // Another page size: every replica is compared whole.
             self.history.clear();
             self.generation += 2;
-            return Ok(true);
+            return Ok(kind);
         }
         let Some(changed) = changed else {
-            return Ok(false);
+            return Ok(kind);
         };
         self.generation += 1;
         self.history.push_back((self.generation, changed));
         while self.history.len() > HISTORY {
             self.history.pop_front();
         }
-        Ok(true)
+        Ok(kind)
     }
 
-    /// Reads the file (the read transaction holds the SHARED lock): a small file at once
-    /// (tens of microseconds), a larger one on a blocking thread.
-    async fn read_locked(&mut self) -> Result<(Arc<Vec<u8>>, usize, Option<Vec<u32>>), CopyError> {
+    /// Reads the file (the read transaction holds the SHARED lock): the listed pages or
+    /// the whole file; a little at once (tens of microseconds), more on a blocking thread.
+    async fn read_locked(
+        &mut self,
+        reported: impl FnOnce(u32, u32) -> Option<Changed>,
+    ) -> Result<Loaded, CopyError> {
+        let header = Header::read(&self.path, self.page_size)?;
+        let listed = match self.counter {
+            Some(last) if header.page_size == self.page_size && !self.bytes.is_empty() => {
+                header.counter.and_then(|now| reported(last, now))
+            }
+            _ => None,
+        };
         let mut bytes = std::mem::take(&mut self.bytes);
         let path = self.path.clone();
-        let page_size = self.page_size;
-        let read = move || {
-            let diff = read_changes(&path, Arc::make_mut(&mut bytes), page_size)?;
-            Ok((bytes, diff.0, diff.1))
+        let page_size = header.page_size;
+        let Some(listed) = listed else {
+            let read = move || {
+                let changed = read_changes(&path, Arc::make_mut(&mut bytes), page_size)?;
+                Ok(Loaded {
+                    bytes,
+                    header,
+                    changed,
+                    kind: Read::Whole,
+                })
+            };
+            let small = header.len <= INLINE_BYTES;
+            if small {
+                return read();
+            }
+            return tokio::task::spawn_blocking(read)
+                .await
+                .map_err(|_| CopyError::Cancelled)?;
         };
-        let small = std::fs::metadata(&self.path).is_ok_and(|m| m.len() <= INLINE_BYTES);
-        if small {
+        let pages = pages_to_read(&listed, bytes.len(), header.len, page_size);
+        let few = pages.len() * page_size <= INLINE_BYTES as usize;
+        let read = move || {
+            let changed = read_pages(&path, Arc::make_mut(&mut bytes), page_size, &pages)?;
+            Ok(Loaded {
+                bytes,
+                header,
+                changed,
+                kind: Read::Listed,
+            })
+        };
+        if few {
             return read();
         }
         tokio::task::spawn_blocking(read)
@@ -173,54 +225,148 @@ impl Snapshot {
     }
 }
 
-/// Reads `path` into `bytes`, comparing page by page; returns the page size found and the
-/// changed pages (`None`: nothing changed).
+/// How much of the primary a read read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Read {
+    /// The pages the commits since the last read listed.
+    Listed,
+    /// The whole file.
+    Whole,
+}
+
+/// What a read of the primary brought back.
+struct Loaded {
+    /// The file's bytes.
+    bytes: Arc<Vec<u8>>,
+    /// Its header.
+    header: Header,
+    /// The pages that changed (`None`: nothing changed).
+    changed: Option<Vec<u32>>,
+    /// How much was read.
+    kind: Read,
+}
+
+/// The fields of the primary's header a read needs.
+#[derive(Debug, Clone, Copy)]
+struct Header {
+    /// The file's length in bytes.
+    len: u64,
+    /// Its page size (the last one known, for a file too short to say).
+    page_size: usize,
+    /// Its file change counter, if it has a header.
+    counter: Option<u32>,
+}
+
+impl Header {
+    /// Reads the header of the file at `path` (`page_size`: the last one known).
+    fn read(path: &Path, page_size: usize) -> Result<Self, CopyError> {
+        let file = File::open(path)?;
+        let len = file.metadata()?.len();
+        let mut header = [0u8; 100];
+        if len < header.len() as u64 {
+            return Ok(Self {
+                len,
+                page_size,
+                counter: None,
+            });
+        }
+        file.read_exact_at(&mut header, 0)?;
+        if header[18] == 2 || header[19] == 2 {
+            return Err(CopyError::Wal);
+        }
+        let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+            1 => 65536,
+            n if n >= 512 && n.is_power_of_two() => usize::from(n),
+            _ => page_size,
+        };
+        Ok(Self {
+            len,
+            page_size,
+            counter: Some(u32::from_be_bytes([
+                header[24], header[25], header[26], header[27],
+            ])),
+        })
+    }
+}
+
+/// The indexes of the pages to read for `listed`, in a file of `len` bytes whose last
+/// read was `old_len` bytes long: the listed ones, page 1, and every page from where the
+/// file may have grown.
+fn pages_to_read(listed: &Changed, old_len: usize, len: u64, page_size: usize) -> Vec<u32> {
+    let count = u32::try_from(
+        usize::try_from(len)
+            .unwrap_or(usize::MAX)
+            .div_ceil(page_size),
+    )
+    .unwrap_or(u32::MAX);
+    let old_count = u32::try_from(old_len / page_size).unwrap_or(u32::MAX);
+    let grown_from = listed.from_page.min(old_count);
+    let mut pages: BTreeSet<u32> = listed.pages.range(..count).copied().collect();
+    pages.insert(0);
+    pages.extend(grown_from..count);
+    pages.into_iter().collect()
+}
+
+/// Reads the pages `pages` of `path` into `bytes` (resized to the file's length); returns
+/// those that changed (`None`: nothing changed).
+fn read_pages(
+    path: &Path,
+    bytes: &mut Vec<u8>,
+    page_size: usize,
+    pages: &[u32],
+) -> Result<Option<Vec<u32>>, CopyError> {
+    let file = File::open(path)?;
+    let len = usize::try_from(file.metadata()?.len()).map_err(std::io::Error::other)?;
+    let old_len = bytes.len();
+    bytes.resize(len, 0);
+    let mut scratch = vec![0u8; page_size];
+    let mut changed = Vec::new();
+    for page in pages {
+        let at = *page as usize * page_size;
+        if at >= len {
+            break;
+        }
+        let end = (at + page_size).min(len);
+        let read = &mut scratch[..end - at];
+        file.read_exact_at(read, at as u64)?;
+        let current = &mut bytes[at..end];
+        if at >= old_len || current != &read[..] {
+            current.copy_from_slice(read);
+            changed.push(*page);
+        }
+    }
+    Ok((!changed.is_empty() || old_len != len).then_some(changed))
+}
+
+/// Reads `path` into `bytes`, comparing page by page (`page_size`: the one its header
+/// gives); returns the changed pages (`None`: nothing changed).
 fn read_changes(
     path: &Path,
     bytes: &mut Vec<u8>,
     page_size: usize,
-) -> Result<(usize, Option<Vec<u32>>), CopyError> {
+) -> Result<Option<Vec<u32>>, CopyError> {
     let mut file = File::open(path)?;
     let len = usize::try_from(file.metadata()?.len()).map_err(std::io::Error::other)?;
-    let mut header = [0u8; 100];
-    let found = if len >= header.len() {
-        file.read_exact(&mut header)?;
-        if header[18] == 2 || header[19] == 2 {
-            return Err(CopyError::Wal);
-        }
-        match u16::from_be_bytes([header[16], header[17]]) {
-            1 => 65536,
-            n if n >= 512 && n.is_power_of_two() => usize::from(n),
-            _ => page_size,
-        }
-    } else {
-        page_size
-    };
-    if found != page_size {
-        bytes.clear();
-    }
     let old_len = bytes.len();
     bytes.resize(len, 0);
-    file.seek(SeekFrom::Start(0))?;
-    let mut scratch = vec![0u8; found * CHUNK_PAGES];
+    let mut scratch = vec![0u8; page_size * CHUNK_PAGES];
     let mut changed = Vec::new();
     let mut offset = 0;
     while offset < len {
         let n = scratch.len().min(len - offset);
         file.read_exact(&mut scratch[..n])?;
-        for start in (0..n).step_by(found) {
-            let end = (start + found).min(n);
+        for start in (0..n).step_by(page_size) {
+            let end = (start + page_size).min(n);
             let at = offset + start;
-            let current = &mut bytes[at..at + (end - start)];
+            let current = &mut bytes[at..end + offset];
             if at >= old_len || current != &scratch[start..end] {
                 current.copy_from_slice(&scratch[start..end]);
-                changed.push(u32::try_from(at / found).map_err(std::io::Error::other)?);
+                changed.push(u32::try_from(at / page_size).map_err(std::io::Error::other)?);
             }
         }
         offset += n;
     }
-    let changed = (!changed.is_empty() || old_len != len).then_some(changed);
-    Ok((found, changed))
+    Ok((!changed.is_empty() || old_len != len).then_some(changed))
 }
 
 /// A replica's file and what it holds (see the module docs).

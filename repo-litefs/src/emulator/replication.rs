@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use super::files::write_pos;
 use super::pace::{Pace, change_counter};
-use super::pages::{Replica, Snapshot};
+use super::pages::{CopyError, Read, Replica, Snapshot};
 use super::state::Shared;
 
 /// How long a failover waits for the old primary's last commit to end.
@@ -204,10 +204,7 @@ async fn copy_round(
             .ok()
             .and_then(|s| s.txid.get(&from.name).copied())
             .unwrap_or(0);
-        shared
-            .primary_reads
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if let Err(e) = from.snapshot.refresh().await {
+        if let Err(e) = read_primary(shared, from).await {
             tracing::warn!(error = %e, "emulated replication cannot read the primary; retrying");
             return false;
         }
@@ -251,6 +248,22 @@ async fn copy_round(
         }
     }
     done
+}
+
+/// Reads the primary: the pages its commits wrote since the last read, or the whole file
+/// when one of them is unknown (see [`super::commit_log`]).
+async fn read_primary(shared: &Shared, from: &mut Source) -> Result<(), CopyError> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let read = from
+        .snapshot
+        .refresh(|last, now| shared.changes(&from.name, last, now))
+        .await?;
+    shared.primary_reads.fetch_add(1, Relaxed);
+    tracing::trace!(primary = %from.name, ?read, "emulated replication: read the primary");
+    if read == Read::Whole {
+        shared.whole_reads.fetch_add(1, Relaxed);
+    }
+    Ok(())
 }
 
 /// Records that `node` holds TXID `due` (which can be lower than before: a failover resets
@@ -324,10 +337,7 @@ async fn hand_over(
     let Some(txid) = txid else {
         return;
     };
-    shared
-        .primary_reads
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let copied = match from.snapshot.refresh().await {
+    let copied = match read_primary(shared, from).await {
         Ok(_) => match replicas.get_mut(to) {
             Some(replica) => replica.copy(&from.snapshot, || true).await,
             None => match shared.node(to) {

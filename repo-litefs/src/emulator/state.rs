@@ -9,7 +9,10 @@ use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 
 use super::EmulatedNode;
+use super::commit_log::{Changed, CommitLog};
+use super::commit_reports::ReportReader;
 use super::files::{write_pos, write_whole};
+use super::journal;
 use super::pace::Wake;
 
 #[derive(Debug)]
@@ -114,6 +117,15 @@ impl ClusterState {
     }
 }
 
+/// What is known of one node's commits (see [`super::commit_log`]).
+#[derive(Debug, Default)]
+pub(super) struct NodeCommits {
+    /// The commits reported, by counter.
+    log: CommitLog,
+    /// Where the emulator is in the node's report file (a node in another process).
+    reports: ReportReader,
+}
+
 #[derive(Debug)]
 pub(crate) struct Shared {
     /// Every node, in start order.
@@ -132,8 +144,12 @@ pub(crate) struct Shared {
     pub(super) wake: Wake,
     /// Bumped whenever a node's position (lineage, TXID) changes.
     pub(super) positions: watch::Sender<u64>,
-    /// How many times the loop has read the primary's whole file.
+    /// How many times the loop has read the primary (whole or the pages commits listed).
     pub(super) primary_reads: std::sync::atomic::AtomicU64,
+    /// How many of those reads were of the whole file.
+    pub(super) whole_reads: std::sync::atomic::AtomicU64,
+    /// What each node's commits wrote, for reads of only those pages.
+    pub(super) commits: Mutex<HashMap<String, NodeCommits>>,
 }
 
 impl Shared {
@@ -150,21 +166,50 @@ impl Shared {
     }
 
     /// A guard that lets `node`'s writer commit only while it holds the lease; a commit it
-    /// lets through wakes the replication loop.
+    /// lets through wakes the replication loop, and what it is about to write is recorded
+    /// in the node's [`CommitLog`] (forgotten if the transaction rolls back).
     pub(super) fn commit_guard(self: &Arc<Self>, node: &str) -> CommitGuard {
-        let shared = Arc::downgrade(self);
-        let node = node.to_owned();
+        let db_path = self.node(node).map(|n| n.db_path.clone());
+        let (shared, name) = (Arc::downgrade(self), node.to_owned());
+        let (on_rollback, rolled_back_db) = (shared.clone(), db_path.clone());
+        let rolled_back_name = name.clone();
         CommitGuard::new(move || {
             let Some(shared) = shared.upgrade() else {
                 // The emulator is gone: no lease for anyone.
                 return false;
             };
-            let allowed = shared.state.lock().is_ok_and(|s| s.may_commit(&node));
+            let allowed = shared.state.lock().is_ok_and(|s| s.may_commit(&name));
             if allowed {
+                if let Some(commit) = db_path.as_deref().and_then(journal::pending_commit) {
+                    shared.log(&name, |log| log.record(commit));
+                }
                 shared.wake.wake();
             }
             allowed
         })
+        .on_rollback(move || {
+            if let Some(shared) = on_rollback.upgrade() {
+                let counter = rolled_back_db.as_deref().and_then(journal::file_counter);
+                shared.log(&rolled_back_name, |log| log.rolled_back(counter));
+            }
+        })
+    }
+
+    /// Runs `f` on `node`'s commit log.
+    pub(super) fn log<T>(&self, node: &str, f: impl FnOnce(&mut CommitLog) -> T) -> Option<T> {
+        let mut commits = self.commits.lock().ok()?;
+        Some(f(&mut commits.entry(node.to_owned()).or_default().log))
+    }
+
+    /// What `node`'s commits between its file change counters `from` and `to` wrote, as its
+    /// guard reported in this process or its process reported in its report file; `None`
+    /// when one of them is unknown.
+    pub(super) fn changes(&self, node: &str, from: u32, to: u32) -> Option<Changed> {
+        let dir = &self.node(node)?.dir;
+        let mut commits = self.commits.lock().ok()?;
+        let NodeCommits { log, reports } = commits.entry(node.to_owned()).or_default();
+        reports.take_in(dir, log);
+        log.changes(from, to)
     }
 
     /// Writes every node's `.primary` and `<db>-pos` from the current state.

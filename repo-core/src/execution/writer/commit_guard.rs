@@ -32,6 +32,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub struct CommitGuard {
     /// The check, shared by every clone.
     allows: Arc<dyn Fn() -> bool + Send + Sync>,
+    /// Told when a transaction on the writer connection rolls back.
+    rolled_back: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl CommitGuard {
@@ -39,7 +41,23 @@ impl CommitGuard {
     pub fn new(allows: impl Fn() -> bool + Send + Sync + 'static) -> Self {
         Self {
             allows: Arc::new(allows),
+            rolled_back: None,
         }
+    }
+
+    /// Also calls `rolled_back` whenever a transaction on the writer connection rolls back,
+    /// a commit the guard let through that then failed inside SQLite (an I/O error, say)
+    /// included: for a guard that notes, when it lets a commit through, what the commit is
+    /// about to write. Same rules as the check: fast, never blocking, on SQLite's thread.
+    pub fn on_rollback(mut self, rolled_back: impl Fn() + Send + Sync + 'static) -> Self {
+        self.rolled_back = Some(Arc::new(rolled_back));
+        self
+    }
+
+    /// The rollback hook for the writer connection, if the guard asked to be told.
+    pub(crate) fn rollback_hook(&self) -> Option<impl FnMut() + Send + use<>> {
+        let rolled_back = self.rolled_back.clone()?;
+        Some(move || rolled_back())
     }
 
     /// Whether a commit may happen now.

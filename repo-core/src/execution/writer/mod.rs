@@ -398,6 +398,7 @@ fn dedicated(
         .after_connect(move |conn, _| {
             let (budget, app) = (handler_budget.clone(), app.clone());
             let guarded = guard.clone().map(|g| refusals.clone().hook(g));
+            let rollback = guard.as_ref().and_then(CommitGuard::rollback_hook);
             Box::pin(async move {
                 settings::copy(&app, conn).await;
                 limits.apply(conn).await?;
@@ -405,6 +406,9 @@ fn dedicated(
                 handle.set_progress_handler(CHECK_EVERY_OPS, budget.handler());
                 if let Some(hook) = guarded {
                     handle.set_commit_hook(hook);
+                }
+                if let Some(hook) = rollback {
+                    handle.set_rollback_hook(hook);
                 }
                 Ok(())
             })
