@@ -44,7 +44,7 @@ impl MigrationTrait for Migration {
 
 /// Identifiers of the `comments` table and its columns.
 #[derive(DeriveIden)]
-enum Comments {
+pub(crate) enum Comments {
     Table,
     Id,
     PostId,

@@ -7,6 +7,7 @@
 use sea_orm_migration::prelude::*;
 
 use crate::m20261127_000001_create_posts::Posts;
+use crate::m20261127_000003_create_comments::Comments;
 
 /// Creates (and on `down`, drops) the feed's indexes.
 #[derive(DeriveMigrationName)]
@@ -63,12 +64,4 @@ impl MigrationTrait for Migration {
             )
             .await
     }
-}
-
-/// Identifiers of the `comments` table's indexed columns.
-#[derive(DeriveIden)]
-enum Comments {
-    Table,
-    Id,
-    PostId,
 }

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use blog_example::entities::{comment, post, post_tag, tag};
-use blog_example::transactions;
+use blog_example::transactions::{self, NewPost};
 use migrations::{Migrator, MigratorTrait};
 use repo_core::Repo;
 use repo_litefs::emulator::Replicator;
@@ -264,5 +264,16 @@ impl Cluster {
         for node in &self.nodes {
             node.tracker.set(state_for(&node.name, primary));
         }
+    }
+}
+
+/// The arguments of `create_post_with_tags.v1` for a post of slug `slug` with one tag of
+/// its own, `tag-of-<slug>`.
+pub fn post_args(slug: &str) -> NewPost {
+    NewPost {
+        title: format!("Title {slug}"),
+        slug: slug.to_owned(),
+        body: "body".into(),
+        tags: vec![format!("tag-of-{slug}")],
     }
 }

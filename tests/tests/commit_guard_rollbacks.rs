@@ -7,20 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use blog_example::entities::tag;
-use blog_example::transactions::{CreatePostWithTags, NewPost};
+use blog_example::transactions::CreatePostWithTags;
 use migrations::{Migrator, MigratorTrait};
 use repo_core::{CommitGuard, Repo, WriterConfig};
-use repo_tests::cluster::blog_builder;
+use repo_tests::cluster::{blog_builder, post_args};
 use sea_orm::{Database, Set};
-
-fn new_post(slug: &str) -> NewPost {
-    NewPost {
-        title: format!("Title {slug}"),
-        slug: slug.to_owned(),
-        body: "body".into(),
-        tags: vec![format!("tag-of-{slug}")],
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_guard_is_told_of_every_rollback_and_only_of_those() {
@@ -47,7 +38,7 @@ async fn the_guard_is_told_of_every_rollback_and_only_of_those() {
         .build();
     let told = || rollbacks.load(Ordering::SeqCst);
 
-    repo.transaction::<CreatePostWithTags>(new_post("first"))
+    repo.transaction::<CreatePostWithTags>(post_args("first"))
         .await
         .expect("committed");
     repo.insert(tag::ActiveModel {
@@ -59,7 +50,7 @@ async fn the_guard_is_told_of_every_rollback_and_only_of_those() {
     assert_eq!(told(), 0, "commits are not rollbacks");
 
     let failed = repo
-        .transaction::<CreatePostWithTags>(new_post("first"))
+        .transaction::<CreatePostWithTags>(post_args("first"))
         .await;
     assert!(failed.is_err(), "a duplicate slug fails");
     assert_eq!(told(), 1, "the failed transaction rolled back");

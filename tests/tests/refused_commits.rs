@@ -11,11 +11,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use blog_example::entities::{post, tag};
-use blog_example::transactions::{CreatePostWithTags, NewPost};
+use blog_example::transactions::CreatePostWithTags;
 use migrations::{Migrator, MigratorTrait};
 use proptest::prelude::*;
 use repo_core::{CommitGuard, Repo, WriterConfig};
-use repo_tests::cluster::blog_builder;
+use repo_tests::cluster::{blog_builder, post_args};
 use sea_orm::{Database, EntityTrait, Set};
 
 /// One step of a generated sequence.
@@ -50,15 +50,6 @@ fn new_tag(name: &str) -> tag::ActiveModel {
     tag::ActiveModel {
         name: Set(name.to_owned()),
         ..Default::default()
-    }
-}
-
-fn new_post(slug: &str) -> NewPost {
-    NewPost {
-        title: format!("Title {slug}"),
-        slug: slug.to_owned(),
-        body: "body".into(),
-        tags: vec![format!("tag-of-{slug}")],
     }
 }
 
@@ -98,7 +89,7 @@ async fn run(steps: &[Step]) {
         )
         .build();
     repo.insert(new_tag("seed")).await.expect("seed tag");
-    repo.transaction::<CreatePostWithTags>(new_post("seed"))
+    repo.transaction::<CreatePostWithTags>(post_args("seed"))
         .await
         .expect("seed post");
     let mut promised = Promised::default();
@@ -115,7 +106,7 @@ async fn run(steps: &[Step]) {
             Step::Transaction => {
                 let slug = format!("post-{i}");
                 let ok = repo
-                    .transaction::<CreatePostWithTags>(new_post(&slug))
+                    .transaction::<CreatePostWithTags>(post_args(&slug))
                     .await
                     .is_ok();
                 promised.tag(format!("tag-of-{slug}"), ok);
@@ -127,7 +118,7 @@ async fn run(steps: &[Step]) {
             }
             Step::FailingTransaction => {
                 let answer = repo
-                    .transaction::<CreatePostWithTags>(new_post("seed"))
+                    .transaction::<CreatePostWithTags>(post_args("seed"))
                     .await;
                 assert!(answer.is_err(), "a duplicate slug fails");
             }

@@ -224,7 +224,14 @@ async fn announce_posts(
     events: &broadcast::Sender<PostEvent>,
     last: Option<(chrono::NaiveDateTime, i32)>,
 ) -> Result<(Option<(chrono::NaiveDateTime, i32)>, bool), DbErr> {
-    let fresh = posts_published_after(last).all(db).await?;
+    let mut fresh = Vec::new();
+    for query in posts_published_after(last) {
+        let room = BATCH - fresh.len() as u64;
+        if room == 0 {
+            break;
+        }
+        fresh.extend(query.limit(room).all(db).await?);
+    }
     let full = fresh.len() as u64 == BATCH;
     let mut newest = last;
     for post in fresh {
@@ -237,25 +244,29 @@ async fn announce_posts(
     Ok((newest, full))
 }
 
-/// The query for up to [`BATCH`] posts published after `last` (publication time, then id),
-/// oldest first. The redundant `published_at >= at` lets the database read the range from
-/// the posts' publication index instead of every post (see the migration
-/// `m20261130_000005_index_feed_queries`).
-fn posts_published_after(last: Option<(chrono::NaiveDateTime, i32)>) -> Select<post::Entity> {
-    let mut query = post::Entity::find()
-        .filter(post::Column::Published.eq(true))
-        .filter(post::Column::Archived.eq(false));
-    if let Some((at, id)) = last {
-        query = query.filter(post::Column::PublishedAt.gte(at)).filter(
-            sea_orm::Condition::any()
-                .add(post::Column::PublishedAt.gt(at))
-                .add(post::Column::Id.gt(id)),
-        );
+/// The queries for the posts published after `last` (publication time, then id), each
+/// oldest first: without `last`, every published post; with it, those published at the
+/// same instant with a higher id, then those published later. Each is one range of the
+/// posts' publication index (see the migration `m20261130_000005_index_feed_queries`); a
+/// single query with `OR` (or a row-value comparison) would make SQLite read the index
+/// from `at` on, every post of that instant included.
+fn posts_published_after(last: Option<(chrono::NaiveDateTime, i32)>) -> Vec<Select<post::Entity>> {
+    let published = || {
+        post::Entity::find()
+            .filter(post::Column::Published.eq(true))
+            .filter(post::Column::Archived.eq(false))
+            .order_by_asc(post::Column::PublishedAt)
+            .order_by_asc(post::Column::Id)
+    };
+    match last {
+        None => vec![published()],
+        Some((at, id)) => vec![
+            published()
+                .filter(post::Column::PublishedAt.eq(at))
+                .filter(post::Column::Id.gt(id)),
+            published().filter(post::Column::PublishedAt.gt(at)),
+        ],
     }
-    query
-        .order_by_asc(post::Column::PublishedAt)
-        .order_by_asc(post::Column::Id)
-        .limit(BATCH)
 }
 
 /// The comments above `after` (on `post_id` if given), oldest first, at most `limit`.

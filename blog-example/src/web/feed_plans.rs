@@ -24,17 +24,27 @@ async fn plan(statement: Statement) -> String {
 }
 
 #[tokio::test]
-async fn posts_after_the_last_announced_are_a_range_of_the_publication_index() {
+async fn posts_after_the_last_announced_are_ranges_of_the_publication_index() {
     let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 30)
         .and_then(|d| d.and_hms_opt(12, 0, 0))
         .expect("a time");
-    let after = plan(posts_published_after(Some((at, 41))).build(DbBackend::Sqlite)).await;
-    assert!(
-        after.contains("SEARCH posts USING INDEX idx-posts-published_at-id (published_at>?)"),
-        "{after}"
+    let mut plans = Vec::new();
+    for query in posts_published_after(Some((at, 41))) {
+        plans.push(plan(query.build(DbBackend::Sqlite)).await);
+    }
+    assert_eq!(
+        plans,
+        [
+            "SEARCH posts USING INDEX idx-posts-published_at-id (published_at=? AND id>?)",
+            "SEARCH posts USING INDEX idx-posts-published_at-id (published_at>?)",
+        ],
+        "the same instant, then later ones: each a range"
     );
     // The first question (nothing announced yet) walks the index in order, up to the batch.
-    let first = plan(posts_published_after(None).build(DbBackend::Sqlite)).await;
+    let [first] = &posts_published_after(None)[..] else {
+        panic!("one query");
+    };
+    let first = plan(first.clone().build(DbBackend::Sqlite)).await;
     assert!(
         first.contains("USING INDEX idx-posts-published_at-id"),
         "{first}"

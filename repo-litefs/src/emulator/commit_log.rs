@@ -74,6 +74,12 @@ impl CommitLog {
         }
     }
 
+    /// Whether every commit that took the file's counter from `from` to `to` is recorded.
+    pub(crate) fn covers(&self, from: u32, to: u32) -> bool {
+        let count = to.wrapping_sub(from);
+        count < KEPT && (1..=count).all(|k| self.by_counter.contains_key(&from.wrapping_add(k)))
+    }
+
     /// What the commits that took the file's counter from `from` to `to` changed; `None`
     /// when one of them was not recorded. Forgets them (and any older).
     pub(crate) fn changes(&mut self, from: u32, to: u32) -> Option<Changed> {
@@ -112,6 +118,7 @@ mod tests {
         let mut log = CommitLog::default();
         log.record(commit(8, 10, &[2, 3]));
         log.record(commit(9, 12, &[3, 5]));
+        assert!(log.covers(7, 9) && !log.covers(7, 10));
         assert_eq!(
             log.changes(7, 9),
             Some(Changed {
@@ -155,8 +162,11 @@ mod tests {
         log.record(commit(u32::MAX, 3, &[1]));
         log.record(commit(0, 3, &[2]));
         log.record(commit(1, 3, &[0]));
-        let changed = log.changes(u32::MAX - 1, 0).unwrap();
+        let changed = log.changes(u32::MAX - 1, 0).expect("reported");
         assert_eq!(changed.pages, BTreeSet::from([1, 2]));
-        assert_eq!(log.changes(0, 1).unwrap().pages, BTreeSet::from([0]));
+        assert_eq!(
+            log.changes(0, 1).expect("reported").pages,
+            BTreeSet::from([0])
+        );
     }
 }

@@ -85,6 +85,8 @@ fn append(file: &Mutex<File>, line: &str) {
 /// The emulator's side: where it is in one node's report file.
 #[derive(Debug, Default)]
 pub(crate) struct ReportReader {
+    /// The file, once it exists (kept open: it is read at every round).
+    file: Option<File>,
     /// How far the file has been taken in.
     offset: u64,
 }
@@ -92,8 +94,14 @@ pub(crate) struct ReportReader {
 impl ReportReader {
     /// Takes the new complete lines of the report file in `dir` into `log`.
     pub(crate) fn take_in(&mut self, dir: &Path, log: &mut CommitLog) {
-        let path = report_path(dir);
-        let Ok(mut file) = OpenOptions::new().read(true).write(true).open(&path) else {
+        if self.file.is_none() {
+            self.file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(report_path(dir))
+                .ok();
+        }
+        let Some(file) = self.file.as_mut() else {
             return;
         };
         let Ok(len) = file.metadata().map(|m| m.len()) else {
@@ -152,7 +160,7 @@ mod tests {
 
     #[test]
     fn lines_round_trip_and_a_partial_line_waits() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("a temporary directory");
         let mut log = CommitLog::default();
         let mut reader = ReportReader::default();
         let commit = CommitPages {
@@ -162,7 +170,7 @@ mod tests {
         };
         let mut text = commit_line(&commit);
         text.push_str("c 9 41 \nr 8\nc 10 4");
-        std::fs::write(report_path(dir.path()), &text).unwrap();
+        std::fs::write(report_path(dir.path()), &text).expect("write");
         reader.take_in(dir.path(), &mut log);
         let changed = log.changes(7, 8).expect("counter 8 reported");
         assert_eq!(changed.pages.into_iter().collect::<Vec<_>>(), vec![3, 17]);
@@ -172,8 +180,8 @@ mod tests {
         let mut file = OpenOptions::new()
             .append(true)
             .open(report_path(dir.path()))
-            .unwrap();
-        file.write_all(b"2 5\n").unwrap();
+            .expect("the report file");
+        file.write_all(b"2 5\n").expect("append");
         reader.take_in(dir.path(), &mut log);
         let changed = log.changes(9, 10).expect("counter 10 reported");
         assert_eq!(changed.from_page, 42);

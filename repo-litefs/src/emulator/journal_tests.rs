@@ -105,15 +105,28 @@ const SCHEMA: &str = "\
     CREATE VIEW parents_with_children AS SELECT p.name, count(c.id) AS n FROM parent p JOIN child c ON c.parent_id = p.id GROUP BY p.id;\
     CREATE TABLE keyed (k TEXT PRIMARY KEY, v BLOB) WITHOUT ROWID;";
 
+/// A new database at `db`, set up by `pragmas`, with [`SCHEMA`].
+async fn open(db: &std::path::Path, pragmas: String) -> SqliteConnection {
+    let options: SqliteConnectOptions = format!("sqlite://{}?mode=rwc", db.display())
+        .parse()
+        .expect("a database URL");
+    let mut conn: SqliteConnection = options.foreign_keys(true).connect().await.expect("open");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(pragmas))
+        .execute(&mut conn)
+        .await
+        .expect("the pragmas");
+    sqlx::raw_sql(SCHEMA)
+        .execute(&mut conn)
+        .await
+        .expect("schema");
+    conn
+}
+
 /// Runs `transactions` on a fresh database set up by `setup` (with `auto_vacuum` if
 /// asked); after each commit, checks the hook's report against the file's pages.
 async fn check(setup: &Setup, auto_vacuum: bool, transactions: &[Vec<Op>]) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("a temporary directory");
     let db = dir.path().join("t.db");
-    let options: SqliteConnectOptions = format!("sqlite://{}?mode=rwc", db.display())
-        .parse()
-        .unwrap();
-    let mut conn: SqliteConnection = options.foreign_keys(true).connect().await.unwrap();
     let pragmas = format!(
         "PRAGMA page_size = {}; PRAGMA auto_vacuum = {}; PRAGMA journal_mode = {}; \
          PRAGMA synchronous = {}; PRAGMA cache_size = {};",
@@ -123,33 +136,36 @@ async fn check(setup: &Setup, auto_vacuum: bool, transactions: &[Vec<Op>]) {
         setup.synchronous,
         setup.cache_pages,
     );
-    sqlx::raw_sql(sqlx::AssertSqlSafe(pragmas))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    sqlx::raw_sql(SCHEMA).execute(&mut conn).await.unwrap();
+    let mut conn = open(&db, pragmas).await;
     let reports: Arc<Mutex<Vec<Option<CommitPages>>>> = Arc::default();
     {
         let (reports, db) = (reports.clone(), db.clone());
-        let mut handle = conn.lock_handle().await.unwrap();
+        let mut handle = conn.lock_handle().await.expect("the connection's handle");
         handle.set_commit_hook(move || {
-            reports.lock().unwrap().push(pending_commit(&db));
+            reports
+                .lock()
+                .expect("the reports")
+                .push(pending_commit(&db));
             true
         });
     }
     let page_size = setup.page_size as usize;
     for (step, ops) in transactions.iter().enumerate() {
-        let before = std::fs::read(&db).unwrap();
-        let mut tx = conn.begin().await.unwrap();
+        let before = std::fs::read(&db).expect("the database file");
+        let mut tx = conn.begin().await.expect("begin");
         for (i, op) in ops.iter().enumerate() {
             sqlx::raw_sql(sqlx::AssertSqlSafe(sql(op, step * 16 + i)))
                 .execute(&mut *tx)
                 .await
-                .unwrap();
+                .expect("a generated statement");
         }
-        tx.commit().await.unwrap();
-        let after = std::fs::read(&db).unwrap();
-        let report = reports.lock().unwrap().pop().expect("the hook ran");
+        tx.commit().await.expect("commit");
+        let after = std::fs::read(&db).expect("the database file");
+        let report = reports
+            .lock()
+            .expect("the reports")
+            .pop()
+            .expect("the hook ran");
         let changed: Vec<usize> = (0..after.len().div_ceil(page_size))
             .filter(|p| {
                 let range = p * page_size..((p + 1) * page_size).min(after.len());
@@ -166,7 +182,7 @@ async fn check(setup: &Setup, auto_vacuum: bool, transactions: &[Vec<Op>]) {
             continue;
         };
         assert!(!auto_vacuum, "auto-vacuum commits must not be reported");
-        let counter = u32::from_be_bytes(after[24..28].try_into().unwrap());
+        let counter = u32::from_be_bytes(after[24..28].try_into().expect("four bytes"));
         assert_eq!(report.counter, counter, "the counter the commit left");
         assert_eq!(report.original_pages as usize, before.len() / page_size);
         for page in changed {
@@ -186,7 +202,7 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap()
+        .expect("a runtime")
 }
 
 proptest! {
@@ -223,27 +239,27 @@ fn auto_vacuum_commits_are_not_reported() {
 /// A journal that is missing, not a journal, or of another page size gives no report.
 #[test]
 fn an_unreadable_journal_gives_no_report() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("a temporary directory");
     let db = dir.path().join("t.db");
     let mut header = vec![0u8; 4096];
     header[..16].copy_from_slice(b"SQLite format 3\0");
     header[16..18].copy_from_slice(&4096u16.to_be_bytes());
     header[18] = 1;
     header[19] = 1;
-    std::fs::write(&db, &header).unwrap();
+    std::fs::write(&db, &header).expect("write");
     assert_eq!(pending_commit(&db), None, "no journal");
     let journal = super::journal_path(&db);
     std::fs::write(
         &journal,
         b"not a journal at all, but long enough to hold a header",
     )
-    .unwrap();
+    .expect("write");
     assert_eq!(pending_commit(&db), None, "no magic");
     let mut other = super::MAGIC.to_vec();
     for field in [0u32, 7, 3, 512, 1024] {
         other.extend_from_slice(&field.to_be_bytes());
     }
-    std::fs::write(&journal, &other).unwrap();
+    std::fs::write(&journal, &other).expect("write");
     assert_eq!(pending_commit(&db), None, "another page size");
     let mut good = super::MAGIC.to_vec();
     for field in [u32::MAX, 7, 1, 512, 4096] {
@@ -260,7 +276,7 @@ fn an_unreadable_journal_gives_no_report() {
     good.extend_from_slice(&2u32.to_be_bytes());
     good.extend_from_slice(&page);
     good.extend_from_slice(&9u32.to_be_bytes());
-    std::fs::write(&journal, &good).unwrap();
+    std::fs::write(&journal, &good).expect("write");
     assert_eq!(
         pending_commit(&db),
         Some(CommitPages {
@@ -279,20 +295,12 @@ fn an_unreadable_journal_gives_no_report() {
 fn cost_of_reading_the_journal_at_each_commit() {
     runtime().block_on(async {
         for hooked in [false, true, true, false, false, true] {
-            let dir = tempfile::tempdir().unwrap();
+            let dir = tempfile::tempdir().expect("a temporary directory");
             let db = dir.path().join("t.db");
-            let options: SqliteConnectOptions = format!("sqlite://{}?mode=rwc", db.display())
-                .parse()
-                .unwrap();
-            let mut conn: SqliteConnection = options.connect().await.unwrap();
-            sqlx::raw_sql("PRAGMA synchronous = OFF")
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            sqlx::raw_sql(SCHEMA).execute(&mut conn).await.unwrap();
+            let mut conn = open(&db, "PRAGMA synchronous = OFF".to_owned()).await;
             if hooked {
                 let db = db.clone();
-                let mut handle = conn.lock_handle().await.unwrap();
+                let mut handle = conn.lock_handle().await.expect("the connection's handle");
                 handle.set_commit_hook(move || {
                     std::hint::black_box(pending_commit(&db));
                     true
@@ -300,15 +308,15 @@ fn cost_of_reading_the_journal_at_each_commit() {
             }
             let start = std::time::Instant::now();
             for step in 0..2000 {
-                let mut tx = conn.begin().await.unwrap();
+                let mut tx = conn.begin().await.expect("begin");
                 sqlx::raw_sql(sqlx::AssertSqlSafe(sql(
                     &Op::Insert { rows: 1, blob: 300 },
                     step,
                 )))
                 .execute(&mut *tx)
                 .await
-                .unwrap();
-                tx.commit().await.unwrap();
+                .expect("an insert");
+                tx.commit().await.expect("commit");
             }
             println!("hooked {hooked}: {:?} per commit", start.elapsed() / 2000);
         }

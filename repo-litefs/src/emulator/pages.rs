@@ -75,8 +75,8 @@ pub(crate) async fn lock_connection(
 /// The primary's content as of its last read (see the module docs).
 #[derive(Debug)]
 pub(crate) struct Snapshot {
-    /// The primary's file.
-    path: PathBuf,
+    /// The primary's file, kept open (it is read at every round).
+    file: Arc<File>,
     /// Holds the read transaction while the file is read.
     conn: SqliteConnection,
     /// The file's bytes at the last read; shared with the copies under way.
@@ -95,7 +95,7 @@ impl Snapshot {
     /// A snapshot of the file at `path`, not read yet.
     pub(crate) async fn open(path: &Path) -> Result<Self, CopyError> {
         Ok(Self {
-            path: path.to_owned(),
+            file: Arc::new(File::open(path)?),
             conn: lock_connection(path, "ro").await?,
             bytes: Arc::new(Vec::new()),
             page_size: 4096,
@@ -157,7 +157,7 @@ impl Snapshot {
         &mut self,
         reported: impl FnOnce(u32, u32) -> Option<Changed>,
     ) -> Result<Loaded, CopyError> {
-        let header = Header::read(&self.path, self.page_size)?;
+        let header = Header::read(&self.file, self.page_size)?;
         let listed = match self.counter {
             Some(last) if header.page_size == self.page_size && !self.bytes.is_empty() => {
                 header.counter.and_then(|now| reported(last, now))
@@ -165,11 +165,11 @@ impl Snapshot {
             _ => None,
         };
         let mut bytes = std::mem::take(&mut self.bytes);
-        let path = self.path.clone();
+        let file = self.file.clone();
         let page_size = header.page_size;
         let Some(listed) = listed else {
             let read = move || {
-                let changed = read_changes(&path, Arc::make_mut(&mut bytes), page_size)?;
+                let changed = read_changes(&file, Arc::make_mut(&mut bytes), page_size)?;
                 Ok(Loaded {
                     bytes,
                     header,
@@ -188,7 +188,7 @@ impl Snapshot {
         let pages = pages_to_read(&listed, bytes.len(), header.len, page_size);
         let few = pages.len() * page_size <= INLINE_BYTES as usize;
         let read = move || {
-            let changed = read_pages(&path, Arc::make_mut(&mut bytes), page_size, &pages)?;
+            let changed = read_pages(&file, Arc::make_mut(&mut bytes), page_size, &pages)?;
             Ok(Loaded {
                 bytes,
                 header,
@@ -258,9 +258,8 @@ struct Header {
 }
 
 impl Header {
-    /// Reads the header of the file at `path` (`page_size`: the last one known).
-    fn read(path: &Path, page_size: usize) -> Result<Self, CopyError> {
-        let file = File::open(path)?;
+    /// Reads the header of `file` (`page_size`: the last one known).
+    fn read(file: &File, page_size: usize) -> Result<Self, CopyError> {
         let len = file.metadata()?.len();
         let mut header = [0u8; 100];
         if len < header.len() as u64 {
@@ -307,15 +306,14 @@ fn pages_to_read(listed: &Changed, old_len: usize, len: u64, page_size: usize) -
     pages.into_iter().collect()
 }
 
-/// Reads the pages `pages` of `path` into `bytes` (resized to the file's length); returns
+/// Reads the pages `pages` of `file` into `bytes` (resized to the file's length); returns
 /// those that changed (`None`: nothing changed).
 fn read_pages(
-    path: &Path,
+    file: &File,
     bytes: &mut Vec<u8>,
     page_size: usize,
     pages: &[u32],
 ) -> Result<Option<Vec<u32>>, CopyError> {
-    let file = File::open(path)?;
     let len = usize::try_from(file.metadata()?.len()).map_err(std::io::Error::other)?;
     let old_len = bytes.len();
     bytes.resize(len, 0);
@@ -338,14 +336,13 @@ fn read_pages(
     Ok((!changed.is_empty() || old_len != len).then_some(changed))
 }
 
-/// Reads `path` into `bytes`, comparing page by page (`page_size`: the one its header
+/// Reads `file` into `bytes`, comparing page by page (`page_size`: the one its header
 /// gives); returns the changed pages (`None`: nothing changed).
 fn read_changes(
-    path: &Path,
+    file: &File,
     bytes: &mut Vec<u8>,
     page_size: usize,
 ) -> Result<Option<Vec<u32>>, CopyError> {
-    let mut file = File::open(path)?;
     let len = usize::try_from(file.metadata()?.len()).map_err(std::io::Error::other)?;
     let old_len = bytes.len();
     bytes.resize(len, 0);
@@ -354,7 +351,7 @@ fn read_changes(
     let mut offset = 0;
     while offset < len {
         let n = scratch.len().min(len - offset);
-        file.read_exact(&mut scratch[..n])?;
+        file.read_exact_at(&mut scratch[..n], offset as u64)?;
         for start in (0..n).step_by(page_size) {
             let end = (start + page_size).min(n);
             let at = offset + start;

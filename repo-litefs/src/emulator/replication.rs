@@ -254,6 +254,8 @@ async fn copy_round(
 /// when one of them is unknown (see [`super::commit_log`]).
 async fn read_primary(shared: &Shared, from: &mut Source) -> Result<(), CopyError> {
     use std::sync::atomic::Ordering::Relaxed;
+    // Before SQLite's lock on the primary is taken: its commits wait while it is held.
+    shared.take_in_reports(&from.name);
     let read = from
         .snapshot
         .refresh(|last, now| shared.changes(&from.name, last, now))

@@ -204,12 +204,28 @@ impl Shared {
     /// What `node`'s commits between its file change counters `from` and `to` wrote, as its
     /// guard reported in this process or its process reported in its report file; `None`
     /// when one of them is unknown.
+    /// The report file is read here only when what was taken in before (see
+    /// [`Shared::take_in_reports`]) does not cover the commits: the caller holds SQLite's
+    /// lock on the primary, which its commits wait for.
     pub(super) fn changes(&self, node: &str, from: u32, to: u32) -> Option<Changed> {
         let dir = &self.node(node)?.dir;
         let mut commits = self.commits.lock().ok()?;
         let NodeCommits { log, reports } = commits.entry(node.to_owned()).or_default();
-        reports.take_in(dir, log);
+        if !log.covers(from, to) {
+            reports.take_in(dir, log);
+        }
         log.changes(from, to)
+    }
+
+    /// Takes in what `node`'s process reported in its report file so far.
+    pub(super) fn take_in_reports(&self, node: &str) {
+        let Some(dir) = self.node(node).map(|n| &n.dir) else {
+            return;
+        };
+        if let Ok(mut commits) = self.commits.lock() {
+            let NodeCommits { log, reports } = commits.entry(node.to_owned()).or_default();
+            reports.take_in(dir, log);
+        }
     }
 
     /// Writes every node's `.primary` and `<db>-pos` from the current state.
