@@ -10,8 +10,8 @@
 use std::fmt;
 use std::time::Duration;
 
-/// How long one statement may run on PostgreSQL (`statement_timeout`): the writer's time
-/// budget on this backend.
+/// How long one statement may run on PostgreSQL (`statement_timeout`): the upper bound of
+/// the writer's time budget on this backend (a call's nearer deadline bounds its write).
 pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A node's PostgreSQL: its own server and the primary's node name.

@@ -12,7 +12,9 @@ use crate::refresh::RoleRefreshLayer;
 use crate::role::RoleConfig;
 
 /// Connects to `url` with every statement bounded by `statement_timeout` (PostgreSQL
-/// interrupts a statement that runs longer: the writer's time budget on this backend).
+/// interrupts a statement that runs longer): the writer's upper bound on this backend. A
+/// write whose call has a nearer deadline is bounded by that deadline instead (the writer
+/// sets `statement_timeout` for the write's transaction).
 pub async fn connect(url: &str, statement_timeout: Duration) -> Result<DatabaseConnection, DbErr> {
     let millis = statement_timeout.as_millis().max(1).to_string();
     let mut options = ConnectOptions::new(url);

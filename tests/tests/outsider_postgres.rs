@@ -1699,7 +1699,6 @@ fn a_write_past_the_statement_timeout_fails_as_locally() {
 /// back and fails with `RepoError::Interrupted`". On PostgreSQL, with a call deadline
 /// shorter than `statement_timeout`, the answer should say the write did not commit.
 #[test]
-#[ignore = "finding 5: on PostgreSQL the call's deadline does not interrupt the statement: an ambiguous 'may have committed' answer"]
 fn a_write_past_the_call_deadline_is_interrupted_definitively() {
     with_app(true, |app| async move {
         let options = repo_core::CallOptions {
@@ -1725,6 +1724,17 @@ fn a_write_past_the_call_deadline_is_interrupted_definitively() {
                 repo_core::CommitState::NotCommitted
             ),
             "forwarded: {err:?}; local: {local_err:?}"
+        );
+        assert!(
+            matches!(
+                (&err, &local_err),
+                (RepoError::Interrupted { .. }, RepoError::Interrupted { .. })
+            ),
+            "the writer's answer, not the caller's timer: {err:?}; {local_err:?}"
+        );
+        assert_eq!(
+            scalar(&app.primary_db, "SELECT count(*) FROM audit").await,
+            0
         );
         app
     });

@@ -31,7 +31,8 @@ pub enum StatusClass {
     OutOfRange,
     /// A deadline or a bounded wait passed (`DEADLINE_EXCEEDED`).
     DeadlineExceeded,
-    /// The write used up a budget: the maximum statement time (`RESOURCE_EXHAUSTED`).
+    /// The write used up a budget: the maximum statement time, or on PostgreSQL the call's
+    /// deadline less a margin (`RESOURCE_EXHAUSTED`).
     ResourceExhausted,
     /// The executing node failed internally (`INTERNAL`).
     Internal,

@@ -168,16 +168,20 @@ pub enum RepoError {
         commit: CommitState,
     },
 
-    /// The write ran longer than the node's maximum statement time and SQLite interrupted
-    /// it: nothing was committed. Not retried (it would run out of time again): simplify
-    /// the statement, or raise the limit (`WriterConfig::max_statement_time`) on the node
-    /// that executes writes.
+    /// The write ran longer than it was given and the database stopped it: nothing was
+    /// committed. On SQLite the bound is the node's maximum statement time; on PostgreSQL
+    /// it is the call's deadline less a margin for the answer (the server cancels the
+    /// statement: `statement_timeout`, set per write). Not retried (it would run out of
+    /// time again): simplify the statement, give the call more time, or raise the limit
+    /// (`WriterConfig::max_statement_time`) on the node that executes writes.
     #[error(
-        "interrupted after the maximum statement time of {limit:?}; nothing was committed \
-         (simplify the statement or raise WriterConfig::max_statement_time)"
+        "interrupted after {limit:?} (the maximum statement time, or on PostgreSQL the \
+         call's deadline); nothing was committed (simplify the statement, give the call \
+         more time or raise WriterConfig::max_statement_time)"
     )]
     Interrupted {
-        /// The maximum statement time that passed.
+        /// The time the write was given: the maximum statement time, or on PostgreSQL the
+        /// time left to the call's deadline less the margin.
         limit: std::time::Duration,
     },
 

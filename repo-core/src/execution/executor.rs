@@ -10,7 +10,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
 
 use crate::committer::Committer;
 use crate::error::{RejectReason, RepoError};
-use crate::hooked::TransactionHook;
+use crate::hooked::{NoHook, TransactionHook};
 use crate::ledger::Ledger;
 use crate::request::{BatchStep, Fetch, Operation, Request, StepOperation};
 use crate::response::{ExecSummary, Outcome, Response};
@@ -206,6 +206,11 @@ impl Executor {
     async fn execute_here(&self, request: Request) -> Result<Response, RepoError> {
         request.check_deadline()?;
         let mut turn = self.writer.turn(request.deadline).await?;
+        if turn.bounds_on_server(request.deadline) {
+            // PostgreSQL: the deadline becomes the server's statement timeout, which only a
+            // transaction can carry (`SET LOCAL`), even for a single statement.
+            return self.execute_in_turn(&mut turn, &request, &NoHook).await;
+        }
         turn.budget_for(request.deadline);
         let outcome = run_operation(
             self.writer.connection(),

@@ -108,27 +108,32 @@ impl Executor {
         request.check_deadline()?;
         turn.budget_for(request.deadline);
         let txn = self.writer().connection().begin().await?;
+        if let Err(e) = turn.bound_call(&txn, request.deadline).await {
+            roll_back(txn).await;
+            return turn.classify(Err(e));
+        }
         request.facts.mark_dispatched();
-        let result = match self.run_hooked(&txn, request, hook).await {
+        let ran = turn
+            .within(async {
+                let hooked = self.run_hooked(&txn, request, hook).await?;
+                if let Hooked::Ran(response) = &hooked {
+                    hook.after(&txn, request, response).await?;
+                }
+                Ok(hooked)
+            })
+            .await;
+        let result = match ran {
             Ok(Hooked::Answered(response)) => {
                 roll_back(txn).await;
                 Ok(response)
             }
             Ok(Hooked::Ran(response)) => {
-                match hook.after(&txn, request, &response).await {
-                    Ok(()) => {
-                        // The commit gets a fresh budget: the work fitted in the request's.
-                        turn.budget_for(None);
-                        txn.commit().await.map(|()| response).map_err(Into::into)
-                    }
-                    Err(e) => {
-                        roll_back(txn).await;
-                        Err(e)
-                    }
-                }
+                // The commit gets a fresh budget: the work fitted in the request's.
+                turn.budget_for(None);
+                txn.commit().await.map(|()| response).map_err(Into::into)
             }
             Err(e) => {
-                roll_back(txn).await;
+                turn.roll_back(txn).await;
                 Err(e)
             }
         };
@@ -225,15 +230,19 @@ impl Executor {
                 continue;
             }
             turn.budget_for(request.deadline);
+            if turn.bound_call(&txn, request.deadline).await.is_err() {
+                roll_back(txn).await;
+                return None;
+            }
             request.facts.mark_dispatched();
-            match self.run_hooked(&txn, request, hook).await {
+            match turn.within(self.run_hooked(&txn, request, hook)).await {
                 Ok(Hooked::Answered(response)) => results.push(Some(Ok(response))),
                 Ok(Hooked::Ran(response)) => {
                     ran.push((request, response));
                     results.push(None);
                 }
                 Err(_) => {
-                    roll_back(txn).await;
+                    turn.roll_back(txn).await;
                     return None;
                 }
             }

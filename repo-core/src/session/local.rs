@@ -4,11 +4,13 @@
 //!
 //! The task waits for the next command no longer than the idle gap and the maximum
 //! duration allow; each statement runs under the writer's budget, capped by the
-//! transaction's deadline (SQLite interrupts it). When a limit passes, when every handle is
-//! dropped (the caller or the stream went away), or after an interrupted statement (SQLite
-//! rolled back), the task rolls back at once, releases the writer, and records why; every
-//! later command gets [`RepoError::TransactionExpired`]. A commit refused by the writer's
-//! [`crate::CommitGuard`] (this node was demoted) is [`RepoError::TransactionAborted`].
+//! transaction's deadline (SQLite interrupts it; PostgreSQL cancels it, the transaction's
+//! `statement_timeout` set to the time left before each statement). When a limit passes,
+//! when every handle is dropped (the caller or the stream went away), or after an
+//! interrupted statement (SQLite rolled back), the task rolls back at once, releases the
+//! writer, and records why; every later command gets [`RepoError::TransactionExpired`]. A
+//! commit refused by the writer's [`crate::CommitGuard`] (this node was demoted) is
+//! [`RepoError::TransactionAborted`].
 
 use std::sync::Arc;
 
@@ -209,6 +211,13 @@ async fn hold(
             None => break Ended::Expired(ExpiryCause::Disconnected),
             Some(Command::Step(step, reply)) => {
                 turn.budget_for(Some(deadline));
+                if matches!(step, SessionStep::Statement(_))
+                    && let Err(e) = turn.bound_session(txn_ref, deadline).await
+                {
+                    // A transaction that failed already refuses the bound too: the
+                    // statement then fails on its own, as it would have.
+                    tracing::debug!(error = %e, "statement not bounded by the server");
+                }
                 let result = run_step(txn_ref, step).await;
                 let result = match result {
                     Err(_) if turn.expired() => Err(match turn.interruption() {

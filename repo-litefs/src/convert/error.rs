@@ -5,10 +5,11 @@
 //! wildcard here (`FAILED_PRECONDITION`: not the primary, misconfigured;
 //! `INVALID_ARGUMENT`: a refused request; `ABORTED`: the database refused the write;
 //! `DEADLINE_EXCEEDED`; `UNAUTHENTICATED`; `OUT_OF_RANGE` for a request too large;
-//! `RESOURCE_EXHAUSTED` for a write interrupted at the maximum statement time; `INTERNAL`
-//! for a panic on the primary; `UNAVAILABLE`), the message says it in words, and the
-//! details carry the structure the replica needs to rebuild the very error the primary
-//! saw, refusals with their typed [`RejectReason`](repo_core::RejectReason).
+//! `RESOURCE_EXHAUSTED` for a write interrupted at the maximum statement time, or on
+//! PostgreSQL at its call's deadline; `INTERNAL` for a panic on the primary;
+//! `UNAVAILABLE`), the message says it in words, and the details carry the structure the
+//! replica needs to rebuild the very error the primary saw, refusals with their typed
+//! [`RejectReason`](repo_core::RejectReason).
 
 use prost::Message;
 use repo_core::spi::StatusClass;

@@ -52,6 +52,15 @@ impl PgNodes {
         Self::start_as(cluster, blog_config, |c| c).await
     }
 
+    /// Starts both nodes with the settings `configure` makes (a test's own named
+    /// transactions, say) instead of [`test_config`].
+    pub async fn start_configured(
+        cluster: &PgCluster,
+        configure: fn(&DatabaseConnection, &Endpoints, RoleConfig) -> NodeConfig,
+    ) -> Self {
+        Self::start_as(cluster, configure, |c| c).await
+    }
+
     async fn start_adjusted(
         cluster: &PgCluster,
         adjust: impl FnOnce(NodeConfig) -> NodeConfig,

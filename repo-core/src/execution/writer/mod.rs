@@ -17,7 +17,9 @@
 //! `busy_timeout`) are copied from it when the writer connects. For a database the writer cannot open a second connection to — an
 //! in-memory database, or a non-SQLite backend — writes run on the repository's own
 //! connection, one turn at a time, and the budget is only checked between statements (a
-//! warning says so once).
+//! warning says so once). On PostgreSQL the server enforces it instead
+//! ([`StatementTimeout`]): a write with a deadline runs in a transaction whose statements
+//! are cancelled when the deadline, less a margin for the answer, passes.
 //!
 //! A [`CommitGuard`] in the config is asked at every commit on the writer connection
 //! (SQLite's commit hook); a refused commit rolls back and the write fails with
@@ -28,14 +30,16 @@ mod budget;
 mod commit_guard;
 mod limits;
 mod settings;
+mod statement_timeout;
+mod turn;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 use sea_orm::sqlx::{ConnectOptions, Connection};
-use sea_orm::{DatabaseConnection, DatabaseConnectionType, SqlxSqliteConnector};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use sea_orm::{DatabaseConnection, DatabaseConnectionType, DbBackend, SqlxSqliteConnector};
+use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::error::{CommitState, RepoError};
@@ -43,6 +47,8 @@ use budget::{Budget, CHECK_EVERY_OPS};
 pub use commit_guard::CommitGuard;
 use commit_guard::Refusals;
 pub use limits::SqliteLimits;
+use statement_timeout::StatementTimeout;
+pub(crate) use turn::Turn;
 
 /// How the executor's writer behaves. Defaults: statements interrupted after 5 s, SQLite
 /// limits as in [`SqliteLimits::default`], no [`CommitGuard`], group commits of at most 64
@@ -145,6 +151,8 @@ pub(crate) struct Writer {
     /// Interrupts a statement that outlives its turn; `None` when writes share the
     /// repository's connection (no handler could be installed on it).
     budget: Option<Arc<Budget>>,
+    /// Has the server cancel a statement that outlives its turn; `Some` on PostgreSQL only.
+    server: Option<Arc<StatementTimeout>>,
     /// The dedicated connection's pool, to know when an abandoned turn's work has ended.
     pool: Option<SqlitePool>,
     /// One write at a time.
@@ -165,6 +173,7 @@ impl Writer {
             Some((pool, budget)) => Self {
                 db: SqlxSqliteConnector::from_sqlx_sqlite_pool(pool.clone()),
                 budget: Some(budget),
+                server: None,
                 pool: Some(pool),
                 turn,
                 config,
@@ -177,9 +186,12 @@ impl Writer {
                          it is not consulted on this database"
                     );
                 }
+                let server = (db.get_database_backend() == DbBackend::Postgres)
+                    .then(|| Arc::new(StatementTimeout::default()));
                 Self {
                     db: db.clone(),
                     budget: None,
+                    server,
                     pool: None,
                     turn,
                     config,
@@ -218,139 +230,14 @@ impl Writer {
             metrics::counter!("repo_commits_refused_total").increment(1);
             return Err(RepoError::NotPrimary { primary: None });
         }
-        Ok(Turn {
-            guard: Some(guard),
-            budget: self.budget.clone(),
-            pool: self.pool.clone(),
-            max_statement_time: self.config.max_statement_time,
-            limit: None,
-            finished: false,
-            refusals: self.refusals.clone(),
-        })
-    }
-}
-
-/// Which bound a turn's budget came from.
-#[derive(Debug, Clone, Copy)]
-enum Bound {
-    /// The request's own deadline.
-    Deadline,
-    /// The writer's maximum statement time.
-    StatementTime(Duration),
-}
-
-/// The right to write, with the budget of the work running under it.
-///
-/// A turn dropped before [`Turn::finish`] (its caller went away, or a panic unwound through
-/// it) may leave a statement running on the writer connection: the turn then stays taken,
-/// and the budget stays set, until that statement has ended (or been interrupted), so
-/// that the next write neither extends the abandoned statement's budget nor waits on it
-/// with its own.
-#[derive(Debug)]
-pub(crate) struct Turn {
-    /// Held for the turn's life: the next write waits for it.
-    guard: Option<OwnedMutexGuard<()>>,
-    /// The writer connection's budget (none on a shared connection).
-    budget: Option<Arc<Budget>>,
-    /// The writer connection's pool, acquired to see that an abandoned turn's work ended.
-    pool: Option<SqlitePool>,
-    /// Whether the work under this turn ran to its end.
-    finished: bool,
-    /// The writer's maximum statement time.
-    max_statement_time: Duration,
-    /// The bound set by the last [`Turn::budget_for`], for the error it turns into.
-    limit: Option<Bound>,
-    /// Whether the commit guard refused a commit under this turn.
-    refusals: Arc<Refusals>,
-}
-
-impl Turn {
-    /// Starts the budget of one request: interrupted at `deadline` or after the maximum
-    /// statement time, whichever comes first.
-    pub(crate) fn budget_for(&mut self, deadline: Option<Instant>) {
-        let cap = Instant::now() + self.max_statement_time;
-        let (until, bound) = match deadline {
-            Some(d) if d <= cap => (d, Bound::Deadline),
-            _ => (cap, Bound::StatementTime(self.max_statement_time)),
-        };
-        self.limit = Some(bound);
-        if let Some(budget) = &self.budget {
-            budget.set(until.into_std());
-        }
-    }
-
-    /// Whether the current budget has run out (so a failure now is an interruption).
-    pub(crate) fn expired(&self) -> bool {
-        self.budget.as_ref().is_some_and(|b| b.expired())
-    }
-
-    /// The error of a request whose budget ran out, replacing what the database said
-    /// (`interrupted`, or the failed rollback after it).
-    pub(crate) fn interruption(&self) -> RepoError {
-        match self.limit {
-            Some(Bound::StatementTime(limit)) => RepoError::Interrupted { limit },
-            Some(Bound::Deadline) | None => RepoError::Timeout {
-                commit: CommitState::NotCommitted,
-            },
-        }
-    }
-
-    /// The work under this turn has ended: nothing runs on the writer connection any more.
-    pub(crate) fn finish(&mut self) {
-        self.finished = true;
-    }
-
-    /// `result`, with a failure caused by the budget running out reported as such, and one
-    /// caused by the commit guard's refusal as [`RepoError::NotPrimary`]; the work has ended
-    /// ([`Turn::finish`]).
-    pub(crate) fn classify<T>(&mut self, result: Result<T, RepoError>) -> Result<T, RepoError> {
-        self.finish();
-        if self.refusals.any() {
-            // The refused commit rolled back, whatever the statement reported (a statement
-            // with RETURNING can hand its rows over before its commit is refused).
-            metrics::counter!("repo_commits_refused_total").increment(1);
-            return Err(RepoError::NotPrimary { primary: None });
-        }
-        match result {
-            Err(_) if self.expired() => {
-                metrics::counter!("repo_statements_interrupted_total").increment(1);
-                Err(self.interruption())
-            }
-            other => other,
-        }
-    }
-}
-
-impl Drop for Turn {
-    fn drop(&mut self) {
-        let (guard, budget, pool) = (self.guard.take(), self.budget.take(), self.pool.take());
-        if !self.finished
-            && let (Some(pool), Ok(runtime)) = (pool, tokio::runtime::Handle::try_current())
-        {
-            // Abandoned mid-write: keep the turn, and the budget, until the writer connection
-            // is idle again (acquiring it waits for the abandoned statement and its rollback).
-            runtime.spawn(async move {
-                if let Ok(mut conn) = pool.acquire().await {
-                    // A joined group commit sends `BEGIN` as text, which sqlx does not
-                    // track: roll back what it may have left open ("no transaction is
-                    // active" otherwise, ignored).
-                    let _ = sea_orm::sqlx::Executor::execute(
-                        &mut *conn,
-                        sea_orm::sqlx::AssertSqlSafe("ROLLBACK"),
-                    )
-                    .await;
-                }
-                if let Some(budget) = budget {
-                    budget.clear();
-                }
-                drop(guard);
-            });
-            return;
-        }
-        if let Some(budget) = budget {
-            budget.clear();
-        }
-        drop(guard);
+        Ok(Turn::new(
+            guard,
+            self.budget.clone(),
+            self.server.clone(),
+            self.pool.clone(),
+            self.config.max_statement_time,
+            self.refusals.clone(),
+        ))
     }
 }
 
