@@ -128,8 +128,8 @@ const SCHEMA: &[&str] = &[
 /// writer connection: SQLite increments the file change counter only at the first of them
 /// (`changeCountDone`, pager.c), so the counter does not tell the later commits apart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "finding 1: commits in exclusive locking mode after the first leave the change \
-            counter unchanged; their pages never reach the replicas"]
+#[ignore = "finding 1, not emulated (repo_litefs::emulator docs): in exclusive locking mode \
+            SQLite counts only the first commit, and the emulator notices commits by the count"]
 async fn commits_in_exclusive_locking_mode_reach_the_replicas() {
     let cluster = cluster(2).await;
     for sql in SCHEMA {
@@ -580,8 +580,6 @@ async fn failovers_between_and_during_writes_leave_every_replica_equal() {
 /// A graceful handover, then writes on the new primary: `wait_synced` must see the
 /// replicas catch up (and they must equal it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "finding 2: after a handover the new primary keeps the old lineage; wait_synced \
-            never returns true"]
 async fn after_a_handover_the_replicas_are_reported_synced() {
     let cluster = cluster(3).await;
     write(&cluster, "node-1", "CREATE TABLE t (x)").await;

@@ -369,14 +369,19 @@ pub(crate) async fn query<C: ConnectionTrait>(
 }
 
 /// What a statement did, as the database on `backend` reports it. PostgreSQL has no last
-/// insert id (sea-orm panics when asked for one: it wants `RETURNING`), so it is 0 there.
+/// insert id (sea-orm panics when asked for one: it wants `RETURNING`), so it is 0 there;
+/// so is a negative SQLite rowid (an explicit `INSERT … VALUES (-1, …)`), which sea-orm's
+/// `u64` cannot hold and panics on: asked after the statement ran, such a panic would fail
+/// a write that had committed.
 pub(crate) fn summary(backend: sea_orm::DbBackend, result: &sea_orm::ExecResult) -> ExecSummary {
+    let last_insert_id = match backend {
+        sea_orm::DbBackend::Postgres => 0,
+        _ => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| result.last_insert_id()))
+            .unwrap_or(0),
+    };
     ExecSummary {
         rows_affected: result.rows_affected(),
-        last_insert_id: match backend {
-            sea_orm::DbBackend::Postgres => 0,
-            _ => result.last_insert_id(),
-        },
+        last_insert_id,
     }
 }
 

@@ -92,11 +92,13 @@ impl CommitLog {
                 })
             })
             .flatten();
-        // Kept: commits after `to` only (one may be under way now).
-        self.by_counter.retain(|counter, _| {
-            let ahead = counter.wrapping_sub(to);
-            ahead != 0 && ahead < KEPT
-        });
+        // Kept: the commit right after `to` only, which may be under way (its hook ran; it
+        // waits for the reader's lock to write). A report further ahead cannot be of a
+        // commit yet to come: it was filed under a counter the file never showed (a commit
+        // in exclusive locking mode, which SQLite does not count) and must not stand for a
+        // later commit that reaches that counter.
+        self.by_counter
+            .retain(|counter, _| counter.wrapping_sub(to) == 1);
         changed
     }
 }
@@ -154,6 +156,18 @@ mod tests {
                 pages: BTreeSet::from([2, 6]),
             })
         );
+    }
+
+    #[test]
+    fn a_report_beyond_the_next_counter_is_dropped() {
+        let mut log = CommitLog::default();
+        log.record(commit(8, 10, &[2]));
+        // Filed under counters the file never showed (exclusive locking mode).
+        log.record(commit(9, 10, &[3]));
+        log.record(commit(10, 10, &[4]));
+        assert!(log.changes(7, 8).is_some());
+        assert!(log.covers(8, 9), "the next counter's report is kept");
+        assert!(!log.covers(9, 10), "a report further ahead is not");
     }
 
     #[test]

@@ -85,7 +85,10 @@
 //! primary), so that [`LiteFsEmulator::position_source`] gives `Durability::Candidates`
 //! positions that never compare one primary's TXIDs with another's.
 //!
-//! Not emulated: a write outside the guarded writer (a connection the application opens
+//! Not emulated: a primary in `PRAGMA locking_mode = EXCLUSIVE` (SQLite then changes the
+//! file change counter only at the first commit while it holds the lock, and the emulator
+//! notices commits by that counter: later ones do not replicate until a commit in normal
+//! mode); a write outside the guarded writer (a connection the application opens
 //! and writes on by itself) is not fenced, and its error would not be LiteFS's (`attempt
 //! to write a readonly database`) but `NotPrimary`; replicas are read-only only if the
 //! application opens them so; there is no lease TTL or automatic election (a killed

@@ -412,7 +412,9 @@ impl Replica {
         still_wanted: impl FnOnce() -> bool,
     ) -> Result<bool, CopyError> {
         if self.holds(snapshot) {
-            return Ok(true);
+            // Nothing to write; still not "copied" if the node should no longer receive it
+            // (promoted meanwhile: its position is its own now).
+            return Ok(still_wanted());
         }
         let pages = snapshot.changed_since(self.holds);
         let empty = std::fs::metadata(&self.path).map_or(true, |m| m.len() == 0);

@@ -69,6 +69,10 @@ pub(super) async fn replicate(shared: Arc<Shared>, lag: Duration) {
         };
         if let (Some(to), Some(from)) = (handover_to, source.as_mut()) {
             hand_over(&shared, from, &to, &mut replicas).await;
+            // The primary may have changed: the next round reads it again (this round's
+            // `primary` is the old one, whose copies would give the new primary back the
+            // old lineage).
+            continue;
         }
         if let Some(from) = source.as_ref().filter(|s| s.name == primary) {
             // The lease taken and given back before the loop looked (a promotion away and
