@@ -105,17 +105,8 @@ pub fn raise_block(carried: &SqlStateError) -> Option<String> {
 
 /// The fields of a genuine error, as a carried one holds them.
 fn fields_of(d: &dyn sqlx::error::DatabaseError) -> Option<ErrorFields> {
-    let pg = d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()?;
-    let owned = |s: Option<&str>| s.map(str::to_owned);
-    Some(ErrorFields {
-        detail: owned(pg.detail()),
-        hint: owned(pg.hint()),
-        schema: owned(pg.schema()),
-        table: owned(pg.table()),
-        column: owned(pg.column()),
-        data_type: owned(pg.data_type()),
-        constraint: owned(pg.constraint()),
-    })
+    d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .map(ErrorFields::from_postgres)
 }
 
 /// Raises `carried` on `db` and returns the error PostgreSQL raised, if it is the same.

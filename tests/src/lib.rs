@@ -21,3 +21,13 @@ pub mod scenarios;
 pub mod strategies;
 pub mod transaction_script;
 pub mod write_script;
+
+/// A Tokio runtime for a test that drives async work from a synchronous test function
+/// (property tests, the PostgreSQL harness): two worker threads, I/O and time enabled.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}

@@ -225,11 +225,7 @@ async fn a_key_needs_a_ledger() {
 /// the first answer (same payload) or a conflict (another one).
 #[test]
 fn any_sequence_of_submissions_applies_each_key_s_first_payload_once() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = repo_tests::runtime();
     let cluster = runtime.block_on(Cluster::start(2));
     let case = AtomicU32::new(0);
     let submissions = proptest::collection::vec((0..3_usize, 0..4_u8, 0..3_u8), 1..12);

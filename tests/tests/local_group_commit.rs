@@ -130,11 +130,7 @@ proptest! {
     /// one after the other, on a twin database, and the tables end up the same.
     #[test]
     fn a_failing_write_never_changes_anothers_outcome(kinds in prop::collection::vec(kind(), 2..48)) {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
+        let runtime = repo_tests::runtime();
         runtime.block_on(async {
             let (together, alone) = db::twins().await;
             let (together, alone) = (Repo::new(together.conn.clone()), Repo::new(alone.conn.clone()));

@@ -237,11 +237,7 @@ where
     cluster
         .wait_replayed(Duration::from_secs(30))
         .expect("replicated");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = repo_tests::runtime();
     rt.block_on(async {
         let timeout = Duration::from_secs(5);
         let primary_db = repo_postgres::connect(&cluster.primary.url(), timeout)

@@ -18,11 +18,7 @@ use sea_orm::{
 };
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
+    repo_tests::runtime()
 }
 
 #[test]

@@ -36,11 +36,7 @@ fn forwarded_insert_costs_on_postgres() {
     let Some(cluster) = PgCluster::start_or_skip() else {
         return;
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = repo_tests::runtime();
     rt.block_on(async {
         let nodes = PgNodes::start(&cluster, |c| c).await;
         let repo = nodes.standby.repo();

@@ -82,11 +82,7 @@ where
     let Some(cluster) = PgCluster::start_or_skip() else {
         return;
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = repo_tests::runtime();
     rt.block_on(async {
         let nodes = PgNodes::start_configured(&cluster, config).await;
         body(nodes).await.shutdown().await;

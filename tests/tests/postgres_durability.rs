@@ -54,11 +54,7 @@ fn candidates_writes_are_answered_once_every_standby_flushed_them() {
         return;
     };
     cluster.add_standby().expect("a second standby");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = repo_tests::runtime();
     runtime.block_on(async {
         let (mut ls, endpoints) = listeners(3).await;
         let durability =
@@ -220,11 +216,7 @@ fn crash_under_load(durability: Durability) -> Option<Verdict> {
         cluster.standby.url(),
         cluster.more[0].url(),
     ];
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = repo_tests::runtime();
     let primary_addr = std::net::SocketAddr::from(([127, 0, 0, 1], ports[0]));
     let stream = runtime.block_on(Proxy::with_delay(primary_addr, Duration::from_millis(30)));
     for standby in [&cluster.standby, &cluster.more[0]] {

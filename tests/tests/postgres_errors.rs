@@ -11,12 +11,18 @@ use repo_tests::postgres::nodes::PgNodes;
 use sea_orm::sqlx::postgres::PgDatabaseError;
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, RuntimeErr, Statement};
 
-const SCHEMA: [&str; 3] = [
+const SCHEMA: [&str; 4] = [
     "CREATE TABLE parents (id int PRIMARY KEY)",
     "CREATE TABLE children (id int PRIMARY KEY, parent int REFERENCES parents (id), \
      name text NOT NULL, age int CHECK (age >= 0), email text UNIQUE)",
     "INSERT INTO parents VALUES (1); \
      INSERT INTO children VALUES (1, 1, 'a', 1, 'a@example.com')",
+    // An application's own error, with every field `RAISE` can set.
+    "CREATE TABLE refusals (id int); \
+     CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+     RAISE EXCEPTION 'refused by a trigger' USING DETAIL = 'refusals take no rows', \
+     HINT = 'write elsewhere', ERRCODE = 'P0001', TABLE = 'refusals'; END $$; \
+     CREATE TRIGGER refuse BEFORE INSERT ON refusals FOR EACH ROW EXECUTE FUNCTION refuse()",
 ];
 
 /// What a caller can observe of a database error.
@@ -110,11 +116,7 @@ fn same_error_forwarded_as_local(sql: &str, code: &str) {
     cluster
         .wait_replayed(std::time::Duration::from_secs(30))
         .expect("replicated");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = repo_tests::runtime();
     rt.block_on(async {
         let nodes = PgNodes::start(&cluster, |c| c).await;
         let statement = || Statement::from_string(DbBackend::Postgres, sql);
@@ -170,4 +172,9 @@ fn a_check_violation_forwarded_is_the_local_one() {
 #[test]
 fn a_not_null_violation_forwarded_is_the_local_one() {
     same_error_forwarded_as_local("UPDATE children SET name = NULL WHERE id = 1", "23502");
+}
+
+#[test]
+fn an_error_raised_by_a_trigger_with_detail_and_hint_forwarded_is_the_local_one() {
+    same_error_forwarded_as_local("INSERT INTO refusals VALUES (1)", "P0001");
 }

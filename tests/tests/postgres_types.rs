@@ -67,11 +67,7 @@ fn values_forwarded_from_the_standby_are_bound_as_on_the_primary() {
     cluster
         .wait_replayed(std::time::Duration::from_secs(30))
         .expect("replicated");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = repo_tests::runtime();
     rt.block_on(async {
         let nodes = PgNodes::start(&cluster, |c| c).await;
         let forwarded = nodes
@@ -116,11 +112,7 @@ fn a_postgres_enum_crosses_the_wire_both_ways() {
     cluster
         .wait_replayed(std::time::Duration::from_secs(30))
         .expect("replicated");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = repo_tests::runtime();
     rt.block_on(async {
         // The entity is not registered: the typed API carries its shape.
         let nodes = PgNodes::start(&cluster, |c| c).await;

@@ -186,11 +186,7 @@ proptest! {
 
     #[test]
     fn every_write_answered_as_committed_is_in_the_file(steps in prop::collection::vec(step(), 1..16)) {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
+        let runtime = repo_tests::runtime();
         runtime.block_on(run(&steps));
     }
 }

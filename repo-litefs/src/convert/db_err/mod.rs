@@ -109,19 +109,11 @@ fn error_fields(db: &dyn sqlx::error::DatabaseError) -> ErrorFields {
     if let Some(carried) = db.try_downcast_ref::<SqlStateError>() {
         return carried.fields().clone();
     }
-    let owned = |s: Option<&str>| s.map(str::to_owned);
     #[cfg(feature = "postgres")]
     if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
-        return ErrorFields {
-            detail: owned(pg.detail()),
-            hint: owned(pg.hint()),
-            schema: owned(pg.schema()),
-            table: owned(pg.table()),
-            column: owned(pg.column()),
-            data_type: owned(pg.data_type()),
-            constraint: owned(pg.constraint()),
-        };
+        return ErrorFields::from_postgres(pg);
     }
+    let owned = |s: Option<&str>| s.map(str::to_owned);
     ErrorFields {
         table: owned(db.table()),
         constraint: owned(db.constraint()),

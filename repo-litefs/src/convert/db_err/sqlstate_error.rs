@@ -48,6 +48,23 @@ pub struct ErrorFields {
     pub constraint: Option<String>,
 }
 
+#[cfg(feature = "postgres")]
+impl ErrorFields {
+    /// The fields of a PostgreSQL error, as sqlx reports them.
+    pub fn from_postgres(pg: &sea_orm::sqlx::postgres::PgDatabaseError) -> Self {
+        let owned = |s: Option<&str>| s.map(str::to_owned);
+        Self {
+            detail: owned(pg.detail()),
+            hint: owned(pg.hint()),
+            schema: owned(pg.schema()),
+            table: owned(pg.table()),
+            column: owned(pg.column()),
+            data_type: owned(pg.data_type()),
+            constraint: owned(pg.constraint()),
+        }
+    }
+}
+
 impl SqlStateError {
     /// The error with `sqlstate` and `message`, and no other field.
     pub fn new(sqlstate: String, message: String) -> Self {
